@@ -1,0 +1,92 @@
+"""Every setting of RongFlow, read from the environment, with its default.
+
+One class per environment; `load_config()` picks one from RONGFLOW_ENV. Production refuses to
+start with no SECRET_KEY.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("RONGFLOW_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    ENV_NAME = "production"
+    # SQLAlchemy URL. The default is an embedded SQLite file (WAL, synchronous=FULL, busy timeout).
+    DATABASE_URL = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'rongflow.db'}")
+    # SQLite only: milliseconds a writer waits for the lock before giving up.
+    SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 30000)
+    # Flask session signing key; required outside development and tests.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Where the BPMN/DMN of each process lives: <BPMN_DIR>/<process>/*.bpmn
+    BPMN_DIR = Path(_env("BPMN_DIR", str(BASE_DIR / "bpmn")))
+    # Optional file adding or overriding holiday years of the business calendar.
+    HOLIDAYS_FILE = os.environ.get("HOLIDAYS_FILE")
+    # Time zone of the bureau: deadlines end at local midnight.
+    TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
+    # Attachments are stored here, outside the web root, under their content hash.
+    UPLOAD_DIR = Path(_env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")))
+    MAX_UPLOAD_MB = _int("MAX_UPLOAD_MB", 20)
+    # Sign-in: idle timeout, and the lock after repeated failures.
+    IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 30)
+    LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCK_MINUTES = _int("LOGIN_LOCK_MINUTES", 15)
+    # Due badges turn yellow this many days before the deadline.
+    DUE_SOON_DAYS = _int("DUE_SOON_DAYS", 3)
+    # Worker: seconds between polls, and cases handled per poll.
+    WORKER_POLL_SECONDS = _int("WORKER_POLL_SECONDS", 30)
+    WORKER_BATCH = _int("WORKER_BATCH", 50)
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_ENABLED = True
+    TESTING = False
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse to run with settings that are unsafe for this environment."""
+        if not cls.SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be set outside development and tests")
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SESSION_COOKIE_SECURE = False
+
+    @classmethod
+    def check(cls) -> None:
+        pass
+
+
+class TestConfig(DevelopmentConfig):
+    ENV_NAME = "test"
+    TESTING = True
+    DATABASE_URL = _env("DATABASE_URL", "sqlite://")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "production": Config,
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+}
+
+
+def load_config(name: str | None = None) -> type[Config]:
+    """The config class for RONGFLOW_ENV (default: development)."""
+    key = name or os.environ.get("RONGFLOW_ENV", "development")
+    if key not in CONFIGS:
+        raise RuntimeError(f"unknown RONGFLOW_ENV {key!r}; expected one of {sorted(CONFIGS)}")
+    cls = CONFIGS[key]
+    cls.check()
+    return cls

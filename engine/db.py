@@ -1,0 +1,110 @@
+"""Database engines, sessions and the one transaction owner (`Database.write`)."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+@dataclass
+class StatementCounter:
+    """Counts SQL statements and commits on an engine (for benchmarks and tests)."""
+    statements: int = 0
+    commits: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.statements = self.commits = 0
+
+
+class Database:
+    """One SQLAlchemy engine with a read session factory and a write session factory.
+
+    On SQLite a write transaction starts with BEGIN IMMEDIATE, so two writers never deadlock on
+    a lock upgrade; readers stay concurrent under WAL. On PostgreSQL writers lock rows instead.
+    """
+
+    def __init__(self, url: str, busy_timeout_ms: int = 30000, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.counter = StatementCounter()
+        self.engine = self._create_engine(url, busy_timeout_ms, echo)
+        self._write_engine = self.engine.execution_options(rongflow_write=True)
+        self.read_session = sessionmaker(self.engine, expire_on_commit=False)
+        self.write_session = sessionmaker(self._write_engine, expire_on_commit=False)
+
+    def _create_engine(self, url: str, busy_timeout_ms: int, echo: bool) -> Engine:
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if self.is_sqlite:
+            _ensure_sqlite_dir(url)
+            kwargs["connect_args"] = {"check_same_thread": False,
+                                      "timeout": busy_timeout_ms / 1000}
+        else:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            _install_sqlite_hooks(engine, busy_timeout_ms)
+        self._install_counter(engine)
+        return engine
+
+    def _install_counter(self, engine: Engine) -> None:
+        counter = self.counter
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _count(*_args: Any) -> None:
+            counter.statements += 1
+
+        @event.listens_for(engine, "commit")
+        def _commit(_conn: Connection) -> None:
+            counter.commits += 1
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: commits once at the end, rolls everything back on any error."""
+        with self.write_session() as session:
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.read_session() as session:
+            with session.begin():
+                yield session
+
+    def for_update(self) -> dict[str, Any]:
+        """Options for a row-locking SELECT (ignored by SQLite, which locks the whole file)."""
+        return {} if self.is_sqlite else {"with_for_update": True}
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("rongflow_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,56 @@
+"""The engine's context: database, clock, calendar, spec cache and process registry.
+
+Built once by the caller (the web app factory, a CLI command, a test) and passed to every
+engine function. Nothing here is global.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.calendar import BusinessCalendar, default_calendar
+from engine.clock import Clock, SystemClock
+from engine.db import Database
+from engine.definitions import SpecCache
+from engine.process_api import ProcessConfig
+from engine.scripting import RongScriptEngine
+
+
+def _workflows_registry(key: str) -> ProcessConfig:
+    from workflows import get_process  # the process packages, looked up by key
+    return get_process(key)
+
+
+@dataclass
+class Env:
+    db: Database
+    clock: Clock = field(default_factory=SystemClock)
+    calendar: BusinessCalendar = field(default_factory=default_calendar)
+    bpmn_dir: Path | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    specs: SpecCache = field(default_factory=SpecCache)
+    # Process configs by key; tests register their own here, the rest come from workflows/.
+    extra_processes: dict[str, ProcessConfig] = field(default_factory=dict)
+    lookup: Callable[[str], ProcessConfig] = _workflows_registry
+    _script_engine: RongScriptEngine | None = None
+
+    def process(self, key: str) -> ProcessConfig:
+        if key in self.extra_processes:
+            return self.extra_processes[key]
+        return self.lookup(key)
+
+    @property
+    def script_engine(self) -> RongScriptEngine:
+        if self._script_engine is None:
+            self._script_engine = RongScriptEngine(self.clock, self.calendar)
+        return self._script_engine
+
+
+def make_env(database_url: str, *, clock: Clock | None = None, bpmn_dir: Path | None = None,
+             holidays_file: Path | None = None, busy_timeout_ms: int = 30000,
+             settings: dict[str, Any] | None = None) -> Env:
+    calendar = BusinessCalendar(holidays_file) if holidays_file else default_calendar()
+    return Env(db=Database(database_url, busy_timeout_ms), clock=clock or SystemClock(),
+               calendar=calendar, bpmn_dir=bpmn_dir, settings=settings or {})

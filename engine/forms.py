@@ -1,0 +1,167 @@
+"""Declarative per-step forms: JSON Schema files that validate both UI and API input.
+
+Each user task `<step>` of process `<key>` has workflows/<key>/forms/<step>.json. Validation
+messages are Chinese, per field, ready for the form page.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from engine.errors import FormInvalid
+
+_FORMAT_CHECKER = FormatChecker()
+
+
+@_FORMAT_CHECKER.checks("cn-id-number")
+def _is_id_number(value: object) -> bool:
+    return not isinstance(value, str) or is_valid_id_number(value)
+
+
+@_FORMAT_CHECKER.checks("cn-mobile")
+def _is_phone(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    digits = value.replace("-", "").replace(" ", "")
+    return digits.isdigit() and 7 <= len(digits) <= 12
+
+
+def is_valid_id_number(value: str) -> bool:
+    """A mainland resident ID number: 18 characters with the GB 11643 check digit."""
+    if len(value) != 18 or not value[:17].isdigit():
+        return False
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(c) * w for c, w in zip(value[:17], weights))
+    return "10X98765432"[total % 11] == value[17].upper()
+
+
+def id_check_digit(first17: str) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, weights)) % 11]
+
+
+@lru_cache(maxsize=512)
+def _load_schema(path: str, mtime: float) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        schema: dict[str, Any] = json.load(fh)
+    Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def load_form(forms_dir: Path, step_id: str) -> dict[str, Any] | None:
+    """The JSON Schema of one step, or None when the step has no form file."""
+    path = forms_dir / f"{step_id}.json"
+    if not path.is_file():
+        return None
+    return _load_schema(str(path), path.stat().st_mtime)
+
+
+def validate_form(schema: dict[str, Any], data: dict[str, Any]) -> None:
+    """Raise FormInvalid with one Chinese message per failing field."""
+    validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    errors: dict[str, str] = {}
+    for err in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+        field = _field_of(err)
+        errors.setdefault(field, _message(err, schema))
+    if errors:
+        raise FormInvalid(errors)
+
+
+def _field_of(err: ValidationError) -> str:
+    if err.validator == "required" and isinstance(err.instance, dict):
+        missing = [k for k in err.validator_value if k not in err.instance]
+        return ".".join([*map(str, err.absolute_path), missing[0]]) if missing else "__all__"
+    path = [str(p) for p in err.absolute_path]
+    return ".".join(path) if path else "__all__"
+
+
+def _title(schema: dict[str, Any], field: str) -> str:
+    prop = schema.get("properties", {}).get(field.split(".")[0], {})
+    return str(prop.get("title", field))
+
+
+def _message(err: ValidationError, schema: dict[str, Any]) -> str:
+    custom = (err.schema.get("x-messages") or {}).get(str(err.validator)) if isinstance(err.schema, dict) else None
+    if custom:
+        return str(custom)
+    v, val = err.validator, err.validator_value
+    if v == "required":
+        return f"请填写{_title(schema, _field_of(err))}"
+    if v == "minLength":
+        return "此项为必填项" if val == 1 else f"至少填写 {val} 个字"
+    if v == "maxLength":
+        return f"最多 {val} 个字"
+    if v == "minimum":
+        return f"不能小于 {val}"
+    if v == "maximum":
+        return f"不能大于 {val}"
+    if v == "exclusiveMinimum":
+        return f"必须大于 {val}"
+    if v == "enum":
+        return "请从给定选项中选择"
+    if v == "const":
+        return "取值不符合要求"
+    if v == "type":
+        return {"integer": "请填写整数", "number": "请填写数字", "boolean": "请选择是或否",
+                "array": "格式不正确", "string": "格式不正确"}.get(str(val), "格式不正确")
+    if v == "format":
+        return {"date": "请填写有效日期（年-月-日）", "cn-id-number": "身份证号码格式或校验位不正确",
+                "cn-mobile": "请填写有效电话号码", "date-time": "请填写有效时间"}.get(str(val), "格式不正确")
+    if v == "pattern":
+        return "格式不正确"
+    if v in ("minItems",):
+        return f"至少选择 {val} 项"
+    if v in ("maxItems",):
+        return f"最多选择 {val} 项"
+    return "填写内容不符合要求"
+
+
+def coerce_form(schema: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """Turn HTML form strings into the schema's types; unconvertible values stay strings so the
+    validator reports them (and the page can show what was typed)."""
+    out: dict[str, Any] = {}
+    props = schema.get("properties", {})
+    for name, prop in props.items():
+        if prop.get("readOnly"):
+            continue
+        value = raw.get(name)
+        kind = prop.get("type")
+        if kind == "array":
+            items = value if isinstance(value, list) else ([] if value in (None, "") else [value])
+            if items or name in raw:
+                out[name] = items
+            continue
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            if kind == "boolean" and prop.get("x-widget") == "checkbox":
+                out[name] = False
+            continue
+        out[name] = _coerce_scalar(kind, value)
+    return out
+
+
+def _coerce_scalar(kind: Any, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind == "number":
+            number = float(text)
+            return int(number) if number.is_integer() and "." not in text else number
+    except ValueError:
+        return text
+    if kind == "boolean":
+        return {"true": True, "1": True, "on": True, "yes": True, "是": True,
+                "false": False, "0": False, "no": False, "否": False}.get(text.lower(), text)
+    return text
+
+
+def today_iso() -> str:
+    return date.today().isoformat()

@@ -1,0 +1,92 @@
+"""Task lists read from the human_task mirror only: no workflow is ever deserialized here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from engine.env import Env
+from engine.models import HumanTask, ProcessInstance, Role, TaskStatus
+from engine.orgs import user_grants
+
+ACTING_ROLES = (Role.caseworker, Role.reviewer, Role.leader)
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    process_key: str | None = None
+    due_before: datetime | None = None
+    overdue_at: datetime | None = None  # only tasks already overdue at this instant
+    search: str | None = None  # case number, petitioner name or ID number
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[HumanTask]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _actionable(user_id: int, grants: list[tuple[Role, int]]) -> ColumnElement[bool]:
+    pool = [and_(HumanTask.role == role, HumanTask.org_unit_id == unit)
+            for role, unit in grants if role in ACTING_ROLES]
+    mine = and_(HumanTask.status == TaskStatus.claimed, HumanTask.assignee_id == user_id)
+    if not pool:
+        return mine
+    return or_(mine, and_(HumanTask.status == TaskStatus.open, or_(*pool)))
+
+
+def _apply_filter(stmt: Any, f: TaskFilter) -> Any:
+    if f.process_key:
+        stmt = stmt.where(HumanTask.process_key == f.process_key)
+    if f.due_before:
+        stmt = stmt.where(HumanTask.due_at <= f.due_before)
+    if f.overdue_at:
+        stmt = stmt.where(HumanTask.due_at < f.overdue_at)
+    if f.search:
+        term = f.search.strip()
+        sub = select(ProcessInstance.id).where(or_(
+            ProcessInstance.case_no == term, ProcessInstance.subject_name == term,
+            ProcessInstance.subject_id_no == term.upper()))
+        stmt = stmt.where(or_(HumanTask.case_no == term, HumanTask.instance_id.in_(sub)))
+    return stmt
+
+
+def inbox(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
+          per_page: int = 20) -> Page:
+    """待办: tasks claimed by me, plus open tasks for a role I hold at the task's unit."""
+    with env.db.read() as session:
+        grants = user_grants(session, user_id)
+        cond = _actionable(user_id, grants)
+        base = _apply_filter(select(HumanTask).where(cond), f)
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        rows = session.scalars(base.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
+                                             HumanTask.id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+        return Page(list(rows), total, page, per_page)
+
+
+def done_list(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
+              per_page: int = 20) -> Page:
+    """已办: tasks I completed, newest first."""
+    with env.db.read() as session:
+        base = _apply_filter(select(HumanTask).where(HumanTask.completed_by_id == user_id,
+                                                     HumanTask.status == TaskStatus.completed), f)
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        rows = session.scalars(base.order_by(HumanTask.completed_at.desc())
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+        return Page(list(rows), total, page, per_page)
+
+
+def inbox_count(env: Env, user_id: int) -> int:
+    with env.db.read() as session:
+        cond = _actionable(user_id, user_grants(session, user_id))
+        return session.scalar(select(func.count()).select_from(HumanTask).where(cond)) or 0

@@ -1,0 +1,241 @@
+"""The database schema: org tree, users and grants, definitions, cases, tasks, history.
+
+Typed SQLAlchemy 2.x models. Schema changes go through Alembic (engine/migrations).
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; RongFlow stores aware datetimes only")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class OrgLevel(str, enum.Enum):
+    city = "city"
+    district = "district"
+    town = "town"
+    village = "village"
+
+
+class Role(str, enum.Enum):
+    caseworker = "caseworker"
+    reviewer = "reviewer"
+    leader = "leader"
+    auditor = "auditor"
+    admin = "admin"
+
+
+class InstanceStatus(str, enum.Enum):
+    running = "running"
+    suspended = "suspended"
+    error = "error"
+    completed = "completed"
+    cancelled = "cancelled"
+    terminated = "terminated"
+
+
+class TaskStatus(str, enum.Enum):
+    open = "open"          # ready, nobody has claimed it
+    claimed = "claimed"    # ready, one person has taken it
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=16, validate_strings=True)
+
+
+class OrgUnit(Base):
+    __tablename__ = "org_unit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    level: Mapped[OrgLevel] = mapped_column(_enum(OrgLevel))
+    # A section (科室) of an organ at the same level, e.g. the city bureau's petition section.
+    is_section: Mapped[bool] = mapped_column(Boolean, default=False)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    # Materialised path "/1/4/17/" so a subtree is one indexed LIKE query.
+    path: Mapped[str] = mapped_column(String(255), index=True, default="/")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped at logout and password reset: every older session becomes invalid.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime]
+    grants: Mapped[list[RoleGrant]] = relationship(back_populates="user", lazy="selectin")
+
+
+class RoleGrant(Base):
+    __tablename__ = "role_grant"
+    __table_args__ = (UniqueConstraint("user_id", "role", "org_unit_id"),
+                      Index("ix_role_grant_unit_role", "org_unit_id", "role"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    user: Mapped[User] = relationship(back_populates="grants")
+
+
+class ProcessDefinition(Base):
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "version"), UniqueConstraint("key", "content_hash"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # {filename: xml text} of every BPMN and DMN file of this version.
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    deployed_at: Mapped[datetime]
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+
+
+class CaseSequence(Base):
+    """The last case number issued per process prefix and year (row-locked while issuing)."""
+    __tablename__ = "case_sequence"
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(32), unique=True)
+    query_code: Mapped[str] = mapped_column(String(16))
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    process_key: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[InstanceStatus] = mapped_column(_enum(InstanceStatus), index=True)
+    # Optimistic-lock counter, bumped by every command.
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(Text)  # workflow JSON, without the spec
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    initiator_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    subject_name: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    subject_id_no: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
+    # Units whose staff may see this case (routing so far), e.g. "/3/17/"; for scope checks.
+    unit_ids: Mapped[str] = mapped_column(String(255), default="/")
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    next_timer_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_step: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    error_line: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Hash of the newest history event of this case: the next event chains onto it.
+    last_event_hash: Mapped[str] = mapped_column(String(64), default="")
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    definition: Mapped[ProcessDefinition] = relationship(lazy="raise")
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTask(Base):
+    """A READY user task of a case, mirrored from the workflow after each step (the inbox reads this)."""
+    __tablename__ = "human_task"
+    __table_args__ = (Index("ix_task_inbox", "status", "org_unit_id", "role"),
+                      Index("ix_task_assignee", "assignee_id", "status"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(64))
+    case_no: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(255), default="")
+    step_id: Mapped[str] = mapped_column(String(128))
+    step_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    instance: Mapped[ProcessInstance] = relationship(lazy="raise")
+
+
+class HistoryEvent(Base):
+    """One appended fact about a case. Never updated or deleted (database triggers refuse it).
+
+    Events of a case form a hash chain: `hash` covers the event's content and the previous
+    event's hash, so an auditor can prove nothing was changed afterwards.
+    """
+    __tablename__ = "history_event"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),
+                      Index("ix_history_actor_at", "actor_id", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(64), default="系统")
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    step_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    step_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), nullable=True)
+    opinion: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # {"field": [before, after]} for form data; free details for other actions.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"), nullable=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    uploaded_at: Mapped[datetime]
+
+
+__all__ = ["Base", "OrgUnit", "OrgLevel", "User", "Role", "RoleGrant", "ProcessDefinition",
+           "CaseSequence", "ProcessInstance", "InstanceStatus", "HumanTask", "TaskStatus",
+           "HistoryEvent", "Attachment"]

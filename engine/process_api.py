@@ -1,0 +1,71 @@
+"""What a process package under workflows/<key>/ provides to the engine.
+
+The engine calls these hooks inside its transaction; they are plain functions of data, never of
+Flask. Only `engine/` imports SpiffWorkflow; the hooks see dicts and the context below.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.calendar import BusinessCalendar
+from engine.models import Role
+
+
+class OrgLookup(Protocol):
+    def unit_id(self, code: str) -> int: ...
+    def unit_code(self, unit_id: int) -> str: ...
+    def parent_id(self, unit_id: int) -> int | None: ...
+    def organ_of(self, unit_id: int) -> int: ...
+    def section_of(self, organ_id: int, code_suffix: str) -> int | None: ...
+    def level(self, unit_id: int) -> str: ...
+
+
+@dataclass(frozen=True)
+class HookContext:
+    """What a hook may use: the time, the calendar, the org tree, the case's own facts."""
+    now: datetime
+    today: date
+    calendar: BusinessCalendar
+    orgs: OrgLookup
+    case_unit_id: int
+    case_no: str
+    initiator_id: int | None
+    settings: dict[str, Any]
+
+
+Assign = Callable[[str, dict[str, Any], HookContext], int]
+DataHook = Callable[[str, dict[str, Any], HookContext], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ProcessConfig:
+    key: str
+    name: str
+    case_prefix: str
+    forms_dir: Path
+    # Roles that may start a case (at the unit the case is registered at).
+    start_roles: frozenset[Role] = frozenset({Role.caseworker})
+    # Levels at which a case may be started (empty: any).
+    start_levels: frozenset[str] = frozenset()
+    # step id -> org unit id of the task (default: the unit the case was registered at).
+    assign: Assign | None = None
+    # step id -> role, where a step's role differs from its lane.
+    roles: dict[str, Role] = field(default_factory=dict)
+    # Called with the start data; returns data to add (deadlines, routing).
+    on_start: Callable[[dict[str, Any], HookContext], dict[str, Any]] | None = None
+    # Called when a user task completes, before the engine runs on; returns data to add.
+    on_complete: DataHook | None = None
+    # step id -> task-data key of the task's due datetime (ISO); else its boundary timer.
+    due_keys: dict[str, str] = field(default_factory=dict)
+    # Title and searchable subject of a case from its data: (title, name, id number).
+    summarize: Callable[[dict[str, Any]], tuple[str, str | None, str | None]] | None = None
+    # Smoke run for `workflows check`: start data and an answer per step (or a list of answers).
+    smoke_start: dict[str, Any] = field(default_factory=dict)
+    smoke_answers: dict[str, Any] = field(default_factory=dict)
+    # Steps whose completer must differ from whoever completed the named earlier step (four eyes).
+    four_eyes: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,230 @@
+"""The machinery every command shares: lock and load a case, run the engine, save it, mirror tasks.
+
+Commands in engine/runtime.py and engine/worker.py open one write transaction, call `lock_case`,
+change the workflow, then `save_case`, which writes state, task rows and history together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.definitions import ParsedDefinition
+from engine.env import Env
+from engine.errors import Conflict, InvalidState, NotFound
+from engine.history import append_event
+from engine.models import (HumanTask, InstanceStatus, ProcessInstance, Role, TaskStatus)
+from engine.orgs import SessionOrgLookup
+from engine.persistence import dump_state, load_state
+from engine.process_api import HookContext, ProcessConfig
+
+LANE_ROLES: dict[str, Role] = {
+    **{r.value: r for r in Role},
+    "经办人": Role.caseworker, "审核人": Role.reviewer, "科室负责人": Role.reviewer,
+    "领导": Role.leader, "分管领导": Role.leader, "局领导": Role.leader,
+}
+OPEN_STATUSES = (TaskStatus.open, TaskStatus.claimed)
+
+
+@dataclass
+class Case:
+    """A locked case with its live workflow, for the length of one transaction."""
+    instance: ProcessInstance
+    parsed: ParsedDefinition
+    config: ProcessConfig
+    workflow: BpmnWorkflow
+    session: Session
+    orgs: SessionOrgLookup
+    open_rows: list[HumanTask] | None = None
+    completed_row: HumanTask | None = None
+    new_rows: list[HumanTask] = field(default_factory=list)
+
+
+def role_for_lane(lane: str | None, step_id: str, config: ProcessConfig) -> Role:
+    if step_id in config.roles:
+        return config.roles[step_id]
+    if lane is None:
+        return Role.caseworker
+    try:
+        return LANE_ROLES[lane.strip()]
+    except KeyError as exc:
+        raise InvalidState(f"lane {lane!r} of step {step_id!r} maps to no role",
+                           f"流程泳道“{lane}”未对应任何角色") from exc
+
+
+def lock_case(env: Env, session: Session, instance_id: int, *, for_task: int | None = None) -> Case:
+    """Lock the case row (SELECT … FOR UPDATE on PostgreSQL) and load its workflow."""
+    if for_task is not None:
+        stmt = (select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+                .where(HumanTask.id == for_task))
+    else:
+        stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+    if not env.db.is_sqlite:
+        stmt = stmt.with_for_update(of=ProcessInstance)
+    instance = session.scalars(stmt.execution_options(populate_existing=True)).first()
+    if instance is None:
+        raise NotFound(f"case {instance_id or ('of task %s' % for_task)} does not exist", "案件不存在")
+    parsed = env.specs.get(session, instance.definition_id)
+    workflow = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
+    return Case(instance, parsed, env.process(instance.process_key), workflow, session,
+                SessionOrgLookup(session))
+
+
+def hook_context(env: Env, case_unit_id: int, case_no: str, initiator_id: int | None,
+                 orgs: SessionOrgLookup, config: ProcessConfig) -> HookContext:
+    now = env.clock.now()
+    from engine.calendar import to_local_date
+    return HookContext(now=now, today=to_local_date(now), calendar=env.calendar, orgs=orgs,
+                       case_unit_id=case_unit_id, case_no=case_no, initiator_id=initiator_id,
+                       settings={**config.settings, **env.settings.get(config.key, {})})
+
+
+def case_context(env: Env, case: Case) -> HookContext:
+    i = case.instance
+    return hook_context(env, i.org_unit_id, i.case_no, i.initiator_id, case.orgs, case.config)
+
+
+def find_spiff_task(case: Case, spiff_task_id: str) -> SpiffTask:
+    try:
+        task: SpiffTask = case.workflow.get_task_from_id(UUID(spiff_task_id))
+    except Exception as exc:  # TaskNotFoundException and bad UUIDs alike
+        raise Conflict(f"task {spiff_task_id} is no longer part of case {case.instance.case_no}",
+                       "该任务已不在流程中，请刷新后重试") from exc
+    return task
+
+
+def run_engine(case: Case) -> WorkflowException | None:
+    """Run every automatic step; a script error is returned (the case goes to error), not raised."""
+    try:
+        case.workflow.do_engine_steps()
+        case.workflow.refresh_timers()
+        case.workflow.do_engine_steps()
+    except WorkflowException as exc:
+        return exc
+    return None
+
+
+def timer_values(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, str]]:
+    """(task, due ISO) for every waiting timer event of the workflow."""
+    out = []
+    for t in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(t.task_spec, "event_definition", None)
+        value = t.internal_data.get("event_value")
+        if isinstance(definition, TimerEventDefinition) and isinstance(value, str):
+            out.append((t, value))
+    return out
+
+
+def next_timer(workflow: BpmnWorkflow) -> datetime | None:
+    dues = [TimerEventDefinition.get_datetime(v) for _t, v in timer_values(workflow)]
+    return min(dues) if dues else None
+
+
+def _task_due(t: SpiffTask, config: ProcessConfig) -> tuple[datetime | None, bool]:
+    key = config.due_keys.get(t.task_spec.bpmn_id)
+    if key and t.data.get(key):
+        return TimerEventDefinition.get_datetime(str(t.data[key])), bool(t.data.get(f"{key}_provisional"))
+    parent = t.parent
+    dues = []
+    if parent is not None:
+        for sib in parent.children:
+            definition = getattr(sib.task_spec, "event_definition", None)
+            value = sib.internal_data.get("event_value")
+            if sib is not t and isinstance(definition, TimerEventDefinition) and isinstance(value, str) \
+                    and getattr(sib.task_spec, "cancel_activity", True):
+                dues.append(TimerEventDefinition.get_datetime(value))
+    return (min(dues) if dues else None), False
+
+
+def sync_tasks(env: Env, case: Case, now: datetime) -> None:
+    """Mirror the READY manual tasks into human_task: new ones inserted, vanished ones cancelled."""
+    if case.open_rows is None:
+        case.open_rows = list(case.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == case.instance.id, HumanTask.status.in_(OPEN_STATUSES))))
+    ready = {str(t.id): t for t in case.workflow.get_tasks(state=TaskState.READY, manual=True)}
+    if case.instance.status in (InstanceStatus.suspended,):
+        ready = {}
+    known = set()
+    for row in case.open_rows:
+        if row is case.completed_row:
+            continue
+        if row.spiff_task_id in ready:
+            known.add(row.spiff_task_id)
+        else:
+            row.status = TaskStatus.cancelled
+            row.completed_at = now
+    ctx = case_context(env, case) if len(known) < len(ready) else None
+    for sid, t in ready.items():
+        if sid not in known and ctx is not None:
+            case.new_rows.append(_new_row(case, t, ctx, now))
+    if case.new_rows:
+        case.session.add_all(case.new_rows)
+        _widen_scope(case.instance, [r.org_unit_id for r in case.new_rows])
+
+
+def _new_row(case: Case, t: SpiffTask, ctx: HookContext, now: datetime) -> HumanTask:
+    step_id = t.task_spec.bpmn_id
+    unit_id = case.config.assign(step_id, t.data, ctx) if case.config.assign else case.instance.org_unit_id
+    due_at, provisional = _task_due(t, case.config)
+    return HumanTask(
+        spiff_task_id=str(t.id), instance_id=case.instance.id, process_key=case.instance.process_key,
+        case_no=case.instance.case_no, title=case.instance.title, step_id=step_id,
+        step_name=t.task_spec.bpmn_name or step_id,
+        role=role_for_lane(t.task_spec.lane, step_id, case.config), org_unit_id=unit_id,
+        due_at=due_at, due_provisional=provisional, status=TaskStatus.open, created_at=now)
+
+
+def _widen_scope(instance: ProcessInstance, unit_ids: list[int]) -> None:
+    scope = instance.unit_ids or "/"
+    for uid in unit_ids:
+        if f"/{uid}/" not in scope:
+            scope = f"{scope}{uid}/"
+    instance.unit_ids = scope
+
+
+def record_error(case: Case, exc: WorkflowException, now: datetime) -> None:
+    """Put the case in the error state with message, step and line, and say so in the history."""
+    task = getattr(exc, "task", None)
+    step = task.task_spec.bpmn_id if task is not None else None
+    line = getattr(exc, "line_number", None)
+    i = case.instance
+    i.status = InstanceStatus.error
+    i.error_message = str(exc)
+    i.error_step = step
+    i.error_line = int(line) if isinstance(line, int) and line > 0 else None
+    append_event(case.session, i, at=now, action="error", step_id=step,
+                 step_name=task.task_spec.bpmn_name if task is not None else None,
+                 data={"message": str(exc), "line": i.error_line,
+                       "error_line": getattr(exc, "error_line", None)})
+
+
+def save_case(env: Env, case: Case, now: datetime) -> None:
+    """Write the workflow state, the derived columns and the task mirror (history is appended by the
+    command itself). The instance's version column makes a concurrent writer fail, not overwrite."""
+    i, wf = case.instance, case.workflow
+    i.state = dump_state(wf)
+    i.updated_at = now
+    if i.status == InstanceStatus.running and wf.is_completed():
+        i.status = InstanceStatus.completed if wf.success else InstanceStatus.terminated
+        i.closed_at = now
+    i.next_timer_at = next_timer(wf) if i.status == InstanceStatus.running else None
+    sync_tasks(env, case, now)
+
+
+def workflow_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The freshest data of a case: the last completed task's, or the start task's."""
+    if workflow.is_completed():
+        return dict(workflow.data)
+    tasks = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+    if tasks:
+        return dict(max(tasks, key=lambda t: t.last_state_change).data)
+    return dict(workflow.last_task.data) if workflow.last_task else {}

@@ -1,0 +1,81 @@
+"""Fixtures shared by every test: databases (SQLite and PostgreSQL), the engine env, an org tree.
+
+DB-backed tests take the `env` fixture, which runs each test once on SQLite and once on
+PostgreSQL. PostgreSQL runs when TEST_DATABASE_URL is set; without it those tests skip with a
+reason; set but unreachable, they fail.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine.clock import ManualClock
+from engine.env import Env, make_env
+from engine.models import Base
+from engine.schema import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+# Monday 2026-03-02 09:00 Beijing time: a plain working week, far from holidays.
+DEFAULT_START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+_PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_ready() -> str:
+    if not _PG_URL:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)")
+    engine = create_engine(_PG_URL)
+    with engine.begin() as conn:  # an unreachable server fails here, loudly
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    engine.dispose()
+    return _PG_URL
+
+
+def _truncate_pg(url: str) -> None:
+    engine = create_engine(url)
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        target = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("pg_ready")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(DEFAULT_START)
+
+
+@pytest.fixture
+def env(db_url: str, clock: ManualClock) -> Iterator[Env]:
+    environment = make_env(db_url, clock=clock, bpmn_dir=ROOT / "bpmn")
+    yield environment
+    environment.db.dispose()

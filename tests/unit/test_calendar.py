@@ -1,0 +1,224 @@
+"""Unit tests for engine.calendar (pinned chinese-calendar 1.11: data for 2004-2026)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import chinese_calendar
+import pytest
+
+from engine.calendar import (
+    BEIJING,
+    DEFAULT_OVERRIDES_PATH,
+    BusinessCalendar,
+    Deadline,
+    default_calendar,
+    to_local_date,
+)
+
+
+@pytest.fixture
+def cal() -> BusinessCalendar:
+    """Calendar without project overrides: package data plus fallback."""
+    return BusinessCalendar()
+
+
+def write_overrides(tmp_path: Path, years: dict[str, object]) -> Path:
+    """Write an overrides file into tmp_path and return its path."""
+    path = tmp_path / "holidays.json"
+    path.write_text(json.dumps({"years": years}), encoding="utf-8")
+    return path
+
+
+# Hypothetical 2027 schedule used only as test data (NOT the official one).
+FAKE_2027 = {
+    "holidays": ["2027-01-01", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11", "2027-02-12"],
+    "workdays": ["2027-02-20"],
+    "official": True,
+}
+
+
+# --- assumptions about the pinned package -------------------------------------------------
+
+
+def test_package_raises_for_2027() -> None:
+    # If this fails, chinese-calendar was upgraded to know 2027: revisit the 2027 tests below.
+    with pytest.raises(NotImplementedError):
+        chinese_calendar.is_workday(date(2027, 1, 4))
+
+
+# --- 2026 facts (verified against chinese-calendar 1.11 data) -------------
+
+
+@pytest.mark.parametrize("day", [date(2026, 10, d) for d in range(1, 8)])
+def test_2026_national_day_is_off(cal: BusinessCalendar, day: date) -> None:
+    assert not cal.is_workday(day)
+
+
+def test_2026_national_day_ends_on_oct_7(cal: BusinessCalendar) -> None:
+    assert cal.is_workday(date(2026, 10, 8))  # Thursday after the 7-day break
+
+
+@pytest.mark.parametrize("day", [date(2026, 9, 20), date(2026, 10, 10)])
+def test_2026_make_up_weekend_days_are_working_days(cal: BusinessCalendar, day: date) -> None:
+    assert day.weekday() >= 5
+    assert cal.is_workday(day)
+
+
+def test_ordinary_weekend_is_off_and_weekday_works(cal: BusinessCalendar) -> None:
+    assert not cal.is_workday(date(2026, 10, 11))  # Sunday
+    assert cal.is_workday(date(2026, 10, 12))  # Monday
+
+
+def test_year_is_official(cal: BusinessCalendar) -> None:
+    assert cal.year_is_official(2026)
+    assert not cal.year_is_official(2027)
+    assert not cal.year_is_official(2003)
+
+
+# --- working-day arithmetic ---------------------------------------------------------------
+
+
+def test_five_working_days_across_national_day(cal: BusinessCalendar) -> None:
+    # Oct 8 (Thu), Oct 9 (Fri), Oct 10 (Sat, make-up), Oct 12 (Mon), Oct 13 (Tue).
+    assert cal.add_working_days(date(2026, 9, 30), 5) == Deadline(date(2026, 10, 13), False)
+
+
+def test_make_up_sunday_counts_as_next_working_day(cal: BusinessCalendar) -> None:
+    assert cal.add_working_days(date(2026, 9, 18), 1).due == date(2026, 9, 20)
+
+
+def test_start_day_is_not_counted(cal: BusinessCalendar) -> None:
+    assert cal.add_working_days(date(2026, 11, 2), 1).due == date(2026, 11, 3)
+    assert cal.add_working_days(date(2026, 11, 2), 0) == Deadline(date(2026, 11, 2), False)
+
+
+def test_negative_counts_rejected(cal: BusinessCalendar) -> None:
+    with pytest.raises(ValueError):
+        cal.add_working_days(date(2026, 1, 5), -1)
+    with pytest.raises(ValueError):
+        cal.add_days(date(2026, 1, 5), -1)
+
+
+def test_datetime_is_rejected(cal: BusinessCalendar) -> None:
+    with pytest.raises(TypeError):
+        cal.is_workday(datetime(2026, 10, 1, 12, tzinfo=BEIJING))
+
+
+def test_working_days_between(cal: BusinessCalendar) -> None:
+    assert cal.working_days_between(date(2026, 9, 30), date(2026, 10, 13)) == 5
+    assert cal.working_days_between(date(2026, 9, 18), date(2026, 9, 20)) == 1
+    assert cal.working_days_between(date(2026, 10, 1), date(2026, 10, 7)) == 0
+    assert cal.working_days_between(date(2026, 10, 13), date(2026, 10, 13)) == 0
+    assert cal.working_days_between(date(2026, 10, 13), date(2026, 9, 30)) == -5
+
+
+@pytest.mark.parametrize("n", [1, 5, 15, 20, 60])
+def test_working_days_between_inverts_add_working_days(cal: BusinessCalendar, n: int) -> None:
+    start = date(2026, 9, 25)
+    assert cal.working_days_between(start, cal.add_working_days(start, n).due) == n
+
+
+# --- crossing into 2027 (no package data) -------------------------------------------------
+
+
+def test_60_working_days_from_2026_11_29_falls_back_and_is_provisional(cal: BusinessCalendar) -> None:
+    # Nov 30 + 23 weekdays in Dec = 24; Jan 2027 has 20 (Jan 1 off) = 44; Feb 1-19 = 59; Feb 22.
+    assert cal.add_working_days(date(2026, 11, 29), 60) == Deadline(date(2027, 2, 22), True)
+
+
+def test_working_days_inside_official_year_are_not_provisional(cal: BusinessCalendar) -> None:
+    assert cal.add_working_days(date(2026, 12, 1), 5).provisional is False
+
+
+def test_fallback_fixed_date_holidays(cal: BusinessCalendar) -> None:
+    assert not cal.is_workday(date(2027, 1, 1))  # Friday, New Year's Day
+    assert not cal.is_workday(date(2027, 10, 1))  # Friday, National Day
+    assert date(2028, 5, 1).weekday() == 0 and date(2028, 10, 2).weekday() == 0
+    assert not cal.is_workday(date(2028, 5, 1))  # Labour Day, day 1
+    assert not cal.is_workday(date(2028, 5, 2))  # Labour Day, day 2 (2025 revision)
+    assert not cal.is_workday(date(2028, 10, 3))  # National Day, day 3
+    assert cal.is_workday(date(2028, 5, 3))
+    assert cal.is_workday(date(2028, 10, 4))
+    assert not cal.is_workday(date(2027, 1, 2))  # plain Saturday
+
+
+def test_add_days_is_calendar_math_and_never_provisional(cal: BusinessCalendar) -> None:
+    assert cal.add_days(date(2026, 11, 29), 60) == Deadline(date(2027, 1, 28), False)
+    # Holidays do not move a calendar-day deadline: lands on the National Day break.
+    assert cal.add_days(date(2026, 9, 16), 15) == Deadline(date(2026, 10, 1), False)
+    assert cal.add_days(date(2026, 3, 1), 0).due == date(2026, 3, 1)
+
+
+# --- overrides file -----------------------------------------------------------------------
+
+
+def test_official_override_for_2027_changes_result(tmp_path: Path) -> None:
+    cal = BusinessCalendar(write_overrides(tmp_path, {"2027": FAKE_2027}))
+    assert cal.year_is_official(2027)
+    assert not cal.is_workday(date(2027, 2, 8))
+    assert cal.is_workday(date(2027, 2, 20))  # Saturday make-up day
+    # Same 60-day clock: Feb 8-12 off (-5), Sat Feb 20 works (+1) -> Feb 26, now official.
+    assert cal.add_working_days(date(2026, 11, 29), 60) == Deadline(date(2027, 2, 26), False)
+
+
+def test_draft_override_stays_provisional(tmp_path: Path) -> None:
+    cal = BusinessCalendar(write_overrides(tmp_path, {"2027": {**FAKE_2027, "official": False}}))
+    assert not cal.year_is_official(2027)
+    assert cal.add_working_days(date(2026, 11, 29), 60) == Deadline(date(2027, 2, 26), True)
+
+
+def test_override_replaces_package_year_entirely(tmp_path: Path) -> None:
+    cal = BusinessCalendar(write_overrides(tmp_path, {"2026": {"official": True}}))
+    assert cal.is_workday(date(2026, 10, 1))  # package holiday gone
+    assert not cal.is_workday(date(2026, 10, 10))  # package make-up Saturday gone
+    assert cal.is_workday(date(2025, 10, 8)) == chinese_calendar.is_workday(date(2025, 10, 8))
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"holidays": ["2026-12-31"], "official": True},  # date outside its year
+        {"workdays": ["2027-02-22"], "official": True},  # make-up day on a Monday
+        {"holidays": ["2027-02-20"], "workdays": ["2027-02-20"]},  # both
+        {"holiday": ["2027-02-22"]},  # typo in key
+        {"holidays": ["2027-02-30"]},  # not a date
+        {"official": "yes"},
+    ],
+)
+def test_invalid_override_rejected(tmp_path: Path, entry: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        BusinessCalendar(write_overrides(tmp_path, {"2027": entry}))
+
+
+def test_shipped_overrides_file_loads() -> None:
+    assert DEFAULT_OVERRIDES_PATH.is_file()
+    cal = default_calendar()
+    assert cal is default_calendar()
+    assert cal.year_is_official(2026)
+
+
+# --- time zones ---------------------------------------------------------------------------
+
+
+def test_deadline_end_is_next_midnight_beijing(cal: BusinessCalendar) -> None:
+    end = cal.deadline_end(date(2026, 10, 15))
+    assert end == datetime(2026, 10, 16, 0, 0, tzinfo=BEIJING)
+    assert end.utcoffset() == timedelta(hours=8)
+    assert end == datetime(2026, 10, 15, 16, 0, tzinfo=timezone.utc)
+    assert datetime(2026, 10, 15, 23, 59, 59, tzinfo=BEIJING) < end
+    assert not datetime(2026, 10, 15, 16, 0, tzinfo=timezone.utc) < end
+
+
+def test_deadline_end_other_tz(cal: BusinessCalendar) -> None:
+    end = cal.deadline_end(date(2026, 10, 15), timezone.utc)
+    assert end == datetime(2026, 10, 16, 0, 0, tzinfo=timezone.utc)
+
+
+def test_to_local_date() -> None:
+    assert to_local_date(datetime(2026, 10, 15, 15, 59, tzinfo=timezone.utc)) == date(2026, 10, 15)
+    assert to_local_date(datetime(2026, 10, 15, 16, 0, tzinfo=timezone.utc)) == date(2026, 10, 16)
+    with pytest.raises(ValueError):
+        to_local_date(datetime(2026, 10, 15, 12, 0))
