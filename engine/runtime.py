@@ -399,6 +399,41 @@ def reassign_task(env: Env, task_id: int, actor: Actor, to_user_id: int, reason:
     _run(env, body)
 
 
+def deliver_message(env: Env, instance_id: int, message: str, payload: dict[str, Any],
+                    actor: Actor | None = None) -> StepResult:
+    """Deliver a named BPMN message (e.g. the army unit's answer to a query) to a waiting case."""
+    from SpiffWorkflow.bpmn import BpmnEvent
+    from SpiffWorkflow.exceptions import WorkflowException
+    from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+
+    def body(session: Session) -> StepResult:
+        case = lock_case(env, session, instance_id)
+        _require_running(case)
+        now = env.clock.now()
+        try:
+            case.workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload=payload))
+        except WorkflowException as exc:
+            raise InvalidState(f"case {case.instance.case_no} is not waiting for message {message!r}",
+                               "案件当前未在等待该消息") from exc
+        append_event(session, case.instance, at=now, action="message",
+                     actor_id=actor.id if actor else None, actor_name=actor.name if actor else "系统",
+                     step_id=message, data={k: [None, v] for k, v in payload.items()})
+        return _finish_step(env, case, now)
+    return _run(env, body)  # type: ignore[no-any-return]
+
+
+def waiting_messages(env: Env, instance_id: int) -> list[str]:
+    """Names of the messages a case is waiting for now."""
+    with env.db.read() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise NotFound(f"case {instance_id} does not exist", "案件不存在")
+        parsed = env.specs.get(session, instance.definition_id)
+        from engine.persistence import load_state
+        wf = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
+        return [e.name for e in wf.waiting_events() if e.event_type == "MessageEventDefinition"]
+
+
 # ----------------------------------------------------------------------------- reads
 
 def case_data(env: Env, instance_id: int) -> dict[str, Any]:
@@ -421,4 +456,4 @@ def case_history(env: Env, instance_id: int) -> list[HistoryEvent]:
 
 __all__ = ["start_case", "claim_task", "unclaim_task", "complete_task", "cancel_case",
            "terminate_case", "suspend_case", "resume_case", "retry_case", "reassign_task",
-           "can_act", "case_data", "case_history", "StartResult", "StepResult", "EngineError"]
+           "can_act", "deliver_message", "waiting_messages", "case_data", "case_history", "StartResult", "StepResult", "EngineError"]

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from engine.clock import ManualClock
 from engine.env import Env, make_env
@@ -38,16 +38,24 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_ready() -> str:
+def pg_ready() -> Iterator[str]:
+    """A database of this test run's own, created beside TEST_DATABASE_URL's and dropped after,
+    so parallel runs on one server never see each other's rows."""
     if not _PG_URL:
         pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)")
-    engine = create_engine(_PG_URL)
-    with engine.begin() as conn:  # an unreachable server fails here, loudly
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+    admin = create_engine(_PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"rongflow_test_{os.getpid()}"
+    with admin.connect() as conn:  # an unreachable server fails here, loudly
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(_PG_URL).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
     upgrade(engine)
     engine.dispose()
-    return _PG_URL
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
 
 
 def _truncate_pg(url: str) -> None:

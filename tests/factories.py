@@ -74,3 +74,15 @@ def deploy_dir(env: Env, key: str, path: Path) -> int:
 def setup_plain(env: Env) -> None:
     env.extra_processes["plain"] = plain_config()
     deploy_dir(env, "plain", DATA / "plain")
+
+
+def deploy_files(env: Env, key: str, files: dict[str, bytes]) -> int:
+    with env.db.write() as s:
+        definition, _created = deploy(s, key, files, env.clock.now())
+        return definition.id
+
+
+def simple_config(key: str, prefix: str = "TS", **kwargs: object) -> ProcessConfig:
+    """A config for a test-only process with no forms."""
+    return ProcessConfig(key=key, name=key, case_prefix=prefix,
+                         forms_dir=DATA / key / "forms", **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,189 @@
+"""Command line: `flask --app webapp <command>` and the `rongflow` entry point.
+
+    flask --app webapp init-db            create or upgrade the schema (Alembic)
+    flask --app webapp deploy             deploy every bpmn/<process>/ (new version if changed)
+    flask --app webapp workflows check    parse, check lanes/forms, smoke-run every process
+    flask --app webapp worker [--once]    fire due timers (long-running)
+    flask --app webapp demo               build the demo city with its cases
+    rongflow demo                         all of the above on the SQLite default, then serve
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from engine.env import Env
+
+
+def _env() -> Env:
+    env: Env = current_app.extensions["rongflow_env"]
+    return env
+
+
+def init_db(env: Env) -> None:
+    from engine.schema import upgrade
+    upgrade(env.db.engine)
+
+
+def deploy_all(env: Env, key: str | None = None) -> list[tuple[str, int, bool]]:
+    """Deploy bpmn/<key>/ for one or every process; returns (key, version, created)."""
+    from engine.definitions import deploy, read_process_dir
+    from workflows import process_keys
+    assert env.bpmn_dir is not None
+    keys = [key] if key else [k for k in process_keys() if (env.bpmn_dir / k).is_dir()]
+    out = []
+    for k in keys:
+        with env.db.write() as session:
+            definition, created = deploy(session, k, read_process_dir(env.bpmn_dir / k),
+                                         env.clock.now())
+            out.append((k, definition.version, created))
+    return out
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create or upgrade the database schema."""
+    init_db(_env())
+    click.echo("数据库已就绪 (schema at head)")
+
+
+@click.command("deploy")
+@click.option("--key", default=None, help="only this process (folder name under bpmn/)")
+@with_appcontext
+def deploy_command(key: str | None) -> None:
+    """Deploy BPMN/DMN files; a changed process gets a new version."""
+    from engine.errors import DefinitionError
+    try:
+        for k, version, created in deploy_all(_env(), key):
+            click.echo(f"{k}: version {version} ({'new' if created else 'unchanged'})")
+    except DefinitionError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@click.group("workflows")
+def workflows_group() -> None:
+    """Process definitions."""
+
+
+@workflows_group.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Parse every process, check lanes and forms, smoke-run it. Exit 1 on any problem."""
+    failed = run_checks(_env())
+    if failed:
+        sys.exit(1)
+
+
+def run_checks(env: Env) -> int:
+    from engine.checks import check_process
+    from workflows import process_keys
+    assert env.bpmn_dir is not None
+    failed = 0
+    for key in process_keys():
+        report = check_process(key, env.bpmn_dir, env.process(key), env.calendar)
+        status = "ok" if report.ok else "FAILED"
+        click.echo(f"{key}: {status} ({report.steps_run} steps smoke-run)")
+        for problem in report.problems:
+            click.echo(f"  - {problem}")
+        failed += 0 if report.ok else 1
+    return failed
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="fire what is due now, then exit")
+@with_appcontext
+def worker_command(once: bool) -> None:
+    """Fire due timers and run the engine on, one transaction per case."""
+    from engine.worker import run_due_timers, run_forever
+    env = _env()
+    if once:
+        click.echo(f"handled {run_due_timers(env)} case(s)")
+        return
+    logging.basicConfig(level=logging.INFO)
+    cfg = current_app.config
+    run_forever(env, cfg["WORKER_POLL_SECONDS"], cfg["WORKER_BATCH"])
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Build the demo city and its cases (on an empty database)."""
+    build_demo(_env())
+
+
+def build_demo(env: Env) -> None:
+    from workflows.demo_city import build, demo_logins
+    init_db(env)
+    deploy_all(env)
+    built = build(env)
+    click.echo(built.summary())
+    click.echo(demo_logins())
+
+
+def register_cli(app: Flask) -> None:
+    for command in (init_db_command, deploy_command, workflows_group, worker_command, demo_command):
+        app.cli.add_command(command)
+
+
+@click.group()
+def main() -> None:
+    """RongFlow 戎务流程."""
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--fresh", is_flag=True, help="delete the demo database first")
+def demo_main(host: str, port: int, fresh: bool) -> None:
+    """Install the demo city on the embedded SQLite database and serve it."""
+    from webapp import create_app
+    os.environ.setdefault("RONGFLOW_ENV", "development")
+    app = create_app()
+    env: Env = app.extensions["rongflow_env"]
+    if fresh and env.db.is_sqlite:
+        _delete_sqlite(env)
+        app = create_app()
+        env = app.extensions["rongflow_env"]
+    with app.app_context():
+        if _has_cases(env):
+            click.echo("演示数据已存在（使用 --fresh 重建）")
+            from workflows.demo_city import demo_logins
+            click.echo(demo_logins())
+        else:
+            build_demo(env)
+        _start_worker_thread(app)
+    click.echo(f"\n戎务流程已启动: http://{host}:{port}/\n")
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def _has_cases(env: Env) -> bool:
+    from sqlalchemy import func, inspect, select
+    from engine.models import ProcessInstance
+    if not inspect(env.db.engine).has_table("process_instance"):
+        return False
+    with env.db.read() as s:
+        return bool(s.scalar(select(func.count()).select_from(ProcessInstance)))
+
+
+def _delete_sqlite(env: Env) -> None:
+    from pathlib import Path
+    path = env.db.url.split("///", 1)[1]
+    env.db.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
+
+
+def _start_worker_thread(app: Flask) -> None:
+    """In the single-process demo, a background thread plays the timer worker."""
+    import threading
+    from engine.worker import run_forever
+    env: Any = app.extensions["rongflow_env"]
+    thread = threading.Thread(target=run_forever, args=(env, 30, 50), daemon=True, name="worker")
+    thread.start()
