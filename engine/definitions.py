@@ -83,6 +83,8 @@ def _add_file(parser: SpiffBpmnParser, name: str, data: bytes) -> None:
     except etree.XMLSyntaxError as exc:
         raise DefinitionError(f"not well-formed XML: {exc.msg}", file=name,
                               line=exc.lineno) from exc
+    if name.endswith(".bpmn"):
+        _check_references(tree, name)
     try:
         if name.endswith(".dmn"):
             parser.add_dmn_xml(tree, filename=name)
@@ -92,6 +94,21 @@ def _add_file(parser: SpiffBpmnParser, name: str, data: bytes) -> None:
             raise DefinitionError("only .bpmn and .dmn files can be deployed", file=name)
     except ValidationException as exc:
         raise _definition_error(exc, {name: data}) from exc
+
+
+def _check_references(tree: Any, name: str) -> None:
+    """Sequence flows and boundary events must point at elements that exist (SpiffWorkflow's own
+    message for this is misleading)."""
+    ids = set(tree.xpath("//@id"))
+    checks = (("sequenceFlow", "sourceRef"), ("sequenceFlow", "targetRef"),
+              ("boundaryEvent", "attachedToRef"))
+    for tag, attr in checks:
+        for node in tree.iter(f"{{{BPMN_NS}}}{tag}"):
+            ref = node.get(attr)
+            if ref is not None and ref not in ids:
+                raise DefinitionError(f"{tag} {node.get('id')!r} has {attr}={ref!r}, which does not exist",
+                                      file=name, element=f"bpmn:{tag} id={node.get('id')}",
+                                      line=node.sourceline)
 
 
 def _definition_error(exc: ValidationException, files: dict[str, bytes]) -> DefinitionError:

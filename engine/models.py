@@ -239,3 +239,20 @@ class Attachment(Base):
 __all__ = ["Base", "OrgUnit", "OrgLevel", "User", "Role", "RoleGrant", "ProcessDefinition",
            "CaseSequence", "ProcessInstance", "InstanceStatus", "HumanTask", "TaskStatus",
            "HistoryEvent", "Attachment"]
+
+
+class CaseCopy(Base):
+    """抄送: a read-only copy of a case to a named user, with a read mark (web layer, 0002)."""
+    __tablename__ = "case_copy"
+    __table_args__ = (UniqueConstraint("instance_id", "user_id"),
+                      Index("ix_case_copy_user_read", "user_id", "read_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    at: Mapped[datetime]
+    read_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+__all__ += ["CaseCopy"]

@@ -27,6 +27,12 @@ class Actor:
     name: str
 
 
+def set_hash_cost(time_cost: int, memory_cost_kib: int) -> None:
+    """Tune argon2 (tests use a cheap setting; production keeps the library's defaults)."""
+    global _HASHER
+    _HASHER = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=1)
+
+
 def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
@@ -52,8 +58,11 @@ def create_unit(session: Session, code: str, name: str, level: OrgLevel,
 
 
 def create_user(session: Session, username: str, full_name: str, password: str,
-                now: datetime, grants: list[tuple[Role, OrgUnit]] = (), phone: str | None = None) -> User:  # type: ignore[assignment]
-    user = User(username=username, full_name=full_name, password_hash=hash_password(password),
+                now: datetime, grants: list[tuple[Role, OrgUnit]] = (),  # type: ignore[assignment]
+                phone: str | None = None, password_hash: str | None = None) -> User:
+    """Create a user; pass `password_hash` to reuse one hash for many (demo data)."""
+    user = User(username=username, full_name=full_name,
+                password_hash=password_hash or hash_password(password),
                 created_at=now, phone=phone)
     session.add(user)
     session.flush()

@@ -18,7 +18,10 @@ from sqlalchemy import create_engine, make_url, text
 from engine.clock import ManualClock
 from engine.env import Env, make_env
 from engine.models import Base
+from engine.orgs import set_hash_cost
 from engine.schema import upgrade
+
+set_hash_cost(time_cost=1, memory_cost_kib=64)  # real argon2, cheap enough for hundreds of logins
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

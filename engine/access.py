@@ -1,0 +1,140 @@
+"""Object-level authorization: who may see which case, task and attachment; who may start what.
+
+A user may see a case when they
+- started it (initiator), or
+- received a copy of it (抄送), or
+- hold any working role (caseworker, reviewer, leader, auditor) at a unit the case has been
+  routed to (`ProcessInstance.unit_ids`, e.g. "/3/17/"), or
+- are a reviewer, leader or auditor at a unit whose subtree contains one of those units.
+
+The admin role alone grants nothing here: administrators see no case content unless they are
+also auditors. Callers turn a refusal into 404 ("does not exist"), never 403, so a guessed id
+does not reveal that a case exists.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.env import Env
+from engine.errors import NotFound
+from engine.models import (Attachment, CaseCopy, HumanTask, OrgLevel, OrgUnit, ProcessDefinition,
+                           ProcessInstance, Role)
+from engine.orgs import user_grants
+from engine.process_api import ProcessConfig
+
+CASE_ROLES = frozenset({Role.caseworker, Role.reviewer, Role.leader, Role.auditor})
+SUBTREE_ROLES = frozenset({Role.reviewer, Role.leader, Role.auditor})
+HIDDEN_CASE = "案件不存在或您无权查看"
+HIDDEN_TASK = "任务不存在或您无权查看"
+
+
+def case_unit_ids(instance: ProcessInstance) -> list[int]:
+    """The units a case has been routed to, from its "/3/17/" list."""
+    return [int(p) for p in (instance.unit_ids or "/").strip("/").split("/") if p.isdigit()]
+
+
+def can_view_case(session: Session, user_id: int, instance: ProcessInstance) -> bool:
+    """Whether the user may see this case (its data, history, diagram and attachments)."""
+    if instance.initiator_id == user_id:
+        return True
+    units = set(case_unit_ids(instance)) | {instance.org_unit_id}
+    grants = [(r, u) for r, u in user_grants(session, user_id) if r in CASE_ROLES]
+    if any(u in units for _r, u in grants):
+        return True
+    if _in_subtree(session, [u for r, u in grants if r in SUBTREE_ROLES], units):
+        return True
+    return _has_copy(session, user_id, instance.id)
+
+
+def _in_subtree(session: Session, grant_units: list[int], case_units: Iterable[int]) -> bool:
+    if not grant_units:
+        return False
+    paths = session.scalars(select(OrgUnit.path).where(OrgUnit.id.in_(list(case_units)))).all()
+    return any(f"/{g}/" in path for g in grant_units for path in paths)
+
+
+def _has_copy(session: Session, user_id: int, instance_id: int) -> bool:
+    found = session.scalar(select(CaseCopy.id).where(
+        CaseCopy.instance_id == instance_id, CaseCopy.user_id == user_id).limit(1))
+    return found is not None
+
+
+def visible_case(session: Session, user_id: int, instance_id: int) -> ProcessInstance:
+    """The case, or NotFound when it does not exist or the user may not see it."""
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None or not can_view_case(session, user_id, instance):
+        raise NotFound(f"case {instance_id} not visible to user {user_id}", HIDDEN_CASE)
+    return instance
+
+
+def visible_task(session: Session, user_id: int, task_id: int) -> HumanTask:
+    """The task row, or NotFound when it does not exist or its case is hidden from the user."""
+    row = session.get(HumanTask, task_id)
+    instance = session.get(ProcessInstance, row.instance_id) if row is not None else None
+    if row is None or instance is None or not can_view_case(session, user_id, instance):
+        raise NotFound(f"task {task_id} not visible to user {user_id}", HIDDEN_TASK)
+    return row
+
+
+def visible_attachment(session: Session, user_id: int, attachment_id: int) -> Attachment:
+    att = session.get(Attachment, attachment_id)
+    instance = session.get(ProcessInstance, att.instance_id) if att is not None else None
+    if att is None or instance is None or not can_view_case(session, user_id, instance):
+        raise NotFound(f"attachment {attachment_id} not visible to user {user_id}", "附件不存在或您无权查看")
+    return att
+
+
+def check_case_visible(env: Env, user_id: int, instance_id: int) -> None:
+    with env.db.read() as session:
+        visible_case(session, user_id, instance_id)
+
+
+# ----------------------------------------------------------------------------- starting
+
+@dataclass(frozen=True)
+class StartOption:
+    key: str
+    name: str
+    units: list[tuple[int, str]]  # (unit id, unit name) where this user may start it
+
+
+def startable_processes(env: Env, user_id: int, keys: Iterable[str]) -> list[StartOption]:
+    """The processes (of `keys`) the user may start, each with the units they may start it at."""
+    with env.db.read() as session:
+        grants = user_grants(session, user_id)
+        units = {u.id: u for u in session.scalars(select(OrgUnit).where(
+            OrgUnit.id.in_({u for _r, u in grants}), OrgUnit.active.is_(True)))}
+        deployed = set(session.scalars(select(ProcessDefinition.key).distinct()))
+        options = []
+        for key in keys:
+            config = _config_or_none(env, key) if key in deployed else None
+            if config is None:
+                continue
+            allowed = _start_units(config, grants, units)
+            if allowed:
+                options.append(StartOption(key, config.name, allowed))
+        return options
+
+
+def _config_or_none(env: Env, key: str) -> ProcessConfig | None:
+    try:
+        return env.process(key)
+    except KeyError:
+        return None
+
+
+def _start_units(config: ProcessConfig, grants: list[tuple[Role, int]],
+                 units: dict[int, OrgUnit]) -> list[tuple[int, str]]:
+    out: dict[int, str] = {}
+    for role, unit_id in grants:
+        unit = units.get(unit_id)
+        if unit is None or role not in config.start_roles:
+            continue
+        if config.start_levels and OrgLevel(unit.level).value not in config.start_levels:
+            continue
+        out[unit.id] = unit.name
+    return sorted(out.items())

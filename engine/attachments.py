@@ -1,0 +1,145 @@
+"""附件: files on a case (and optionally on one of its tasks), stored by content hash.
+
+Files live under an upload directory outside the web root, at <dir>/<aa>/<bb>/<sha256>; the
+database row keeps the original name. Only an allow-list of types is accepted, checked by
+extension and by the file's leading bytes, and every upload is recorded in the case history.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.access import visible_attachment, visible_case
+from engine.env import Env
+from engine.errors import Conflict, FormInvalid, PermissionDenied
+from engine.history import append_event
+from engine.models import Attachment, HumanTask, InstanceStatus, ProcessInstance
+from engine.orgs import Actor
+from engine.runtime import can_act
+from engine.stepper import OPEN_STATUSES
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office (doc, xls)
+ZIP = b"PK\x03\x04"                         # OOXML (docx, xlsx)
+# extension -> (content type, accepted leading bytes)
+ALLOWED_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
+    "pdf": ("application/pdf", (b"%PDF",)),
+    "jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    "doc": ("application/msword", (OLE,)),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", (ZIP,)),
+    "xls": ("application/vnd.ms-excel", (OLE,)),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (ZIP,)),
+}
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    directory: Path
+    max_bytes: int
+    extensions: frozenset[str] = frozenset(ALLOWED_TYPES)
+
+
+def storage_path(directory: Path, sha256: str) -> Path:
+    return directory / sha256[:2] / sha256[2:4] / sha256
+
+
+def check_upload(filename: str, data: bytes, policy: UploadPolicy) -> str:
+    """The content type of an acceptable file; FormInvalid (field "file") otherwise."""
+    ext = Path(filename).suffix.lower().lstrip(".")
+    if not filename.strip() or not data:
+        raise FormInvalid({"file": "请选择要上传的文件"})
+    if len(data) > policy.max_bytes:
+        raise FormInvalid({"file": f"文件不能超过 {policy.max_bytes // (1024 * 1024)} MB"})
+    if ext not in policy.extensions or ext not in ALLOWED_TYPES:
+        raise FormInvalid({"file": "只能上传 PDF、JPG、PNG、Word（doc/docx）或 Excel（xls/xlsx）文件"})
+    content_type, magics = ALLOWED_TYPES[ext]
+    if not any(data.startswith(m) for m in magics):
+        raise FormInvalid({"file": "文件内容与扩展名不符"})
+    return content_type
+
+
+def _store(directory: Path, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    target = storage_path(directory, digest)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    return digest
+
+
+def _may_attach(session: Session, actor: Actor, instance: ProcessInstance,
+                task_id: int | None) -> HumanTask | None:
+    """The initiator, or whoever may act on an open task of the case, may add files."""
+    if instance.status not in (InstanceStatus.running, InstanceStatus.suspended):
+        raise PermissionDenied(f"case {instance.case_no} is closed", "案件已结束，不能再上传附件")
+    rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                   HumanTask.status.in_(OPEN_STATUSES))).all()
+    mine = [r for r in rows if can_act(session, actor.id, r)]
+    task = next((r for r in mine if r.id == task_id), None) if task_id else None
+    if task_id and task is None:
+        raise PermissionDenied(f"user {actor.id} cannot act on task {task_id}", "您不能在该任务上上传附件")
+    if not mine and instance.initiator_id != actor.id:
+        raise PermissionDenied(f"user {actor.id} may not attach to {instance.case_no}",
+                               "只有发起人或当前办理人可以上传附件")
+    return task
+
+
+def add_attachment(env: Env, instance_id: int, actor: Actor, filename: str, data: bytes,
+                   policy: UploadPolicy, task_id: int | None = None) -> int:
+    """Store a file for a case (one transaction: the row and the history event)."""
+    name = Path(filename.replace("\\", "/")).name[:255]
+    content_type = check_upload(name, data, policy)
+    try:
+        with env.db.write() as session:
+            _lock_row(env, session, instance_id)
+            instance = visible_case(session, actor.id, instance_id)
+            task = _may_attach(session, actor, instance, task_id)
+            digest = _store(policy.directory, data)
+            now = env.clock.now()
+            att = Attachment(instance_id=instance.id, task_id=task.id if task else None, filename=name,
+                             content_type=content_type, size=len(data), sha256=digest,
+                             uploaded_by_id=actor.id, uploaded_at=now)
+            session.add(att)
+            session.flush()
+            append_event(session, instance, at=now, action="attach", actor_id=actor.id,
+                         actor_name=actor.name, task_id=task.id if task else None,
+                         step_id=task.step_id if task else None,
+                         step_name=task.step_name if task else None,
+                         data={"attachment_id": att.id, "filename": name, "size": len(data),
+                               "sha256": digest})
+            return att.id
+    except StaleDataError as exc:
+        raise Conflict("the case was changed by someone else at the same time",
+                       "该案件刚被他人修改，请刷新后重试") from exc
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path
+    filename: str
+    content_type: str
+
+
+def attachment_download(env: Env, user_id: int, attachment_id: int, directory: Path) -> Download:
+    """The stored file of an attachment the user may see (NotFound otherwise)."""
+    with env.db.read() as session:
+        att = visible_attachment(session, user_id, attachment_id)
+        return Download(storage_path(directory, att.sha256), att.filename, att.content_type)
+
+
+def _lock_row(env: Env, session: Session, instance_id: int) -> None:
+    """Serialize history appends on PostgreSQL (SQLite writers are serialized already)."""
+    if not env.db.is_sqlite:
+        session.execute(select(ProcessInstance.id).where(ProcessInstance.id == instance_id)
+                        .with_for_update())
