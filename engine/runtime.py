@@ -9,7 +9,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select, update
+from sqlalchemy import exists, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -21,7 +21,7 @@ from engine.errors import Conflict, EngineError, FormInvalid, InvalidState, NotF
 from engine.forms import load_form, validate_form
 from engine.history import append_event, changed_fields
 from engine.models import (CaseSequence, HistoryEvent, HumanTask, InstanceStatus, OrgUnit,
-                           ProcessInstance, Role, TaskStatus)
+                           ProcessInstance, Role, RoleGrant, TaskStatus)
 from engine.orgs import Actor, SessionOrgLookup, has_role
 from engine.persistence import to_json_safe
 from engine.process_api import ProcessConfig
@@ -133,13 +133,23 @@ def _next_case_no(session: Session, prefix: str, year: int) -> str:
 
 # ----------------------------------------------------------------------------- tasks
 
-def _load_task_case(env: Env, session: Session, task_id: int) -> tuple[Case, HumanTask]:
+def _load_task_case(env: Env, session: Session, task_id: int,
+                    actor: Actor | None = None) -> tuple[Case, HumanTask, bool]:
+    """Lock the task's case; read the task, the case's other open tasks and whether `actor` holds
+    the task's role at its unit — in one statement after the lock."""
     case = lock_case(env, session, 0, for_task=task_id)
-    row = session.scalars(select(HumanTask).where(HumanTask.id == task_id)
-                          .execution_options(populate_existing=True)).first()
-    if row is None:
+    granted = (exists().where(RoleGrant.user_id == actor.id, RoleGrant.role == HumanTask.role,
+                              RoleGrant.org_unit_id == HumanTask.org_unit_id)
+               if actor is not None else literal(False))
+    rows = session.execute(select(HumanTask, granted.label("granted")).where(
+        HumanTask.instance_id == case.instance.id,
+        or_(HumanTask.id == task_id, HumanTask.status.in_(OPEN_STATUSES)))
+        .execution_options(populate_existing=True)).all()
+    target = [(r.HumanTask, bool(r.granted)) for r in rows if r.HumanTask.id == task_id]
+    if not target:
         raise NotFound(f"task {task_id} does not exist", "任务不存在")
-    return case, row
+    case.open_rows = [r.HumanTask for r in rows if r.HumanTask.status in OPEN_STATUSES]
+    return case, target[0][0], target[0][1]
 
 
 def _require_open(row: HumanTask) -> None:
@@ -158,8 +168,8 @@ def _require_running(case: Case) -> None:
                            f"案件{labels.get(status, status.value)}，不能办理")
 
 
-def _require_grant(session: Session, actor: Actor, row: HumanTask) -> None:
-    if not has_role(session, actor.id, row.role, row.org_unit_id):
+def _require_grant(granted: bool, actor: Actor, row: HumanTask) -> None:
+    if not granted:
         raise PermissionDenied(
             f"user {actor.id} lacks role {row.role.value} at unit {row.org_unit_id} for task {row.id}",
             "您没有办理该任务的权限（角色或单位不符）")
@@ -177,10 +187,10 @@ def can_act(session: Session, user_id: int, row: HumanTask) -> bool:
 def claim_task(env: Env, task_id: int, actor: Actor) -> None:
     """Take an open task for yourself, so colleagues see it is being handled."""
     def body(session: Session) -> None:
-        case, row = _load_task_case(env, session, task_id)
+        case, row, granted = _load_task_case(env, session, task_id, actor)
         _require_open(row)
         _require_running(case)
-        _require_grant(session, actor, row)
+        _require_grant(granted, actor, row)
         if row.status == TaskStatus.claimed:
             if row.assignee_id == actor.id:
                 return
@@ -196,7 +206,7 @@ def claim_task(env: Env, task_id: int, actor: Actor) -> None:
 def unclaim_task(env: Env, task_id: int, actor: Actor) -> None:
     """Give a claimed task back to the pool of its role and unit."""
     def body(session: Session) -> None:
-        case, row = _load_task_case(env, session, task_id)
+        case, row, _granted = _load_task_case(env, session, task_id)
         _require_open(row)
         if row.status != TaskStatus.claimed or row.assignee_id != actor.id:
             raise Conflict(f"task {task_id} is not claimed by user {actor.id}", "您未认领该任务")
@@ -221,12 +231,12 @@ def complete_task(env: Env, task_id: int, actor: Actor, data: dict[str, Any],
 
 def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict[str, Any],
               opinion: str | None) -> StepResult:
-    case, row = _load_task_case(env, session, task_id)
+    case, row, granted = _load_task_case(env, session, task_id, actor)
     _require_open(row)
     _require_running(case)
     if row.status == TaskStatus.claimed and row.assignee_id != actor.id:
         raise Conflict(f"task {task_id} is claimed by user {row.assignee_id}", "该任务已被他人认领")
-    _require_grant(session, actor, row)
+    _require_grant(granted, actor, row)
     _check_four_eyes(session, case, row, actor)
     spiff_task = find_spiff_task(case, row.spiff_task_id)
     if spiff_task.state != TaskState.READY:
@@ -383,7 +393,7 @@ def reassign_task(env: Env, task_id: int, actor: Actor, to_user_id: int, reason:
         raise FormInvalid({"reason": "请填写原因"})
 
     def body(session: Session) -> None:
-        case, row = _load_task_case(env, session, task_id)
+        case, row, _granted = _load_task_case(env, session, task_id)
         _require_open(row)
         _require_case_role(session, case, actor, Role.admin)
         if not has_role(session, to_user_id, row.role, row.org_unit_id):
