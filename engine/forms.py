@@ -67,10 +67,22 @@ def validate_form(schema: dict[str, Any], data: dict[str, Any]) -> None:
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
     errors: dict[str, str] = {}
     for err in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
-        field = _field_of(err)
-        errors.setdefault(field, _message(err, schema))
+        if err.validator == "required" and isinstance(err.instance, dict):
+            prefix = [str(p) for p in err.absolute_path]
+            for missing in (k for k in err.validator_value if k not in err.instance):
+                field = ".".join([*prefix, missing])
+                errors.setdefault(field, _required_message(err, schema, missing))
+            continue
+        errors.setdefault(_field_of(err), _message(err, schema))
     if errors:
         raise FormInvalid(errors)
+
+
+def _required_message(err: ValidationError, schema: dict[str, Any], field: str) -> str:
+    custom = (err.schema.get("x-messages") or {}).get("required") if isinstance(err.schema, dict) else None
+    if isinstance(custom, dict):
+        custom = custom.get(field)
+    return str(custom) if custom else f"请填写{_title(schema, field)}"
 
 
 def _field_of(err: ValidationError) -> str:
