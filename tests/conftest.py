@@ -66,6 +66,8 @@ def _truncate_pg(url: str) -> None:
     names = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in Base.metadata.sorted_tables:  # a test may have disabled a guard trigger
+            conn.execute(text(f"ALTER TABLE {table.name} ENABLE TRIGGER USER"))
     engine.dispose()
 
 
