@@ -43,6 +43,10 @@ class Config:
     LOGIN_LOCK_MINUTES = _int("LOGIN_LOCK_MINUTES", 15)
     # Due badges turn yellow this many days before the deadline.
     DUE_SOON_DAYS = _int("DUE_SOON_DAYS", 3)
+    # Rows per page of the case and task lists.
+    PAGE_SIZE = _int("PAGE_SIZE", 20)
+    # Bootstrap's CSS/JS are served from the app itself (no CDN; the bureau's network may be closed).
+    BOOTSTRAP_SERVE_LOCAL = True
     # Worker: seconds between polls, and cases handled per poll.
     WORKER_POLL_SECONDS = _int("WORKER_POLL_SECONDS", 30)
     WORKER_BATCH = _int("WORKER_BATCH", 50)

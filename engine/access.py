@@ -136,5 +136,12 @@ def _start_units(config: ProcessConfig, grants: list[tuple[Role, int]],
             continue
         if config.start_levels and OrgLevel(unit.level).value not in config.start_levels:
             continue
+        if config.start_units and unit.code not in config.start_units:
+            continue
         out[unit.id] = unit.name
     return sorted(out.items())
+
+
+def check_task_visible(env: Env, user_id: int, task_id: int) -> None:
+    with env.db.read() as session:
+        visible_task(session, user_id, task_id)

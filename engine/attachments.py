@@ -99,12 +99,12 @@ def add_attachment(env: Env, instance_id: int, actor: Actor, filename: str, data
                    policy: UploadPolicy, task_id: int | None = None) -> int:
     """Store a file for a case (one transaction: the row and the history event)."""
     name = Path(filename.replace("\\", "/")).name[:255]
-    content_type = check_upload(name, data, policy)
     try:
         with env.db.write() as session:
             _lock_row(env, session, instance_id)
             instance = visible_case(session, actor.id, instance_id)
             task = _may_attach(session, actor, instance, task_id)
+            content_type = check_upload(name, data, policy)
             digest = _store(policy.directory, data)
             now = env.clock.now()
             att = Attachment(instance_id=instance.id, task_id=task.id if task else None, filename=name,

@@ -68,7 +68,11 @@ def verify_chain(session: Session, instance_id: int) -> ChainCheck:
     """Recompute the case's hash chain from the stored events."""
     events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
                              .order_by(HistoryEvent.seq)).all()
-    instance = session.get(ProcessInstance, instance_id)
+    return check_events(list(events), session.get(ProcessInstance, instance_id))
+
+
+def check_events(events: list[HistoryEvent], instance: ProcessInstance | None) -> ChainCheck:
+    """Check one case's events (in seq order) against each other and the case's chain head."""
     prev = ""
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:

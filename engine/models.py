@@ -256,3 +256,22 @@ class CaseCopy(Base):
 
 
 __all__ += ["CaseCopy"]
+
+
+class AdminEvent(Base):
+    """One administrative action (users, org units, grants, deployments). Append-only like the
+    case history: database triggers refuse UPDATE and DELETE (migration 0003)."""
+    __tablename__ = "admin_event"
+    __table_args__ = (Index("ix_admin_event_target", "target_type", "target_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True, nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    target_type: Mapped[str] = mapped_column(String(32))   # "user" | "org_unit" | "grant" | "definition"
+    target_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    target: Mapped[str] = mapped_column(String(255), default="")  # a readable label, e.g. the username
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+__all__ += ["AdminEvent"]

@@ -51,6 +51,8 @@ class ProcessConfig:
     start_roles: frozenset[Role] = frozenset({Role.caseworker})
     # Levels at which a case may be started (empty: any).
     start_levels: frozenset[str] = frozenset()
+    # Unit codes at which a case may be started, e.g. one section (empty: any).
+    start_units: frozenset[str] = frozenset()
     # step id -> org unit id of the task (default: the unit the case was registered at).
     assign: Assign | None = None
     # step id -> role, where a step's role differs from its lane.
@@ -66,6 +68,9 @@ class ProcessConfig:
     # Smoke run for `workflows check`: start data and an answer per step (or a list of answers).
     smoke_start: dict[str, Any] = field(default_factory=dict)
     smoke_answers: dict[str, Any] = field(default_factory=dict)
+    # A label telling apart the tasks of one multi-instance step (e.g. the candidate's name),
+    # appended to the task's step name: (step id, task data) -> label or None.
+    task_label: Callable[[str, dict[str, Any]], str | None] | None = None
     # Steps whose completer must differ from whoever completed the named earlier step (four eyes).
     four_eyes: dict[str, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)

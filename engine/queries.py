@@ -1,31 +1,24 @@
-"""Read models for the web pages: case lists, counts, the case file, the task page, legal clocks.
+"""Read models for the lists and pickers: case lists, tab counts, due dates, legal clocks.
 
-Reads only (one read session each). Every function that returns one case's content checks
-`engine.access` first and raises NotFound when the user may not see it. Nothing here
-deserializes a workflow: case facts are folded from the history, tasks come from `human_task`.
+Reads only (one read session each); nothing here deserializes a workflow. One case's page and
+its task pages are read by engine/casefile.py.
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.access import case_unit_ids, visible_case, visible_task
 from engine.calendar import to_local_date
 from engine.env import Env
-from engine.forms import load_form
-from engine.history import ACTION_LABELS
 from engine.inbox import inbox_count
-from engine.models import (Attachment, CaseCopy, HistoryEvent, HumanTask, InstanceStatus, OrgUnit,
+from engine.models import (CaseCopy, HumanTask, InstanceStatus, OrgUnit, ProcessDefinition,
                            ProcessInstance, Role, RoleGrant, TaskStatus, User)
-from engine.orgs import user_grants
-from engine.runtime import can_act
 from engine.stepper import OPEN_STATUSES
 
 STATUS_LABELS = {InstanceStatus.running: "办理中", InstanceStatus.suspended: "已挂起",
@@ -33,7 +26,6 @@ STATUS_LABELS = {InstanceStatus.running: "办理中", InstanceStatus.suspended: 
                  InstanceStatus.cancelled: "已撤销", InstanceStatus.terminated: "已终止"}
 TASK_STATUS_LABELS = {TaskStatus.open: "待认领", TaskStatus.claimed: "已认领",
                       TaskStatus.completed: "已完成", TaskStatus.cancelled: "已取消"}
-FACT_ACTIONS = ("start", "complete", "message", "retry")
 
 
 # ----------------------------------------------------------------------------- due dates
@@ -186,92 +178,6 @@ def actionable(user_id: int, grants: list[tuple[Role, int]],
     return or_(mine, and_(HumanTask.status == TaskStatus.open, or_(*pool))) if pool else mine
 
 
-# ----------------------------------------------------------------------------- history folding
-
-@dataclass(frozen=True)
-class Change:
-    field: str
-    label: str
-    before: Any
-    after: Any
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    event: HistoryEvent
-    label: str
-    unit_name: str | None
-    changes: list[Change]
-    details: dict[str, Any]
-    decision: Any = None
-
-
-@dataclass
-class FormCatalog:
-    """Field titles and decision fields of every form of a process, read from its forms dir."""
-    titles: dict[str, str] = field(default_factory=dict)
-    decisions: dict[str, str] = field(default_factory=dict)  # step id -> its actions field
-    start_fields: list[str] = field(default_factory=list)
-
-
-def form_catalog(forms_dir: Path) -> FormCatalog:
-    catalog = FormCatalog()
-    if not forms_dir.is_dir():
-        return catalog
-    for path in sorted(forms_dir.glob("*.json"), key=lambda p: (p.stem != "start", p.stem)):
-        schema = load_form(forms_dir, path.stem) or {}
-        for name, prop in schema.get("properties", {}).items():
-            catalog.titles.setdefault(name, str(prop.get("title", name)))
-            if prop.get("x-widget") == "actions":
-                catalog.decisions[path.stem] = name
-        if path.stem == "start":
-            catalog.start_fields = list(schema.get("properties", {}))
-    return catalog
-
-
-def _pairs(data: dict[str, Any]) -> dict[str, list[Any]]:
-    return {k: v for k, v in (data or {}).items() if isinstance(v, list) and len(v) == 2}
-
-
-def fold_facts(events: list[HistoryEvent]) -> dict[str, Any]:
-    """The current value of every form field, replayed from the history's before→after pairs."""
-    facts: dict[str, Any] = {}
-    for event in events:
-        if event.action in FACT_ACTIONS:
-            facts.update({k: after for k, (_before, after) in _pairs(event.data).items()})
-    return facts
-
-
-def _timeline_entry(event: HistoryEvent, catalog: FormCatalog,
-                    units: dict[int, str]) -> TimelineEntry:
-    pairs = _pairs(event.data) if event.action in FACT_ACTIONS else {}
-    changes = [Change(k, catalog.titles.get(k, k), b, a) for k, (b, a) in pairs.items()]
-    details = {k: v for k, v in (event.data or {}).items() if k not in pairs}
-    decision_field = catalog.decisions.get(event.step_id or "")
-    decision = pairs.get(decision_field, [None, None])[1] if decision_field else None
-    return TimelineEntry(event, ACTION_LABELS.get(event.action, event.action),
-                         units.get(event.org_unit_id or 0), changes, details, decision)
-
-
-def _unit_names(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids))).tuples())
-
-
-def _user_name(session: Session, user_id: int | None) -> str | None:
-    return session.scalar(select(User.full_name).where(User.id == user_id)) if user_id else None
-
-
-def _events(session: Session, instance_ids: list[int]) -> dict[int, list[HistoryEvent]]:
-    out: dict[int, list[HistoryEvent]] = defaultdict(list)
-    if instance_ids:
-        for e in session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id.in_(instance_ids))
-                                 .order_by(HistoryEvent.instance_id, HistoryEvent.seq)):
-            out[e.instance_id].append(e)
-    return out
-
-
 # ----------------------------------------------------------------------------- legal clocks
 
 @dataclass(frozen=True)
@@ -312,181 +218,6 @@ def _clock_state(row: HumanTask, now: datetime) -> str:
     return "missed" if finished >= row.due_at else "stopped"
 
 
-# ----------------------------------------------------------------------------- case file
-
-@dataclass(frozen=True)
-class Fact:
-    field: str
-    label: str
-    value: Any
-
-
-@dataclass(frozen=True)
-class CaseFile:
-    """Everything the case page shows."""
-    instance: ProcessInstance
-    process_name: str
-    status_label: str
-    unit_name: str
-    routed_units: list[str]
-    initiator_name: str | None
-    facts: list[Fact]
-    open_tasks: list[HumanTask]
-    clocks: list[LegalClock]
-    timeline: list[TimelineEntry]
-    attachments: list[Attachment]
-    copy: CaseCopy | None
-    completed_steps: set[str]
-    current_steps: set[str]
-
-
-def _process_name(env: Env, key: str) -> str:
-    try:
-        return env.process(key).name
-    except KeyError:
-        return key
-
-
-def _catalog(env: Env, key: str) -> FormCatalog:
-    try:
-        return form_catalog(env.process(key).forms_dir)
-    except KeyError:
-        return FormCatalog()
-
-
-def _facts(catalog: FormCatalog, values: dict[str, Any]) -> list[Fact]:
-    names = catalog.start_fields or list(values)
-    return [Fact(n, catalog.titles.get(n, n), values[n]) for n in names
-            if values.get(n) not in (None, "", [])]
-
-
-def case_file(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> CaseFile:
-    with env.db.read() as session:
-        instance = visible_case(session, user_id, instance_id)
-        events = _events(session, [instance.id])[instance.id]
-        rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
-                                    .order_by(HumanTask.id)))
-        units = _unit_names(session, set(case_unit_ids(instance)) | {instance.org_unit_id}
-                            | {e.org_unit_id for e in events if e.org_unit_id})
-        catalog = _catalog(env, instance.process_key)
-        open_rows = [r for r in rows if r.status in OPEN_STATUSES]
-        return CaseFile(
-            instance=instance, process_name=_process_name(env, instance.process_key),
-            status_label=STATUS_LABELS.get(instance.status, instance.status.value),
-            unit_name=units.get(instance.org_unit_id, ""),
-            routed_units=[units[u] for u in case_unit_ids(instance) if u in units],
-            initiator_name=_user_name(session, instance.initiator_id),
-            facts=_facts(catalog, fold_facts(events)), open_tasks=open_rows,
-            clocks=legal_clocks(rows, env.clock.now(), soon_days),
-            timeline=[_timeline_entry(e, catalog, units) for e in events],
-            attachments=_attachments(session, instance.id),
-            copy=session.scalar(select(CaseCopy).where(CaseCopy.instance_id == instance.id,
-                                                       CaseCopy.user_id == user_id)),
-            completed_steps={e.step_id for e in events if e.action == "complete" and e.step_id},
-            current_steps={r.step_id for r in open_rows})
-
-
-def _attachments(session: Session, instance_id: int) -> list[Attachment]:
-    return list(session.scalars(select(Attachment).where(Attachment.instance_id == instance_id)
-                                .order_by(Attachment.id)))
-
-
-@dataclass(frozen=True)
-class DiagramInput:
-    bpmn: bytes
-    process_id: str
-    completed: set[str]
-    current: set[str]
-
-
-def diagram_input(env: Env, case: CaseFile) -> DiagramInput:
-    """What webapp.diagram.render_svg needs: the main BPMN file and the step ids to highlight."""
-    with env.db.read() as session:
-        parsed = env.specs.get(session, case.instance.definition_id)
-    completed = set(case.completed_steps) | _event_ids(parsed.spec, "StartEvent")
-    if case.instance.status == InstanceStatus.completed:
-        ends = _event_ids(parsed.spec, "EndEvent")
-        completed |= ends if len(ends) == 1 else set()
-    return DiagramInput(parsed.main_bpmn(), case.instance.process_key, completed,
-                        set(case.current_steps))
-
-
-def _event_ids(spec: Any, class_name: str) -> set[str]:
-    return {ts.bpmn_id for ts in spec.task_specs.values()
-            if type(ts).__name__ == class_name and getattr(ts, "bpmn_id", None)}
-
-
-# ----------------------------------------------------------------------------- task page
-
-@dataclass(frozen=True)
-class Opinion:
-    step_name: str | None
-    actor_name: str
-    at: datetime
-    text: str
-    decision: Any
-
-
-@dataclass(frozen=True)
-class TaskPage:
-    task: HumanTask
-    instance: ProcessInstance
-    process_name: str
-    unit_name: str
-    assignee_name: str | None
-    schema: dict[str, Any] | None
-    values: dict[str, Any]      # current case values of the form's fields (prefill)
-    facts: list[Fact]
-    opinions: list[Opinion]
-    attachments: list[Attachment]
-    can_act: bool
-
-
-def _opinions(timeline: list[TimelineEntry]) -> list[Opinion]:
-    return [Opinion(t.event.step_name, t.event.actor_name, t.event.at, t.event.opinion, t.decision)
-            for t in timeline if t.event.action == "complete" and (t.event.opinion or t.decision)]
-
-
-def _task_page(env: Env, session: Session, user_id: int, row: HumanTask,
-               instance: ProcessInstance, events: list[HistoryEvent]) -> TaskPage:
-    config = env.process(instance.process_key)
-    catalog = form_catalog(config.forms_dir)
-    schema = load_form(config.forms_dir, row.step_id)
-    values = fold_facts(events)
-    props = (schema or {}).get("properties", {})
-    prefill = {k: values[k] for k in props if k in values and k != catalog.decisions.get(row.step_id)}
-    units = _unit_names(session, {row.org_unit_id})
-    timeline = [_timeline_entry(e, catalog, {}) for e in events]
-    return TaskPage(row, instance, config.name, units.get(row.org_unit_id, ""),
-                    _user_name(session, row.assignee_id), schema, prefill,
-                    _facts(catalog, values), _opinions(timeline),
-                    [a for a in _attachments(session, instance.id)],
-                    can_act(session, user_id, row))
-
-
-def task_page(env: Env, user_id: int, task_id: int) -> TaskPage:
-    """The task with its case facts, earlier opinions, form schema and what the user may do."""
-    with env.db.read() as session:
-        row = visible_task(session, user_id, task_id)
-        instance = session.get(ProcessInstance, row.instance_id)
-        assert instance is not None
-        return _task_page(env, session, user_id, row, instance, _events(session, [instance.id])[instance.id])
-
-
-def leader_queue(env: Env, user_id: int, limit: int = 50) -> list[TaskPage]:
-    """领导审批: leader tasks the user may act on now, each with key facts and earlier opinions."""
-    with env.db.read() as session:
-        cond = actionable(user_id, user_grants(session, user_id), frozenset({Role.leader}))
-        rows = session.scalars(select(HumanTask).where(cond).order_by(
-            HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit)).all()
-        ids = sorted({r.instance_id for r in rows})
-        cases = {c.id: c for c in session.scalars(select(ProcessInstance).options(
-            defer(ProcessInstance.state)).where(ProcessInstance.id.in_(ids)))}
-        events = _events(session, ids)
-        return [_task_page(env, session, user_id, r, cases[r.instance_id], events[r.instance_id])
-                for r in rows]
-
-
 # ----------------------------------------------------------------------------- pickers
 
 def unit_choices(env: Env, levels: list[str] | None = None) -> list[tuple[int, str, int]]:
@@ -509,3 +240,17 @@ def user_choices(env: Env, exclude_id: int | None = None) -> list[tuple[int, str
                                .where(User.active.is_(True))
                                .group_by(User.id, User.full_name).order_by(User.id)).all()
         return [(r[0], r[1], r[2] or "") for r in rows if r[0] != exclude_id]
+
+
+def process_name(env: Env, key: str) -> str:
+    try:
+        return env.process(key).name
+    except KeyError:
+        return key
+
+
+def deployed_processes(env: Env) -> list[tuple[str, str]]:
+    """(key, name) of every deployed process, for list filters."""
+    with env.db.read() as session:
+        keys = sorted(set(session.scalars(select(ProcessDefinition.key).distinct())))
+    return [(k, process_name(env, k)) for k in keys]

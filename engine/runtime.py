@@ -110,6 +110,9 @@ def _check_may_start(env: Env, session: Session, config: ProcessConfig, actor: A
     if config.start_levels and unit.level.value not in config.start_levels:
         raise PermissionDenied(f"{config.key} cannot be started at a {unit.level.value} unit",
                                "本级单位不能发起该流程")
+    if config.start_units and unit.code not in config.start_units:
+        raise PermissionDenied(f"{config.key} cannot be started at unit {unit.code}",
+                               "本单位不能发起该流程")
     if not any(has_role(session, actor.id, role, unit_id) for role in config.start_roles):
         raise PermissionDenied(f"user {actor.id} may not start {config.key} at unit {unit_id}",
                                "您没有在该单位发起此流程的权限")

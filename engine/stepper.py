@@ -175,10 +175,12 @@ def _new_row(case: Case, t: SpiffTask, ctx: HookContext, now: datetime) -> Human
     step_id = t.task_spec.bpmn_id
     unit_id = case.config.assign(step_id, t.data, ctx) if case.config.assign else case.instance.org_unit_id
     due_at, provisional = _task_due(t, case.config)
+    name = t.task_spec.bpmn_name or step_id
+    label = case.config.task_label(step_id, t.data) if case.config.task_label else None
     return HumanTask(
         spiff_task_id=str(t.id), instance_id=case.instance.id, process_key=case.instance.process_key,
         case_no=case.instance.case_no, title=case.instance.title, step_id=step_id,
-        step_name=t.task_spec.bpmn_name or step_id,
+        step_name=f"{name}：{label}"[:128] if label else name,
         role=role_for_lane(t.task_spec.lane, step_id, case.config), org_unit_id=unit_id,
         due_at=due_at, due_provisional=provisional, status=TaskStatus.open, created_at=now)
 

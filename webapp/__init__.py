@@ -1,0 +1,71 @@
+"""RongFlow web application: `create_app()` builds a configured Flask app (no work at import time)."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from engine.env import Env, make_env
+
+# Blueprints of other areas, registered when their package exists (each exposes `bp`).
+OPTIONAL_BLUEPRINTS = ("webapp.admin", "webapp.audit")
+
+
+def create_app(config_class_or_overrides: type | Mapping[str, Any] | None = None,
+               env: Env | None = None) -> Flask:
+    """Build the app. Pass a config class, or a dict of overrides applied on top of the class
+    chosen by RONGFLOW_ENV (or by the dict's "ENV_NAME"). Tests pass their own engine `env`."""
+    app = Flask(__name__)
+    _configure(app, config_class_or_overrides)
+    app.extensions["rongflow_env"] = env or _make_env(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    from webapp.cli import register_cli
+    register_cli(app)
+    return app
+
+
+def _configure(app: Flask, given: type | Mapping[str, Any] | None) -> None:
+    from config import load_config
+    if isinstance(given, Mapping):
+        app.config.from_object(load_config(given.get("ENV_NAME")))
+        app.config.update(given)
+    else:
+        app.config.from_object(given or load_config())
+    mb = int(app.config["MAX_UPLOAD_MB"])
+    # Requests a little larger than one file may be, so an oversized file gets a clear message
+    # from the upload check; anything far larger is cut off with 413.
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = (mb + 1) * 1024 * 1024
+
+
+def _make_env(app: Flask) -> Env:
+    cfg = app.config
+    holidays = cfg.get("HOLIDAYS_FILE")
+    return make_env(cfg["DATABASE_URL"], bpmn_dir=Path(cfg["BPMN_DIR"]),
+                    holidays_file=Path(holidays) if holidays else None,
+                    busy_timeout_ms=int(cfg["SQLITE_BUSY_TIMEOUT_MS"]))
+
+
+def _init_extensions(app: Flask) -> None:
+    from webapp import errors, security, templating
+    from webapp.extensions import bootstrap, csrf, login_manager
+    bootstrap.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp import auth, cases, home, leader, tasks
+    for module in (auth, home, cases, tasks, leader):
+        app.register_blueprint(module.bp)
+    for name in OPTIONAL_BLUEPRINTS:
+        if importlib.util.find_spec(name) is not None:
+            app.register_blueprint(importlib.import_module(name).bp)

@@ -167,10 +167,12 @@ def drive_case(driver: Driver, config: Any, instance_id: int, depth: int, clock:
         if task is None:
             break
         queue = answers.get(task.step_id) or [{}]
-        answer = dict(queue[min(seen.get(task.step_id, 0), len(queue) - 1)])
+        answer = queue[min(seen.get(task.step_id, 0), len(queue) - 1)]
+        if answer is None:  # the step is left to its timer (e.g. publicity without objection)
+            break
         seen[task.step_id] = seen.get(task.step_id, 0) + 1
         clock.advance(timedelta(hours=rng.randrange(2, 60)))
-        if not driver.act(task, answer):
+        if not driver.act(task, dict(answer)):
             break
         done += 1
     return done

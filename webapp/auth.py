@@ -1,0 +1,77 @@
+"""Sign-in and sign-out."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from engine.auth import LoginOutcome, LoginResult, attempt_login, end_all_sessions, session_user
+from webapp.security import CurrentUser, current_env
+from webapp.templating import local_dt
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to go back to after login, or None (no open redirects)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if (parts.scheme or parts.netloc) and (parts.netloc != request.host
+                                           or parts.scheme not in ("http", "https")):
+        return None
+    if not parts.path.startswith("/") or parts.path.startswith("//") or "\\" in target:
+        return None
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def failure_message(result: LoginResult) -> str:
+    if result.outcome == LoginOutcome.locked:
+        return (f"登录失败次数过多，账户已被锁定，请于 {local_dt(result.locked_until, '%H:%M')} 后再试"
+                f"（锁定 {current_app.config['LOGIN_LOCK_MINUTES']} 分钟）。")
+    if result.outcome == LoginOutcome.inactive:
+        return "该账户已停用，请联系系统管理员。"
+    left = result.failures_left
+    if left is not None and left <= 2:
+        return f"用户名或密码错误。再错 {left} 次，账户将被锁定 {current_app.config['LOGIN_LOCK_MINUTES']} 分钟。"
+    return "用户名或密码错误。"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("home.index"))
+        return render_template("auth/login.html", username="")
+    username = request.form.get("username", "").strip()
+    cfg = current_app.config
+    result = attempt_login(current_env(), username, request.form.get("password", ""),
+                           max_failures=int(cfg["LOGIN_MAX_FAILURES"]),
+                           lock_minutes=int(cfg["LOGIN_LOCK_MINUTES"]))
+    if not result.ok:
+        return render_template("auth/login.html", username=username,
+                               error=failure_message(result)), 401
+    return _sign_in(result)
+
+
+def _sign_in(result: LoginResult) -> Response:
+    assert result.user_id is not None and result.session_version is not None
+    info = session_user(current_env(), result.user_id, result.session_version)
+    assert info is not None
+    target = safe_next(request.args.get("next"))
+    session.clear()  # a fresh session at every sign-in (no fixation)
+    login_user(CurrentUser(info))
+    session["seen"] = current_env().clock.now().timestamp()
+    return redirect(target or url_for("home.index"))
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    end_all_sessions(current_env(), current_user.id)
+    logout_user()
+    session.clear()
+    flash("您已安全退出。", "success")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,162 @@
+"""Cases: start a case, the case page (summary, clocks, diagram, timeline), print view, 抄送,
+attachments (upload and authorised download)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, url_for)
+from flask_login import current_user
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from engine.access import StartOption, startable_processes
+from engine.attachments import UploadPolicy, add_attachment, attachment_download
+from engine.copies import copy_case, mark_copy_read
+from engine.errors import FormInvalid
+from engine.forms import coerce_form, load_form
+from engine.casefile import CaseFile, case_file, diagram_input
+from engine.queries import unit_choices, user_choices
+from engine.runtime import start_case
+from webapp.diagram import render_svg
+from webapp.formschema import field_views, raw_from_request, split_actions
+from webapp.security import actor, current_env
+
+bp = Blueprint("cases", __name__)
+
+
+# ----------------------------------------------------------------------------- start
+
+def _process_keys() -> list[str]:
+    from workflows import process_keys
+    return sorted(set(process_keys()) | set(current_env().extra_processes))
+
+
+def _start_option(key: str) -> StartOption:
+    option = next((o for o in startable_processes(current_env(), current_user.id, [key])), None)
+    if option is None:
+        abort(404)
+    return option
+
+
+@bp.get("/start")
+def start_list() -> str:
+    options = startable_processes(current_env(), current_user.id, _process_keys())
+    return render_template("cases/start_list.html", options=options)
+
+
+def _render_start(option: StartOption, values: dict, errors: dict[str, str],
+                  unit_id: str = "") -> str:
+    schema = load_form(current_env().process(option.key).forms_dir, "start")
+    fields, actions = split_actions(field_views(schema, values, errors, _units))
+    return render_template("cases/start_form.html", option=option, fields=fields, actions=actions,
+                           errors=errors, unit_id=unit_id)
+
+
+@bp.get("/start/<key>")
+def start_form(key: str) -> str:
+    return _render_start(_start_option(key), {}, {})
+
+
+@bp.post("/start/<key>")
+def start_submit(key: str) -> Response | tuple[str, int]:
+    option = _start_option(key)
+    unit_raw = request.form.get("_unit", "")
+    units = {str(u) for u, _n in option.units}
+    unit_id = unit_raw if unit_raw in units else (next(iter(units)) if len(units) == 1 else "")
+    schema = load_form(current_env().process(key).forms_dir, "start")
+    raw = raw_from_request(schema, request.form)
+    try:
+        if not unit_id:
+            raise FormInvalid({"_unit": "请选择登记单位"})
+        data = coerce_form(schema, raw) if schema else {}
+        result = start_case(current_env(), key, actor(), int(unit_id), data)
+    except FormInvalid as exc:
+        return _render_start(option, raw, exc.errors, unit_raw), 422
+    flash(f"已发起：案件编号 {result.case_no}，查询码 {result.query_code}", "success")
+    return redirect(url_for("cases.show", case_id=result.instance_id))
+
+
+def _units(levels: list[str] | None) -> list[tuple[int, str, int]]:
+    return unit_choices(current_env(), levels)
+
+
+# ----------------------------------------------------------------------------- case page
+
+def _diagram(case: CaseFile) -> Markup:
+    d = diagram_input(current_env(), case)
+    try:
+        return Markup(render_svg(d.bpmn, d.process_id, completed=d.completed, current=d.current))
+    except ValueError:
+        return Markup("")
+
+
+def _case(case_id: int) -> CaseFile:
+    return case_file(current_env(), current_user.id, case_id,
+                     int(current_app.config["DUE_SOON_DAYS"]))
+
+
+@bp.get("/cases/<int:case_id>")
+def show(case_id: int) -> str:
+    case = _case(case_id)
+    if case.copy is not None and case.copy.read_at is None:
+        mark_copy_read(current_env(), case_id, current_user.id)
+    return render_template("cases/show.html", case=case, diagram=_diagram(case),
+                           users=user_choices(current_env(), exclude_id=current_user.id))
+
+
+@bp.get("/cases/<int:case_id>/print")
+def print_view(case_id: int) -> str:
+    return render_template("cases/print.html", case=_case(case_id),
+                           now=current_env().clock.now())
+
+
+@bp.post("/cases/<int:case_id>/cc")
+def cc(case_id: int) -> Response:
+    ids = [int(v) for v in request.form.getlist("user_ids") if v.isdigit()]
+    try:
+        names = copy_case(current_env(), case_id, actor(), ids, request.form.get("note"))
+    except FormInvalid as exc:
+        flash("；".join(exc.errors.values()), "danger")
+    else:
+        flash(f"已抄送：{'、'.join(names)}" if names else "所选人员已在抄送名单中", "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+# ----------------------------------------------------------------------------- attachments
+
+def _upload_policy() -> UploadPolicy:
+    cfg = current_app.config
+    return UploadPolicy(Path(cfg["UPLOAD_DIR"]), int(cfg["MAX_UPLOAD_MB"]) * 1024 * 1024)
+
+
+def _back(case_id: int) -> Response:
+    task_id = request.form.get("task_id", "")
+    if task_id.isdigit():
+        return redirect(url_for("tasks.show", task_id=int(task_id)))
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/attachments")
+def upload(case_id: int) -> Response:
+    file = request.files.get("file")
+    task_id = request.form.get("task_id", "")
+    try:
+        add_attachment(current_env(), case_id, actor(), (file.filename or "") if file else "",
+                       file.read() if file else b"", _upload_policy(),
+                       int(task_id) if task_id.isdigit() else None)
+    except FormInvalid as exc:
+        flash(f"附件未上传：{'；'.join(exc.errors.values())}", "danger")
+    else:
+        flash("附件已上传", "success")
+    return _back(case_id)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+def download(attachment_id: int) -> Response:
+    found = attachment_download(current_env(), current_user.id, attachment_id,
+                                Path(current_app.config["UPLOAD_DIR"]))
+    if not found.path.is_file():
+        abort(404)
+    return send_file(found.path, mimetype=found.content_type, as_attachment=True,
+                     download_name=found.filename, max_age=0)

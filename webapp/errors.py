@@ -1,0 +1,67 @@
+"""Engine errors and HTTP errors become Chinese error pages, in this one place."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import (Conflict, EngineError, FormInvalid, InvalidState, NotFound,
+                           PermissionDenied)
+
+log = logging.getLogger(__name__)
+
+TITLES = {400: "请求无效", 403: "无权访问", 404: "页面不存在", 405: "不支持的操作",
+          409: "操作冲突", 413: "文件过大", 422: "填写有误", 500: "系统错误"}
+MESSAGES = {
+    400: "请求无效，请返回后重试。",
+    403: "您没有执行此操作的权限。",
+    404: "您访问的页面或案件不存在，或您无权查看。",
+    405: "不支持此操作。",
+    413: "上传的内容超过了大小限制。",
+    500: "系统出现错误，请稍后重试；如问题持续，请联系系统管理员。",
+}
+ENGINE_STATUS: list[tuple[type[EngineError], int]] = [
+    (NotFound, 404), (PermissionDenied, 403), (Conflict, 409), (InvalidState, 409),
+    (FormInvalid, 422)]
+
+
+def status_of(exc: EngineError) -> int:
+    for cls, status in ENGINE_STATUS:
+        if isinstance(exc, cls):
+            return status
+    return exc.http_status if 400 <= exc.http_status < 600 else 500
+
+
+def error_page(status: int, message: str) -> tuple[str, int]:
+    return render_template("errors/error.html", status=status, title=TITLES.get(status, "出错了"),
+                           message=message), status
+
+
+def _engine_error(exc: EngineError) -> tuple[str, int]:
+    status = status_of(exc)
+    (log.exception if status >= 500 else log.info)("engine error %s: %s", exc.code, exc.message)
+    return error_page(status, exc.user_message)
+
+
+def _csrf_error(exc: CSRFError) -> tuple[str, int]:
+    log.info("csrf rejected: %s", exc.description)
+    return error_page(400, "页面已过期或表单校验失败，请刷新页面后重新提交。")
+
+
+def _http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
+    status = exc.code or 500
+    if status == 413:
+        from flask import current_app
+        mb = current_app.config["MAX_UPLOAD_MB"]
+        return error_page(413, f"上传的文件过大，单个文件不能超过 {mb} MB。")
+    if status < 400:
+        return exc
+    return error_page(status, MESSAGES.get(status, exc.description or "请求无法完成。"))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(EngineError, _engine_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)

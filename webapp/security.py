@@ -1,0 +1,105 @@
+"""Sessions and response hardening: the user loader (session versions), sign-in required on every
+URL, the idle timeout, and security headers on every response."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_login import UserMixin, current_user, logout_user
+from werkzeug.wrappers import Response
+
+from engine.auth import SessionUser, session_user
+from engine.env import Env
+from engine.models import Role
+from engine.orgs import Actor
+from webapp.extensions import login_manager
+
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "bootstrap.static"})
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+class CurrentUser(UserMixin):  # type: ignore[misc]
+    """The signed-in user. Its session id carries the session version ("12:3")."""
+
+    def __init__(self, info: SessionUser) -> None:
+        self.info = info
+        self.id = info.id
+        self.full_name = info.full_name
+        self.username = info.username
+
+    def get_id(self) -> str:
+        return f"{self.info.id}:{self.info.session_version}"
+
+    def has(self, role: str | Role) -> bool:
+        return self.info.has(Role(role))
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.info.id, self.info.full_name)
+
+
+def current_env() -> Env:
+    env: Env = current_app.extensions["rongflow_env"]
+    return env
+
+
+def actor() -> Actor:
+    return current_user.actor  # type: ignore[no-any-return]
+
+
+@login_manager.user_loader
+def _load_user(session_id: str) -> CurrentUser | None:
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    info = session_user(current_env(), int(user_id), int(version))
+    return CurrentUser(info) if info else None
+
+
+def _require_login() -> Any:
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return _check_idle()
+
+
+def _check_idle() -> Any:
+    now = current_env().clock.now().timestamp()
+    seen = session.get("seen")
+    limit = int(current_app.config["IDLE_TIMEOUT_MINUTES"]) * 60
+    if isinstance(seen, (int, float)) and now - seen > limit:
+        logout_user()
+        session.clear()
+        flash("长时间未操作，已自动退出，请重新登录", "warning")
+        return redirect(url_for("auth.login", next=_here() if request.method == "GET" else None))
+    session["seen"] = now
+    return None
+
+
+def _here() -> str:
+    query = request.query_string.decode()
+    return f"{request.path}?{query}" if query else request.path
+
+
+def _add_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.endpoint not in ("static", "bootstrap.static"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_require_login)
+    app.after_request(_add_headers)

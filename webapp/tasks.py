@@ -1,0 +1,81 @@
+"""The task page: case summary, the step's form, opinion, attachments; claim, unclaim, submit."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from engine.access import check_task_visible
+from engine.errors import FormInvalid
+from engine.forms import coerce_form
+from engine.models import Role
+from engine.casefile import TaskPage, task_page
+from engine.queries import unit_choices
+from engine.runtime import claim_task, complete_task, unclaim_task
+from webapp.formschema import field_views, raw_from_request, split_actions
+from webapp.security import actor, current_env
+
+bp = Blueprint("tasks", __name__)
+NEXT_PAGES = {"leader": "leader.index", "home": "home.index"}
+
+
+def opinion_label(page: TaskPage) -> str:
+    return "审批意见" if page.task.role in (Role.reviewer, Role.leader) else "办理意见"
+
+
+def form_context(page: TaskPage, values: dict[str, Any], errors: dict[str, str],
+                 opinion: str = "", id_prefix: str = "") -> dict[str, Any]:
+    """What the form macros need for one task (also used by the leader page)."""
+    views = field_views(page.schema, values, errors, lambda lv: unit_choices(current_env(), lv),
+                        id_prefix)
+    fields, actions = split_actions(views)
+    return {"page": page, "fields": fields, "actions": actions, "errors": errors,
+            "opinion": opinion, "opinion_label": opinion_label(page)}
+
+
+def _render(page: TaskPage, values: dict[str, Any], errors: dict[str, str], opinion: str = "") -> str:
+    return render_template("tasks/show.html", **form_context(page, values, errors, opinion))
+
+
+def _page(task_id: int) -> TaskPage:
+    return task_page(current_env(), current_user.id, task_id)
+
+
+@bp.get("/tasks/<int:task_id>")
+def show(task_id: int) -> str:
+    page = _page(task_id)
+    return _render(page, page.values, {})
+
+
+@bp.post("/tasks/<int:task_id>")
+def submit(task_id: int) -> Response | tuple[str, int]:
+    page = _page(task_id)
+    raw = raw_from_request(page.schema, request.form)
+    opinion = request.form.get("_opinion", "").strip()
+    try:
+        data = coerce_form(page.schema, raw) if page.schema else {}
+        result = complete_task(current_env(), task_id, actor(), data, opinion or None)
+    except FormInvalid as exc:
+        return _render(page, raw, exc.errors, opinion), 422
+    flash(f"已办理：{page.instance.case_no}「{page.task.step_name}」", "success")
+    if result.error:
+        flash("流程在后续自动步骤中出错，已记录，系统管理员将处理。", "warning")
+    return redirect(url_for(NEXT_PAGES.get(request.form.get("_next", ""), "home.index")))
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+def claim(task_id: int) -> Response:
+    check_task_visible(current_env(), current_user.id, task_id)
+    claim_task(current_env(), task_id, actor())
+    flash("已认领，该任务仅由您办理", "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+def unclaim(task_id: int) -> Response:
+    check_task_visible(current_env(), current_user.id, task_id)
+    unclaim_task(current_env(), task_id, actor())
+    flash("已释放，其他同事可以认领", "success")
+    return redirect(url_for("tasks.show", task_id=task_id))

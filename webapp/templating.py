@@ -1,0 +1,74 @@
+"""Template filters and globals: local times, due badges, value display, role-aware nav helpers."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, g
+from flask_login import current_user
+
+from engine.history import ACTION_LABELS
+from engine.models import Role
+from engine.orgs import ROLE_LABELS
+from engine.queries import (CLOCK_LABELS, STATUS_LABELS, TASK_STATUS_LABELS, Due, ListCounts,
+                            due_info, list_counts)
+from webapp.formschema import action_style
+from webapp.security import current_env
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+
+
+def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An aware UTC datetime shown in the bureau's time zone."""
+    return value.astimezone(_zone()).strftime(fmt) if value else ""
+
+
+def local_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return local_dt(value, "%Y-%m-%d")
+    return value.isoformat()
+
+
+def show(value: Any) -> str:
+    """A form value for reading: 是/否, lists joined, empty as a dash."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (list, tuple)):
+        return "、".join(show(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def due_of(due_at: datetime | None, provisional: bool = False) -> Due | None:
+    return due_info(due_at, current_env().clock.now(), int(current_app.config["DUE_SOON_DAYS"]),
+                    provisional)
+
+
+def has_endpoint(name: str) -> bool:
+    return name in current_app.view_functions
+
+
+def nav_counts() -> ListCounts | None:
+    """The four list counts of the signed-in user, computed once per request."""
+    if not getattr(current_user, "is_authenticated", False):
+        return None
+    if "nav_counts" not in g:
+        g.nav_counts = list_counts(current_env(), current_user.id)
+    return g.nav_counts  # type: ignore[no-any-return]
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(local_dt=local_dt, local_date=local_date, show=show)
+    app.jinja_env.globals.update(
+        action_style=action_style, due_of=due_of, nav_counts=nav_counts, has_endpoint=has_endpoint, Role=Role, ROLE_LABELS=ROLE_LABELS,
+        STATUS_LABELS=STATUS_LABELS, TASK_STATUS_LABELS=TASK_STATUS_LABELS,
+        ACTION_LABELS=ACTION_LABELS, CLOCK_LABELS=CLOCK_LABELS)
