@@ -34,6 +34,9 @@ VILLAGE_NAMES = ["幸福社区", "和平村", "新华社区", "永兴村", "光�
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙朱马胡郭林何高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈"
 GIVEN = "建国军华明伟强磊洋勇杰涛超斌波辉刚健鹏飞宇浩然志红梅兰英秀芳玲静丽敏燕霞娟桂春海林峰"
 # How many cases of each process the demo holds (about 200 in all).
+# Where each process's demo cases are registered (unit code patterns; '*' = any number).
+START_UNITS = {"petition": ["d*.t*", "d*.t*", "d*", "city.xf"], "home_renovation": ["d*.t*.v*"],
+               "settlement_handover": ["city.ya"], "job_placement": ["city.ya"]}
 CASES_PER_PROCESS = {"petition": 90, "home_renovation": 50, "settlement_handover": 40, "job_placement": 20}
 
 
@@ -158,7 +161,7 @@ def _scenario_answers(config: Any, rng: random.Random) -> dict[str, list[Any]]:
 
 
 def drive_case(driver: Driver, config: Any, instance_id: int, depth: int, clock: ManualClock,
-               rng: random.Random) -> int:
+               rng: random.Random, until: Any = None) -> int:
     answers = _scenario_answers(config, rng)
     seen: dict[str, int] = {}
     done = 0
@@ -171,7 +174,10 @@ def drive_case(driver: Driver, config: Any, instance_id: int, depth: int, clock:
         if answer is None:  # the step is left to its timer (e.g. publicity without objection)
             break
         seen[task.step_id] = seen.get(task.step_id, 0) + 1
-        clock.advance(timedelta(hours=rng.randrange(2, 60)))
+        step_at = clock.now() + timedelta(minutes=rng.randrange(30, 12 * 60))
+        if until is not None and step_at >= until:
+            break
+        clock.set(step_at)
         if not driver.act(task, dict(answer)):
             break
         done += 1
@@ -191,25 +197,26 @@ def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
     build_org(demo_env, city, names)
     driver = Driver(demo_env, rng)
     plan = [(k, n) for k, n in CASES_PER_PROCESS.items() if k in process_keys()]
-    starts = sorted((rng.random(), key) for key, n in plan for _ in range(n))
-    step_gap = timedelta(days=days_back) / max(1, len(starts) + 1)
-    for _r, key in starts:
-        clock.advance(step_gap)
+    span = timedelta(days=days_back - 1).total_seconds()
+    starts = sorted((rng.random() * span, key) for key, n in plan for _ in range(n))
+    origin = clock.now()
+    for offset, key in starts:
+        clock.set(max(clock.now(), origin + timedelta(seconds=offset)))
         if clock.now() >= real_now:
             break
         city.timers += run_due_timers(demo_env)
-        _one_case(demo_env, driver, key, city, names, rng, clock)
+        _one_case(demo_env, driver, key, city, names, rng, clock, real_now)
     clock.set(max(clock.now(), real_now))
     city.timers += run_due_timers(demo_env)
     return city
 
 
 def _one_case(env: Env, driver: Driver, key: str, city: DemoCity, names: Names,
-              rng: random.Random, clock: ManualClock) -> None:
+              rng: random.Random, clock: ManualClock, until: Any) -> None:
     config = env.process(key)
     maker = config.settings.get("demo_start")
     data = maker(names, rng) if callable(maker) else dict(config.smoke_start)
-    unit_code = rng.choice(config.settings.get("demo_start_units") or ["d1.t1"])
+    unit_code = rng.choice(config.settings.get("demo_start_units") or START_UNITS.get(key, ["d*.t*"]))
     unit_code = _pick_unit(city, unit_code, rng)
     starters = [a for (role, uid), actors in driver.holders.items() if uid == city.units[unit_code]
                 and role in config.start_roles for a in actors]
@@ -221,7 +228,7 @@ def _one_case(env: Env, driver: Driver, key: str, city: DemoCity, names: Names,
         return
     city.cases[key] = city.cases.get(key, 0) + 1
     depth = rng.choice([0, 1, 2, 3, 4, 6, 8, 12, 40, 40, 40])
-    city.steps += drive_case(driver, config, started.instance_id, depth, clock, rng)
+    city.steps += drive_case(driver, config, started.instance_id, depth, clock, rng, until)
 
 
 def _pick_unit(city: DemoCity, pattern: str, rng: random.Random) -> str:
