@@ -11,12 +11,19 @@ per deployment in env.settings["home_renovation"].
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from engine.models import Role
 from engine.process_api import ProcessConfig
 from workflows.home_renovation.assignment import assign
 from workflows.home_renovation.demo import DEMO_SETTINGS
 from workflows.home_renovation.hooks import DEFAULT_SETTINGS, on_complete, on_start, summarize
+
+def task_label(step_id: str, data: dict[str, Any]) -> str | None:
+    """Tell the countersign tasks apart in the inbox: whose signature each one records."""
+    signer = data.get("signer") if step_id == "acceptance" else None
+    return str(signer.get("party_name") or signer.get("party")) if isinstance(signer, dict) else None
+
 
 _SIGN = {"acceptance_result": "合格", "signer_name": "张建国", "sign_date": "2026-05-20"}
 
@@ -32,6 +39,7 @@ PROCESS = ProcessConfig(
     on_complete=on_complete,
     due_keys={"publicity": "publicity_due_at", "construction": "construction_due_at"},
     summarize=summarize,
+    task_label=task_label,
     settings={**DEFAULT_SETTINGS, **DEMO_SETTINGS},
     smoke_start={
         "household_head": "张建国", "id_number": "320621194503120010",
