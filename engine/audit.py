@@ -1,0 +1,242 @@
+"""Auditing: search the case history, read a whole case, verify hash chains, export.
+
+Only users with the auditor role may call these (PermissionDenied otherwise), and they see
+their scope only: the subtrees of the units where they are auditor (an auditor at the city sees
+everything). An event is in scope when its unit — or, for events without one (timers, errors,
+suspensions), its case's unit — lies in such a subtree; a case is in scope when one of the
+units it was routed to does. Everything here reads; auditors change nothing.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, defer
+
+from engine.access import case_unit_ids
+from engine.admin import ResultPage
+from engine.calendar import BEIJING
+from engine.env import Env
+from engine.errors import FormInvalid, NotFound, PermissionDenied
+from engine.history import ACTION_LABELS, ChainCheck, check_events
+from engine.models import HistoryEvent, OrgUnit, ProcessInstance, Role, RoleGrant, User
+from engine.casefile import CaseFile, case_file, form_catalog
+from engine.runtime import case_data
+
+CHAIN_REASONS = {"missing event": "缺少事件", "broken link": "前后哈希不衔接",
+                 "content changed": "内容被改动", "events missing at the end": "末尾事件缺失"}
+EXPORT_HEADERS = ["案件编号", "流程", "序号", "时间", "操作人", "操作", "步骤", "单位", "意见",
+                  "数据", "哈希"]
+EXPORT_LIMIT = 100_000
+VERIFY_BATCH = 200
+
+
+# ----------------------------------------------------------------------------- scope
+
+def auditor_paths(session: Session, user_id: int) -> list[str]:
+    """Paths of the units where the user is auditor, or PermissionDenied when none."""
+    paths = list(session.scalars(select(OrgUnit.path).join(RoleGrant, RoleGrant.org_unit_id == OrgUnit.id)
+                                 .where(RoleGrant.user_id == user_id, RoleGrant.role == Role.auditor)))
+    if not paths:
+        raise PermissionDenied(f"user {user_id} is not an auditor", "仅审计人员可以查看审计内容")
+    return paths
+
+
+def check_auditor(env: Env, user_id: int) -> None:
+    """PermissionDenied unless the user is an auditor somewhere (guards the whole audit area)."""
+    with env.db.read() as session:
+        auditor_paths(session, user_id)
+
+
+def _in_paths(column: Any, paths: Iterable[str]) -> Any:
+    return or_(*[column.startswith(p) for p in paths])
+
+
+def _scope_unit_ids(session: Session, paths: list[str]) -> set[int]:
+    return set(session.scalars(select(OrgUnit.id).where(_in_paths(OrgUnit.path, paths))))
+
+
+def _case_in_scope(instance: ProcessInstance, unit_ids: set[int]) -> bool:
+    return bool(({instance.org_unit_id} | set(case_unit_ids(instance))) & unit_ids)
+
+
+def scope_units(env: Env, user_id: int) -> list[tuple[int, str, int]]:
+    """(id, name, depth) of the units in the auditor's scope, in tree order (for the filter)."""
+    with env.db.read() as session:
+        paths = auditor_paths(session, user_id)
+        units = session.scalars(select(OrgUnit).where(_in_paths(OrgUnit.path, paths))).all()
+        key = {u.id: [int(p) for p in u.path.strip("/").split("/") if p] for u in units}
+        return [(u.id, u.name, len(key[u.id]) - 1) for u in sorted(units, key=lambda u: key[u.id])]
+
+
+# ----------------------------------------------------------------------------- history search
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    case_no: str | None = None
+    person: str | None = None      # part of the actor's name, or their exact username
+    action: str | None = None      # a key of ACTION_LABELS
+    date_from: date | None = None  # Beijing dates, both inclusive
+    date_to: date | None = None
+    unit_id: int | None = None     # events of this unit and its subtree
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    event: HistoryEvent
+    case_no: str
+    process_key: str
+    unit_name: str | None
+    action_label: str
+
+
+def _local_start(d: date) -> datetime:
+    return datetime.combine(d, time.min, tzinfo=BEIJING)
+
+
+def _search_stmt(session: Session, paths: list[str], f: HistoryFilter) -> Select[Any]:
+    if f.date_from and f.date_to and f.date_to < f.date_from:
+        raise FormInvalid({"date_to": "结束日期不能早于开始日期"})
+    unit_col = func.coalesce(HistoryEvent.org_unit_id, ProcessInstance.org_unit_id)
+    stmt = (select(HistoryEvent, ProcessInstance.case_no, ProcessInstance.process_key, OrgUnit.name)
+            .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
+            .join(OrgUnit, OrgUnit.id == unit_col)
+            .where(_in_paths(OrgUnit.path, paths)))
+    if f.case_no and f.case_no.strip():
+        stmt = stmt.where(ProcessInstance.case_no.contains(f.case_no.strip().upper(), autoescape=True))
+    if f.person and f.person.strip():
+        term = f.person.strip()
+        stmt = stmt.where(or_(HistoryEvent.actor_name.contains(term, autoescape=True),
+                              HistoryEvent.actor_id.in_(select(User.id).where(User.username == term))))
+    if f.action:
+        stmt = stmt.where(HistoryEvent.action == f.action)
+    if f.date_from:
+        stmt = stmt.where(HistoryEvent.at >= _local_start(f.date_from))
+    if f.date_to:
+        stmt = stmt.where(HistoryEvent.at < _local_start(f.date_to + timedelta(days=1)))
+    if f.unit_id:
+        unit = session.get(OrgUnit, f.unit_id)
+        stmt = stmt.where(OrgUnit.path.startswith(unit.path) if unit else OrgUnit.id.is_(None))
+    return stmt
+
+
+def _row(r: Any) -> AuditRow:
+    event, case_no, key, unit_name = r
+    return AuditRow(event, case_no, key, unit_name, ACTION_LABELS.get(event.action, event.action))
+
+
+def search_history(env: Env, user_id: int, f: HistoryFilter = HistoryFilter(), page: int = 1,
+                   per_page: int = 20) -> ResultPage[AuditRow]:
+    """History events in the auditor's scope matching the filter, newest first."""
+    with env.db.read() as session:
+        stmt = _search_stmt(session, auditor_paths(session, user_id), f)
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.execute(stmt.order_by(HistoryEvent.at.desc(), HistoryEvent.id.desc())
+                               .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+        return ResultPage([_row(r) for r in rows], total, page, per_page)
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def export_rows(env: Env, user_id: int, f: HistoryFilter = HistoryFilter()) -> list[list[str]]:
+    """The search as table rows for CSV: Chinese headers first, then events oldest first."""
+    with env.db.read() as session:
+        stmt = _search_stmt(session, auditor_paths(session, user_id), f)
+        rows = session.execute(stmt.order_by(HistoryEvent.at, HistoryEvent.id).limit(EXPORT_LIMIT)).all()
+        out = [list(EXPORT_HEADERS)]
+        for r in rows:
+            a = _row(r)
+            e = a.event
+            out.append([a.case_no, a.process_key, str(e.seq),
+                        e.at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S"), e.actor_name,
+                        a.action_label, _cell(e.step_name or e.step_id), _cell(a.unit_name),
+                        _cell(e.opinion), json.dumps(e.data, ensure_ascii=False) if e.data else "",
+                        e.hash])
+        return out
+
+
+# ----------------------------------------------------------------------------- one case
+
+@dataclass(frozen=True)
+class AuditCase:
+    file: CaseFile
+    data: dict[str, Any]         # every business variable of the case, as the engine holds it
+    labels: dict[str, str]       # field titles from the process's forms
+    chain: ChainCheck
+
+    @property
+    def chain_label(self) -> str:
+        if self.chain.ok:
+            return "校验通过"
+        return f"校验失败 第{self.chain.first_bad_seq}条"
+
+    @property
+    def chain_reason(self) -> str:
+        return CHAIN_REASONS.get(self.chain.reason, self.chain.reason)
+
+
+def _labels(env: Env, key: str) -> dict[str, str]:
+    try:
+        return form_catalog(env.process(key).forms_dir).titles
+    except KeyError:
+        return {}
+
+
+def audit_case(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> AuditCase:
+    """A case in the auditor's scope with all its data, its timeline and its chain check."""
+    with env.db.read() as session:
+        paths = auditor_paths(session, user_id)
+        instance = session.get(ProcessInstance, instance_id, options=[defer(ProcessInstance.state)])
+        if instance is None or not _case_in_scope(instance, _scope_unit_ids(session, paths)):
+            raise NotFound(f"case {instance_id} not in auditor {user_id}'s scope", "案件不存在或不在您的审计范围内")
+        key = instance.process_key
+        events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
+                                 .order_by(HistoryEvent.seq)).all()
+        chain = check_events(list(events), instance)
+    return AuditCase(case_file(env, user_id, instance_id, soon_days), case_data(env, instance_id),
+                     _labels(env, key), chain)
+
+
+# ----------------------------------------------------------------------------- all chains
+
+@dataclass(frozen=True)
+class BrokenCase:
+    id: int
+    case_no: str
+    first_bad_seq: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChainSummary:
+    total: int
+    ok: int
+    broken: list[BrokenCase]
+
+
+def verify_scope(env: Env, user_id: int) -> ChainSummary:
+    """Verify the hash chain of every case in the auditor's scope, in batches."""
+    with env.db.read() as session:
+        units = _scope_unit_ids(session, auditor_paths(session, user_id))
+        cases = [c for c in session.scalars(select(ProcessInstance).options(defer(ProcessInstance.state))
+                                            .order_by(ProcessInstance.id))
+                 if _case_in_scope(c, units)]
+        broken: list[BrokenCase] = []
+        for start in range(0, len(cases), VERIFY_BATCH):
+            batch = cases[start:start + VERIFY_BATCH]
+            events: dict[int, list[HistoryEvent]] = {c.id: [] for c in batch}
+            for e in session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id.in_(list(events)))
+                                     .order_by(HistoryEvent.instance_id, HistoryEvent.seq)):
+                events[e.instance_id].append(e)
+            for c in batch:
+                check = check_events(events[c.id], c)
+                if not check.ok:
+                    broken.append(BrokenCase(c.id, c.case_no, check.first_bad_seq,
+                                             CHAIN_REASONS.get(check.reason, check.reason)))
+        return ChainSummary(len(cases), len(cases) - len(broken), broken)
