@@ -1,8 +1,6 @@
 """RongFlow web application: `create_app()` builds a configured Flask app (no work at import time)."""
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,8 +9,6 @@ from flask import Flask
 
 from engine.env import Env, make_env
 
-# Blueprints of other areas, registered when their package exists (each exposes `bp`).
-OPTIONAL_BLUEPRINTS = ("webapp.admin", "webapp.audit")
 
 
 def create_app(config_class_or_overrides: type | Mapping[str, Any] | None = None,
@@ -63,9 +59,6 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import auth, cases, home, leader, tasks
-    for module in (auth, home, cases, tasks, leader):
+    from webapp import admin, audit, auth, cases, home, leader, tasks
+    for module in (auth, home, cases, tasks, leader, admin, audit):
         app.register_blueprint(module.bp)
-    for name in OPTIONAL_BLUEPRINTS:
-        if importlib.util.find_spec(name) is not None:
-            app.register_blueprint(importlib.import_module(name).bp)
