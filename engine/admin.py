@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from engine import orgs
 from engine.env import Env
 from engine.errors import FormInvalid, InvalidState, NotFound, PermissionDenied
+from engine.paging import Page
 from engine.models import (AdminEvent, HumanTask, OrgLevel, OrgUnit, Role, RoleGrant, User)
 from engine.orgs import LEVEL_LABELS, LEVEL_ORDER, ROLE_LABELS, Actor
 from engine.stepper import OPEN_STATUSES
 
-T = TypeVar("T")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 UNIT_CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MIN_PASSWORD = 8
@@ -34,18 +34,6 @@ ADMIN_ACTION_LABELS = {
     "unit_deactivate": "停用单位", "unit_reactivate": "启用单位", "grant_add": "授予角色",
     "grant_remove": "撤销角色", "deploy": "部署流程",
 }
-
-
-@dataclass(frozen=True)
-class ResultPage(Generic[T]):
-    items: list[T]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 # ----------------------------------------------------------------------------- who may
@@ -216,7 +204,7 @@ def _user_row(user: User, grants: list[GrantRow], now: datetime) -> UserRow:
 
 
 def list_users(env: Env, user_id: int, search: str = "", page: int = 1,
-               per_page: int = 20) -> ResultPage[UserRow]:
+               per_page: int = 20) -> Page[UserRow]:
     """Users by username, with their grants; `search` matches username, name or phone."""
     with env.db.read() as session:
         require_admin(session, user_id)
@@ -231,7 +219,7 @@ def list_users(env: Env, user_id: int, search: str = "", page: int = 1,
                                 .offset((max(page, 1) - 1) * per_page)).all()
         grants = _grant_rows(session, [u.id for u in users])
         now = env.clock.now()
-        return ResultPage([_user_row(u, grants[u.id], now) for u in users], total, page, per_page)
+        return Page([_user_row(u, grants[u.id], now) for u in users], total, page, per_page)
 
 
 def get_user(env: Env, user_id: int, target_id: int) -> UserRow:
@@ -405,11 +393,11 @@ def remove_grant(env: Env, actor: Actor, grant_id: int) -> None:
 
 # ----------------------------------------------------------------------------- the admin log
 
-def admin_events(env: Env, user_id: int, page: int = 1, per_page: int = 20) -> ResultPage[AdminEvent]:
+def admin_events(env: Env, user_id: int, page: int = 1, per_page: int = 20) -> Page[AdminEvent]:
     """The admin log, newest first."""
     with env.db.read() as session:
         require_admin(session, user_id)
         total = session.scalar(select(func.count()).select_from(AdminEvent)) or 0
         rows = session.scalars(select(AdminEvent).order_by(AdminEvent.id.desc()).limit(per_page)
                                .offset((max(page, 1) - 1) * per_page)).all()
-        return ResultPage(list(rows), total, page, per_page)
+        return Page(list(rows), total, page, per_page)

@@ -18,7 +18,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from engine.access import case_unit_ids
-from engine.admin import ResultPage
+from engine.paging import Page
 from engine.calendar import BEIJING
 from engine.env import Env
 from engine.errors import FormInvalid, NotFound, PermissionDenied
@@ -130,14 +130,14 @@ def _row(r: Any) -> AuditRow:
 
 
 def search_history(env: Env, user_id: int, f: HistoryFilter = HistoryFilter(), page: int = 1,
-                   per_page: int = 20) -> ResultPage[AuditRow]:
+                   per_page: int = 20) -> Page[AuditRow]:
     """History events in the auditor's scope matching the filter, newest first."""
     with env.db.read() as session:
         stmt = _search_stmt(session, auditor_paths(session, user_id), f)
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = session.execute(stmt.order_by(HistoryEvent.at.desc(), HistoryEvent.id.desc())
                                .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
-        return ResultPage([_row(r) for r in rows], total, page, per_page)
+        return Page([_row(r) for r in rows], total, page, per_page)
 
 
 def _cell(value: Any) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine.env import Env
 from engine.models import HumanTask, ProcessInstance, Role, TaskStatus
 from engine.orgs import user_grants
+from engine.paging import Page
 
 ACTING_ROLES = (Role.caseworker, Role.reviewer, Role.leader)
 
@@ -21,18 +22,6 @@ class TaskFilter:
     due_before: datetime | None = None
     overdue_at: datetime | None = None  # only tasks already overdue at this instant
     search: str | None = None  # case number, petitioner name or ID number
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[HumanTask]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _actionable(user_id: int, grants: list[tuple[Role, int]]) -> ColumnElement[bool]:
@@ -61,7 +50,7 @@ def _apply_filter(stmt: Any, f: TaskFilter) -> Any:
 
 
 def inbox(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
-          per_page: int = 20) -> Page:
+          per_page: int = 20) -> Page[HumanTask]:
     """待办: tasks claimed by me, plus open tasks for a role I hold at the task's unit."""
     with env.db.read() as session:
         grants = user_grants(session, user_id)
@@ -75,7 +64,7 @@ def inbox(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
 
 
 def done_list(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
-              per_page: int = 20) -> Page:
+              per_page: int = 20) -> Page[HumanTask]:
     """已办: tasks I completed, newest first."""
     with env.db.read() as session:
         base = _apply_filter(select(HumanTask).where(HumanTask.completed_by_id == user_id,

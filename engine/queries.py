@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine.calendar import to_local_date
 from engine.env import Env
 from engine.inbox import inbox_count
+from engine.paging import Page
 from engine.models import (CaseCopy, HumanTask, InstanceStatus, OrgUnit, ProcessDefinition,
                            ProcessInstance, Role, RoleGrant, TaskStatus, User)
 from engine.stepper import OPEN_STATUSES
@@ -70,18 +71,6 @@ class CaseRow:
     copied_by: str | None = None
 
 
-@dataclass(frozen=True)
-class CasePage:
-    items: list[CaseRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 def _case_filter(stmt: Any, f: CaseFilter) -> Any:
     if f.process_key:
         stmt = stmt.where(ProcessInstance.process_key == f.process_key)
@@ -116,7 +105,7 @@ def _case_row(instance: ProcessInstance, rows: list[HumanTask], **extra: Any) ->
 
 
 def started_cases(env: Env, user_id: int, f: CaseFilter = CaseFilter(), page: int = 1,
-                  per_page: int = 20) -> CasePage:
+                  per_page: int = 20) -> Page[CaseRow]:
     """我发起的: cases this user started, newest first."""
     with env.db.read() as session:
         base = _case_filter(select(ProcessInstance).where(ProcessInstance.initiator_id == user_id), f)
@@ -125,11 +114,11 @@ def started_cases(env: Env, user_id: int, f: CaseFilter = CaseFilter(), page: in
                                 .order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc())
                                 .limit(per_page).offset((page - 1) * per_page)).all()
         tasks = _open_tasks_by_case(session, [c.id for c in cases])
-        return CasePage([_case_row(c, tasks[c.id]) for c in cases], total, page, per_page)
+        return Page([_case_row(c, tasks[c.id]) for c in cases], total, page, per_page)
 
 
 def copied_cases(env: Env, user_id: int, f: CaseFilter = CaseFilter(), page: int = 1,
-                 per_page: int = 20) -> CasePage:
+                 per_page: int = 20) -> Page[CaseRow]:
     """抄送我的: cases copied to this user, newest copy first, with read marks."""
     with env.db.read() as session:
         base = _case_filter(select(ProcessInstance, CaseCopy, User.full_name)
@@ -142,7 +131,7 @@ def copied_cases(env: Env, user_id: int, f: CaseFilter = CaseFilter(), page: int
                                .limit(per_page).offset((page - 1) * per_page)).all()
         tasks = _open_tasks_by_case(session, [r[0].id for r in rows])
         items = [_case_row(c, tasks[c.id], copy=cc, copied_by=by) for c, cc, by in rows]
-        return CasePage(items, total, page, per_page)
+        return Page(items, total, page, per_page)
 
 
 @dataclass(frozen=True)
