@@ -34,6 +34,8 @@ VILLAGE_NAMES = ["幸福社区", "和平村", "新华社区", "永兴村", "光�
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙朱马胡郭林何高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈"
 GIVEN = "建国军华明伟强磊洋勇杰涛超斌波辉刚健鹏飞宇浩然志红梅兰英秀芳玲静丽敏燕霞娟桂春海林峰"
 # How many cases of each process the demo holds (about 200 in all).
+TICK = timedelta(hours=4)
+STEPS_PER_TICK = 3
 # Where each process's demo cases are registered (unit code patterns; '*' = any number).
 START_UNITS = {"petition": ["d*.t*", "d*.t*", "d*", "city.xf"], "home_renovation": ["d*.t*.v*"],
                "settlement_handover": ["city.ya"], "job_placement": ["city.ya"]}
@@ -86,7 +88,9 @@ def build_org(env: Env, city: DemoCity, names: Names) -> None:
         for code, label in SECTIONS:
             sec = create_unit(s, f"city.{code}", label, OrgLevel.city, root, is_section=True)
             city.units[sec.code] = sec.id
-            _staff(s, env, city, names, pw_hash, sec, f"city_{code}", [(Role.caseworker, 2), (Role.reviewer, 1)])
+            reviewers = 2 if code == "ya" else 1  # file reviews need a second, different reviewer
+            _staff(s, env, city, names, pw_hash, sec, f"city_{code}",
+                   [(Role.caseworker, 2), (Role.reviewer, reviewers)])
         for d, (dname, towns) in enumerate(DISTRICTS, start=1):
             dist = create_unit(s, f"d{d}", f"{dname}退役军人事务局", OrgLevel.district, root)
             city.units[dist.code] = dist.id
@@ -126,6 +130,9 @@ class Driver:
             rows = s.execute(select(RoleGrant.role, RoleGrant.org_unit_id, User.id, User.full_name)
                              .join(User, User.id == RoleGrant.user_id)).all()
         self.holders: dict[tuple[Role, int], list[Actor]] = {}
+        with env.db.read() as s:
+            self.districts = list(s.scalars(select(OrgUnit.id).where(
+                OrgUnit.level == OrgLevel.district).order_by(OrgUnit.id)))
         for r in rows:
             self.holders.setdefault((r.role, r.org_unit_id), []).append(Actor(r.id, r.full_name))
 
@@ -160,32 +167,54 @@ def _scenario_answers(config: Any, rng: random.Random) -> dict[str, list[Any]]:
     return answers
 
 
-def drive_case(driver: Driver, config: Any, instance_id: int, depth: int, clock: ManualClock,
-               rng: random.Random, until: Any = None) -> int:
-    answers = _scenario_answers(config, rng)
-    seen: dict[str, int] = {}
+@dataclass
+class CaseRun:
+    """A demo case being worked on: how far it should go and which answers it has used."""
+    instance_id: int
+    config: Any
+    answers: dict[str, list[Any]]
+    remaining: int
+    seen: dict[str, int] = field(default_factory=dict)
+
+
+def drive_case(driver: Driver, run: CaseRun, clock: ManualClock, rng: random.Random,
+               max_steps: int = 1) -> int:
+    """Complete up to `max_steps` of the case's remaining steps; a step left to its timer
+    (answer None) waits until the timer has moved the case on."""
     done = 0
-    while done < depth:
-        task = driver.open_task(instance_id)
+    while run.remaining > 0 and done < max_steps:
+        task = driver.open_task(run.instance_id)
         if task is None:
+            run.remaining = 0  # closed, or waiting on a timer with nothing to do
             break
-        queue = answers.get(task.step_id) or [{}]
-        answer = queue[min(seen.get(task.step_id, 0), len(queue) - 1)]
-        if answer is None:  # the step is left to its timer (e.g. publicity without objection)
+        queue = run.answers.get(task.step_id) or [{}]
+        answer = queue[min(run.seen.get(task.step_id, 0), len(queue) - 1)]
+        if answer is None:
             break
-        seen[task.step_id] = seen.get(task.step_id, 0) + 1
-        step_at = clock.now() + timedelta(minutes=rng.randrange(30, 12 * 60))
-        if until is not None and step_at >= until:
+        clock.advance(timedelta(minutes=rng.randrange(5, 40)))
+        if not driver.act(task, _real_units(dict(answer), driver, rng)):
+            run.remaining = 0
             break
-        clock.set(step_at)
-        if not driver.act(task, dict(answer)):
-            break
+        run.seen[task.step_id] = run.seen.get(task.step_id, 0) + 1
+        run.remaining -= 1
         done += 1
     return done
 
 
+def _real_units(answer: dict[str, Any], driver: Driver, rng: random.Random) -> dict[str, Any]:
+    """Smoke answers name made-up org units; in the demo a `*_unit_id` field names a district."""
+    for key in answer:
+        if key.endswith("_unit_id") and driver.districts:
+            answer[key] = rng.choice(driver.districts)
+    return answer
+
+
 def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
-    """Build the demo city and its cases on an empty database (schema and processes deployed)."""
+    """Build the demo city and its cases on an empty database (schema and processes deployed).
+
+    Simulated time runs from `days_back` days ago to now in 4-hour ticks: cases are registered at
+    their times, staff complete a few steps per tick across the open cases, and the timer worker
+    fires what falls due, so dates, clocks and overdue states look like a real half-year."""
     rng = random.Random(seed)
     real_now = SystemClock().now()
     clock = ManualClock(real_now - timedelta(days=days_back))
@@ -197,22 +226,28 @@ def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
     build_org(demo_env, city, names)
     driver = Driver(demo_env, rng)
     plan = [(k, n) for k, n in CASES_PER_PROCESS.items() if k in process_keys()]
-    span = timedelta(days=days_back - 1).total_seconds()
-    starts = sorted((rng.random() * span, key) for key, n in plan for _ in range(n))
-    origin = clock.now()
-    for offset, key in starts:
-        clock.set(max(clock.now(), origin + timedelta(seconds=offset)))
-        if clock.now() >= real_now:
-            break
+    span = (days_back - 2) * 86400
+    starts = sorted((clock.now() + timedelta(seconds=rng.random() * span), key)
+                    for key, n in plan for _ in range(n))
+    active: list[CaseRun] = []
+    while clock.now() < real_now - TICK:
+        tick_end = clock.now() + TICK
+        while starts and starts[0][0] <= tick_end:
+            run = _one_case(demo_env, driver, starts.pop(0)[1], city, names, rng)
+            if run is not None:
+                active.append(run)
+        for run in rng.sample(active, min(STEPS_PER_TICK, len(active))):
+            city.steps += drive_case(driver, run, clock, rng)
+        active = [r for r in active if r.remaining > 0]
+        clock.set(max(clock.now(), tick_end))
         city.timers += run_due_timers(demo_env)
-        _one_case(demo_env, driver, key, city, names, rng, clock, real_now)
     clock.set(max(clock.now(), real_now))
     city.timers += run_due_timers(demo_env)
     return city
 
 
 def _one_case(env: Env, driver: Driver, key: str, city: DemoCity, names: Names,
-              rng: random.Random, clock: ManualClock, until: Any) -> None:
+              rng: random.Random) -> CaseRun | None:
     config = env.process(key)
     maker = config.settings.get("demo_start")
     data = maker(names, rng) if callable(maker) else dict(config.smoke_start)
@@ -221,14 +256,14 @@ def _one_case(env: Env, driver: Driver, key: str, city: DemoCity, names: Names,
     starters = [a for (role, uid), actors in driver.holders.items() if uid == city.units[unit_code]
                 and role in config.start_roles for a in actors]
     if not starters:
-        return
+        return None
     try:
         started = start_case(env, key, rng.choice(starters), city.units[unit_code], data)
     except EngineError:
-        return
+        return None
     city.cases[key] = city.cases.get(key, 0) + 1
     depth = rng.choice([0, 1, 2, 3, 4, 6, 8, 12, 40, 40, 40])
-    city.steps += drive_case(driver, config, started.instance_id, depth, clock, rng, until)
+    return CaseRun(started.instance_id, config, _scenario_answers(config, rng), depth)
 
 
 def _pick_unit(city: DemoCity, pattern: str, rng: random.Random) -> str:
