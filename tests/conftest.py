@@ -31,6 +31,13 @@ DEFAULT_START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 _PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    pg = (f"PostgreSQL: on ({make_url(_PG_URL).render_as_string(hide_password=True)})" if _PG_URL else
+          "PostgreSQL: OFF — database tests run on SQLite only; set TEST_DATABASE_URL to run them "
+          "on PostgreSQL too (the [postgresql] variants are skipped)")
+    return ["RongFlow test databases: SQLite on; " + pg]
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
