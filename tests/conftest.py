@@ -99,3 +99,18 @@ def env(db_url: str, clock: ManualClock) -> Iterator[Env]:
     environment = make_env(db_url, clock=clock, bpmn_dir=ROOT / "bpmn")
     yield environment
     environment.db.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many database tests passed on each database."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            for db in ("sqlite", "postgresql"):
+                if f"[{db}" in nodeid or f"-{db}]" in nodeid or f"-{db}-" in nodeid:
+                    counts.setdefault(db, {}).setdefault(outcome, 0)
+                    counts[db][outcome] += 1
+    for db, by_outcome in counts.items():
+        text = ", ".join(f"{n} {o}" for o, n in sorted(by_outcome.items()))
+        terminalreporter.write_line(f"RongFlow database tests on {db}: {text}")
