@@ -1,0 +1,81 @@
+"""Indicators of the soldier-file handover, computed from the task mirror and the history.
+
+Session in, numbers out: nothing is typed in, nothing here knows about Flask. A period is
+[since, until) on the instant each fact happened (task completed, timer fired, case started).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from engine.models import HistoryEvent, HumanTask, ProcessInstance, TaskStatus
+
+KEY = "settlement_handover"
+
+
+@dataclass(frozen=True)
+class HandoverIndicators:
+    files_registered: int        # soldier files registered (cases started)
+    files_handed_over: int       # receipts signed by a district (移交区镇)
+    queries_sent: int            # query letters to army units (every round counts)
+    reported_on_time: int        # 自主就业 reported within the 30 days
+    report_deadline_missed: int  # the 30-day report clock ran out first
+    reported_late: int           # reported after the deadline (both paths)
+    gave_up_benefits: int        # Art.51 determinations: treated as giving up benefits
+    archived: int
+
+
+def _between(stmt: Select[Any], column: Any, since: datetime | None,
+             until: datetime | None) -> Select[Any]:
+    if since is not None:
+        stmt = stmt.where(column >= since)
+    if until is not None:
+        stmt = stmt.where(column < until)
+    return stmt
+
+
+def _completed(session: Session, step: str, since: datetime | None, until: datetime | None) -> int:
+    stmt = select(func.count()).select_from(HumanTask).where(
+        HumanTask.process_key == KEY, HumanTask.step_id == step,
+        HumanTask.status == TaskStatus.completed)
+    return session.scalar(_between(stmt, HumanTask.completed_at, since, until)) or 0
+
+
+def _created(session: Session, step: str, since: datetime | None, until: datetime | None) -> int:
+    stmt = select(func.count()).select_from(HumanTask).where(
+        HumanTask.process_key == KEY, HumanTask.step_id == step)
+    return session.scalar(_between(stmt, HumanTask.created_at, since, until)) or 0
+
+
+def _flag_count(session: Session, step: str, flag: str, since: datetime | None,
+                until: datetime | None) -> int:
+    """Completions of `step` whose recorded data set `flag` to True (from the history)."""
+    stmt = (select(HistoryEvent.data).join(ProcessInstance,
+                                           ProcessInstance.id == HistoryEvent.instance_id)
+            .where(ProcessInstance.process_key == KEY, HistoryEvent.action == "complete",
+                   HistoryEvent.step_id == step))
+    rows = session.scalars(_between(stmt, HistoryEvent.at, since, until))
+    return sum(1 for data in rows if (data or {}).get(flag, [None, None])[1] is True)
+
+
+def handover_indicators(session: Session, since: datetime | None = None,
+                        until: datetime | None = None) -> HandoverIndicators:
+    registered = _between(select(func.count()).select_from(ProcessInstance)
+                          .where(ProcessInstance.process_key == KEY),
+                          ProcessInstance.created_at, since, until)
+    on_time_or_late = _completed(session, "report_in", since, until)
+    late_in_time_task = _flag_count(session, "report_in", "reported_late", since, until)
+    return HandoverIndicators(
+        files_registered=session.scalar(registered) or 0,
+        files_handed_over=_completed(session, "district_receipt", since, until),
+        queries_sent=_completed(session, "send_query", since, until),
+        reported_on_time=on_time_or_late - late_in_time_task,
+        report_deadline_missed=_created(session, "late_report", since, until),
+        reported_late=late_in_time_task + _completed(session, "late_report", since, until),
+        gave_up_benefits=_flag_count(session, "forfeit_confirm", "gave_up_benefits", since, until),
+        archived=_completed(session, "archive", since, until),
+    )
