@@ -12,9 +12,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.access import visible_case
 from engine.env import Env
-from engine.errors import Conflict, FormInvalid
+from engine.errors import Conflict, FormInvalid, PermissionDenied
 from engine.history import append_event
-from engine.models import CaseCopy, ProcessInstance, User
+from engine.inbox import ACTING_ROLES
+from engine.models import CaseCopy, ProcessInstance, RoleGrant, User
 from engine.orgs import Actor
 
 
@@ -28,10 +29,22 @@ def copy_case(env: Env, instance_id: int, actor: Actor, user_ids: Iterable[int],
         with env.db.write() as session:
             _lock_row(env, session, instance_id)
             instance = visible_case(session, actor.id, instance_id)
+            _require_acting_staff(session, actor, instance)
             return _copy(env, session, instance, actor, wanted, (note or "").strip() or None)
     except StaleDataError as exc:
         raise Conflict("the case was changed by someone else at the same time",
                        "该案件刚被他人修改，请刷新后重试") from exc
+
+
+def _require_acting_staff(session: Session, actor: Actor, instance: ProcessInstance) -> None:
+    """Auditors and admins read; only the initiator or acting staff (经办/审核/领导) copy a case."""
+    if instance.initiator_id == actor.id:
+        return
+    acting = session.scalar(select(RoleGrant.id).where(
+        RoleGrant.user_id == actor.id, RoleGrant.role.in_(ACTING_ROLES)).limit(1))
+    if acting is None:
+        raise PermissionDenied(f"user {actor.id} holds no acting role and may not copy cases",
+                               "审计、管理人员只能查阅案件，不能抄送")
 
 
 def _copy(env: Env, session: Session, instance: ProcessInstance, actor: Actor,

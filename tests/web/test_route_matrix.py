@@ -1,0 +1,290 @@
+"""Route-by-role authorization matrix: every URL rule of the app, as every kind of user.
+
+The world: the test org with a district auditor added, and one petition in each district — case A
+registered by the town t1 (district d1), case B by the town t2 (district d2) — both assigned by
+the city to their district, so each has an open 调查办理 task there, and an attachment.
+
+MATRIX below is the whole policy, one row per request, one column per user. A rule of the app
+that no row requests fails `test_every_route_has_a_row`: a new route needs its expectations.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from engine.attachments import UploadPolicy, add_attachment
+from engine.env import Env
+from engine.models import OrgUnit, Role, RoleGrant
+from engine.orgs import create_user
+from engine.runtime import start_case
+from tests.factories import assign_petition, open_tasks, petition_start_data, setup_petition
+from tests.web.conftest import login, make_app
+
+# Columns: who makes the request (None = not signed in).
+USERS = {
+    "anon": None,
+    "village": "v1_cw",        # caseworker of a village under t1 (petitions start at a town or above)
+    "town": "t1_cw",           # caseworker of t1: registered case A
+    "district": "d1_cw",       # caseworker of d1: handles case A
+    "city": "city_cw",         # city petition section: took the intake decision of both cases
+    "reviewer": "d1_rev",
+    "leader": "d1_lead",
+    "audit_city": "city_audit",
+    "audit_d1": "d1_audit",
+    "admin": "admin",          # admin only: no case content
+}
+
+# Answers. A redirect to the login page is "login"; any other redirect (a command done, or
+# refused with a flashed message) is "go".
+ANSWERS = {"ok": 200, "go": 302, "login": 302, "fail": 401, "deny": 403, "hide": 404,
+           "busy": 409, "bad": 422}
+
+# (method, path, answers in the order of USERS). Ids in braces come from the world: case_a,
+# task_a, att_a of district d1; case_b, task_b, att_b of district d2; user, grant, unit: the
+# caseworker of the town t2, their role grant, the town t2 (what the admin rows act on).
+MATRIX: list[tuple[str, str, str]] = [
+    #                                                          anon  vill  town  dist  city  rev   lead  audC  audD  admin
+    ("GET",  "/",                                             "login ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    ("GET",  "/login",                                        "ok    go    go    go    go    go    go    go    go    go"),
+    ("POST", "/login",                                        "fail  fail  fail  fail  fail  fail  fail  fail  fail  fail"),
+    ("GET",  "/leader",                                       "login ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    # 信访事项查询: public; the case number and its query code open the petitioner's page
+    # (the POST to /query sends case A's code; the one to /query/evaluate a wrong code)
+    ("GET",  "/query",                                        "ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    ("POST", "/query",                                        "ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    ("POST", "/query/evaluate",                               "hide  hide  hide  hide  hide  hide  hide  hide  hide  hide"),
+    # start a case: caseworkers at a town, district or city unit
+    ("GET",  "/start",                                        "login ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    ("GET",  "/start/petition",                               "login hide  ok    ok    ok    hide  hide  hide  hide  hide"),
+    ("POST", "/start/petition",                               "login hide  bad   bad   bad   hide  hide  hide  hide  hide"),
+    # case A: seen by its units and the supervisors and auditors above them; 抄送: whoever sees
+    # a case may copy it to a colleague, except auditors and admins, who only read
+    ("GET",  "/cases/{case_a}",                               "login hide  ok    ok    ok    ok    ok    ok    ok    hide"),
+    ("GET",  "/cases/{case_a}/print",                         "login hide  ok    ok    ok    ok    ok    ok    ok    hide"),
+    ("GET",  "/attachments/{att_a}",                          "login hide  ok    ok    ok    ok    ok    ok    ok    hide"),
+    ("POST", "/cases/{case_a}/cc",                            "login hide  go    go    go    go    go    deny  deny  hide"),
+    # messages from outside: only those the process lets users register (not its internal ones)
+    ("POST", "/cases/{case_a}/messages/supervision",          "login hide  hide  hide  hide  hide  hide  hide  hide  hide"),
+    # files: the initiator and whoever may act on an open task (an empty upload is refused with a message)
+    ("POST", "/cases/{case_a}/attachments",                   "login hide  go    go    deny  deny  deny  deny  deny  hide"),
+    # case B, of the other district: hidden from d1's people
+    ("GET",  "/cases/{case_b}",                               "login hide  hide  hide  ok    hide  hide  ok    hide  hide"),
+    ("GET",  "/cases/{case_b}/print",                         "login hide  hide  hide  ok    hide  hide  ok    hide  hide"),
+    ("GET",  "/attachments/{att_b}",                          "login hide  hide  hide  ok    hide  hide  ok    hide  hide"),
+    ("POST", "/cases/{case_b}/cc",                            "login hide  hide  hide  go    hide  hide  deny  hide  hide"),
+    ("POST", "/cases/{case_b}/attachments",                   "login hide  hide  hide  deny  hide  hide  deny  hide  hide"),
+    # task A (调查办理 at d1): only d1's caseworker may act; the rest who see the case may read it
+    ("GET",  "/tasks/{task_a}",                               "login hide  ok    ok    ok    ok    ok    ok    ok    hide"),
+    ("POST", "/tasks/{task_a}",                               "login hide  deny  bad   deny  deny  deny  deny  deny  hide"),
+    ("POST", "/tasks/{task_a}/claim",                         "login hide  deny  go    deny  deny  deny  deny  deny  hide"),
+    ("POST", "/tasks/{task_a}/unclaim",                       "login hide  busy  go    busy  busy  busy  busy  busy  hide"),
+    # task B (调查办理 at d2)
+    ("GET",  "/tasks/{task_b}",                               "login hide  hide  hide  ok    hide  hide  ok    hide  hide"),
+    ("POST", "/tasks/{task_b}",                               "login hide  hide  hide  deny  hide  hide  deny  hide  hide"),
+    ("POST", "/tasks/{task_b}/claim",                         "login hide  hide  hide  deny  hide  hide  deny  hide  hide"),
+    ("POST", "/tasks/{task_b}/unclaim",                       "login hide  hide  hide  busy  hide  hide  busy  hide  hide"),
+    # audit: auditors only, each within the subtree of their unit
+    ("GET",  "/audit/",                                       "login deny  deny  deny  deny  deny  deny  ok    ok    deny"),
+    ("GET",  "/audit/export.csv",                             "login deny  deny  deny  deny  deny  deny  ok    ok    deny"),
+    ("GET",  "/audit/verify",                                 "login deny  deny  deny  deny  deny  deny  ok    ok    deny"),
+    ("GET",  "/audit/cases/{case_a}",                         "login deny  deny  deny  deny  deny  deny  ok    ok    deny"),
+    ("GET",  "/audit/cases/{case_b}",                         "login deny  deny  deny  deny  deny  deny  ok    hide  deny"),
+    # admin: admins only (forms sent empty or unchanged: refused with a message, or a no-op)
+    ("GET",  "/admin/",                                       "login deny  deny  deny  deny  deny  deny  deny  deny  ok"),
+    ("GET",  "/admin/users",                                  "login deny  deny  deny  deny  deny  deny  deny  deny  ok"),
+    ("POST", "/admin/users",                                  "login deny  deny  deny  deny  deny  deny  deny  deny  bad"),
+    ("GET",  "/admin/users/{user}",                           "login deny  deny  deny  deny  deny  deny  deny  deny  ok"),
+    ("POST", "/admin/users/{user}/active",                    "login deny  deny  deny  deny  deny  deny  deny  deny  go"),
+    ("POST", "/admin/users/{user}/password",                  "login deny  deny  deny  deny  deny  deny  deny  deny  go"),
+    ("POST", "/admin/users/{user}/grants",                    "login deny  deny  deny  deny  deny  deny  deny  deny  go"),
+    ("POST", "/admin/users/{user}/grants/{grant}/delete",     "login deny  deny  deny  deny  deny  deny  deny  deny  go"),
+    ("GET",  "/admin/units",                                  "login deny  deny  deny  deny  deny  deny  deny  deny  ok"),
+    ("POST", "/admin/units",                                  "login deny  deny  deny  deny  deny  deny  deny  deny  bad"),
+    ("POST", "/admin/units/{unit}/rename",                    "login deny  deny  deny  deny  deny  deny  deny  deny  go"),
+    ("POST", "/admin/units/{unit}/active",                    "login deny  deny  deny  deny  deny  deny  deny  deny  go"),
+    ("GET",  "/admin/definitions",                            "login deny  deny  deny  deny  deny  deny  deny  deny  ok"),
+    ("POST", "/admin/definitions",                            "login deny  deny  deny  deny  deny  deny  deny  deny  bad"),
+    ("GET",  "/admin/log",                                    "login deny  deny  deny  deny  deny  deny  deny  deny  ok"),
+    ("GET",  "/admin/cases",                                  "login deny  deny  deny  deny  deny  deny  deny  deny  ok"),
+    ("GET",  "/admin/cases/{case_b}",                         "login deny  deny  deny  deny  deny  deny  deny  deny  ok"),
+    ("POST", "/admin/cases/{case_b}/suspend",                 "login deny  deny  deny  deny  deny  deny  deny  deny  go"),
+    ("POST", "/admin/cases/{case_b}/resume",                  "login deny  deny  deny  deny  deny  deny  deny  deny  go"),
+    ("POST", "/admin/cases/{case_b}/terminate",               "login deny  deny  deny  deny  deny  deny  deny  deny  go"),
+    ("POST", "/admin/cases/{case_b}/retry",                   "login deny  deny  deny  deny  deny  deny  deny  deny  bad"),
+    ("POST", "/admin/cases/{case_b}/tasks/{task_b}/reassign", "login deny  deny  deny  deny  deny  deny  deny  deny  go"),
+    # last: it ends the session
+    ("POST", "/logout",                                       "login login login login login login login login login login"),
+]
+
+# What the POSTs send (the rest send an empty form): chosen to change nothing that matters.
+FORMS: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/login"): {"username": "nobody", "password": "x"},
+    ("POST", "/cases/{case_a}/cc"): {"user_ids": "{city_lead}"},
+    ("POST", "/cases/{case_b}/cc"): {"user_ids": "{city_lead}"},
+    ("POST", "/admin/users/{user}/active"): {"active": "1"},
+    ("POST", "/admin/units/{unit}/active"): {"active": "1"},
+    ("POST", "/query"): {"case_no": "{case_a_no}", "query_code": "{case_a_code}"},
+    ("POST", "/query/evaluate"): {"case_no": "{case_a_no}", "query_code": "{wrong_code}",
+                                  "intake_satisfaction": "满意"},
+}
+# Public pages show a case to whoever holds its number and query code: no content checks there.
+PUBLIC_PATHS = {"/query", "/query/evaluate"}
+
+# Endpoints that serve files to anyone (no rows: nothing to authorize).
+SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}
+# What case content looks like: a 403/404 page, and any admin page, must show none of it.
+# (Admin pages may show case numbers, for the case operations; refusals may not.)
+CASE_CONTENT = ("王建国", "李卫东", "320602196805120016", "32060219700315004X", "工龄认定有争议",
+                "反映安置问题")
+CASE_NUMBERS = ("XF2026-00001", "XF2026-00002")
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    form: dict[str, Any]
+    answers: dict[str, str]
+
+
+def rows() -> list[Row]:
+    out = []
+    for method, path, grid in MATRIX:
+        cells = grid.split()
+        assert len(cells) == len(USERS), f"{method} {path}: {len(cells)} answers for {len(USERS)} users"
+        assert set(cells) <= set(ANSWERS), f"{method} {path}: unknown answer in {cells}"
+        out.append(Row(method, path, FORMS.get((method, path), {}), dict(zip(USERS, cells))))
+    return out
+
+
+# ----------------------------------------------------------------------------- the world
+
+# (suffix of the ids, town, district, petitioner, 身份证号): case A of t1/d1, case B of t2/d2
+CASES = [("a", "t1", "d1", "王建国", "320602196805120016"),
+         ("b", "t2", "d2", "李卫东", "32060219700315004X")]
+
+
+def build_world(env: Env, uploads: Path) -> dict[str, Any]:
+    """Ids the paths use: two cases, each with an open task and an attachment, in different
+    districts; plus a district auditor."""
+    org = setup_petition(env)
+    with env.db.write() as s:
+        create_user(s, "d1_audit", "区审计", "secret-pass", env.clock.now(),
+                    [(Role.auditor, s.get(OrgUnit, org.units["d1"]))])
+    ids = {"user": org.actor("t2_cw").id, "city_lead": org.actor("city_lead").id}
+    ids["unit"] = org.units["t2"]
+    ids["wrong_code"] = "not-the-code"
+    for suffix, town, district, name, id_number in CASES:
+        started = start_case(env, "petition", org.actor(f"{town}_cw"), org.units[town],
+                             petition_start_data(petitioner_name=name, id_number=id_number))
+        case = started.instance_id
+        ids[f"case_{suffix}_no"], ids[f"case_{suffix}_code"] = started.case_no, started.query_code
+        assign_petition(env, org, case, district)  # 交办 by the city, 签收 by the district
+        ids[f"case_{suffix}"] = case
+        ids[f"task_{suffix}"] = open_tasks(env, case, "handle")[0].id
+        ids[f"att_{suffix}"] = add_attachment(env, case, org.actor(f"{town}_cw"), "证明.pdf",
+                                              b"%PDF-1.4\n% test\n", UploadPolicy(uploads, 1024 * 1024))
+    with env.db.read() as s:
+        ids["grant"] = s.scalar(select(RoleGrant.id).where(RoleGrant.user_id == ids["user"]))
+    return ids
+
+
+@pytest.fixture
+def world(env: Env, tmp_path: Path) -> tuple[Flask, dict[str, Any]]:
+    """The app (CSRF off, as in every web test here) and the ids of the world."""
+    ids = build_world(env, tmp_path / "uploads")
+    return make_app(env, tmp_path), ids
+
+
+# ----------------------------------------------------------------------------- the walk
+
+def answer_of(response: Any) -> str:
+    """The answer class of a response."""
+    if response.status_code in (301, 302, 303):
+        return "login" if response.location.split("?")[0].endswith("/login") else "go"
+    for name, status in ANSWERS.items():
+        if status == response.status_code and name not in ("go", "login"):
+            return name
+    return str(response.status_code)
+
+
+def _fill(text: str, ids: dict[str, Any]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), text)
+
+
+def _send(client: FlaskClient, row: Row, ids: dict[str, Any]) -> Any:
+    path = _fill(row.path, ids)
+    if row.method == "GET":
+        return client.get(path)
+    form = {k: _fill(v, ids) for k, v in row.form.items()}
+    return client.post(path, data=form)
+
+
+@pytest.mark.parametrize("who", list(USERS))
+def test_every_route_answers_each_user_as_the_matrix_says(world, who):
+    """Every row as this user; also GET on each POST-only URL, which is 405 for everyone."""
+    app, ids = world
+    username = USERS[who]
+    get_paths = {row.path for row in rows() if row.method == "GET"}
+    wrong = []
+    with app.test_client() as client:
+        if username:
+            assert login(client, username).status_code == 302
+        for row in rows():
+            if row.method == "POST" and row.path not in get_paths:
+                got = client.get(_fill(row.path, ids)).status_code
+                if got != 405:
+                    wrong.append(f"GET {row.path} as {who}: expected 405, got {got}")
+            response = _send(client, row, ids)
+            got, want = answer_of(response), row.answers[who]
+            where = f"{row.method} {row.path}"
+            assert response.status_code < 500, f"{where} as {who}: {response.status_code}"
+            if got != want:
+                wrong.append(f"{where} as {who}: expected {want}, got {got} ({response.status_code})")
+            if row.path not in PUBLIC_PATHS and (got in ("hide", "deny") or who == "admin"):
+                text = response.get_data(as_text=True)
+                refused = CASE_NUMBERS if got in ("hide", "deny") else ()
+                shown = [c for c in CASE_CONTENT + refused if c in text]
+                assert not shown, f"{where} as {who} shows case content {shown}"
+    assert not wrong, "\n".join(wrong)
+
+
+def _rules(app: Flask) -> set[tuple[str, str]]:
+    return {(rule.endpoint, method) for rule in app.url_map.iter_rules()
+            if rule.endpoint not in SKIPPED_ENDPOINTS
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def uncovered(app: Flask) -> list[tuple[str, str]]:
+    """(endpoint, method) pairs of the app that no row of MATRIX requests."""
+    adapter = app.url_map.bind("localhost")
+    covered = set()
+    for row in rows():
+        endpoint, _args = adapter.match(re.sub(r"\{\w+\}", "1", row.path), method=row.method)
+        covered.add((endpoint, row.method))
+    return sorted(_rules(app) - covered)
+
+
+def test_every_route_has_a_row(tmp_path):
+    """A route nobody wrote expectations for fails here: add its row to MATRIX."""
+    missing = uncovered(bare_app(tmp_path))
+    assert not missing, f"routes without a row in MATRIX (add their expectations): {missing}"
+
+
+def test_a_new_route_without_a_row_is_caught(tmp_path):
+    app = bare_app(tmp_path)
+    app.add_url_rule("/reports/<int:case_id>", "reports.show", lambda case_id: "", methods=["GET", "POST"])
+    assert uncovered(app) == [("reports.show", "GET"), ("reports.show", "POST")]
+
+
+def bare_app(tmp_path: Path) -> Flask:
+    from webapp import create_app
+    return create_app({"ENV_NAME": "test", "DATABASE_URL": f"sqlite:///{tmp_path / 'routes.db'}",
+                       "UPLOAD_DIR": tmp_path / "uploads"})
