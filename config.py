@@ -41,6 +41,10 @@ class Config:
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 30)
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
     LOGIN_LOCK_MINUTES = _int("LOGIN_LOCK_MINUTES", 15)
+    # 信访事项查询 (public page): wrong codes per client address / per case number before both
+    # are locked, and for how long (counted in the database, so across all app processes).
+    PUBLIC_QUERY_MAX_FAILURES = _int("PUBLIC_QUERY_MAX_FAILURES", 5)
+    PUBLIC_QUERY_LOCK_MINUTES = _int("PUBLIC_QUERY_LOCK_MINUTES", 15)
     # Due badges turn yellow this many days before the deadline.
     DUE_SOON_DAYS = _int("DUE_SOON_DAYS", 3)
     # Rows per page of the case and task lists.

@@ -275,3 +275,17 @@ class AdminEvent(Base):
 
 
 __all__ += ["AdminEvent"]
+
+
+class RateLimitHit(Base):
+    """One failed attempt counted by engine/ratelimit.py (e.g. a wrong query code), per bucket:
+    "ip:<address>" or "case:<case no>". Rows older than the window are deleted as new ones come;
+    this is a counter, not history (the case history records what happened to cases)."""
+    __tablename__ = "rate_limit_hit"
+    __table_args__ = (Index("ix_rate_limit_hit_bucket_at", "bucket", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(96))
+    at: Mapped[datetime]
+
+
+__all__ += ["RateLimitHit"]

@@ -25,6 +25,27 @@ class OrgLookup(Protocol):
 
 
 @dataclass(frozen=True)
+class CaseInfo:
+    """Another case, as a hook may see it: read-only facts and a copy of its current data."""
+    id: int
+    case_no: str
+    process_key: str
+    status: str               # an InstanceStatus value
+    org_unit_id: int          # where it was registered
+    subject_id_no: str | None
+    created_at: datetime
+    closed_at: datetime | None
+    data: dict[str, Any]
+
+
+class CaseLookup(Protocol):
+    """Read-only questions a hook may ask about other cases (same transaction, no locks taken).
+    Used for rules that span cases: repeat petitions, 越级, matters terminated for good."""
+    def by_case_no(self, case_no: str) -> CaseInfo | None: ...
+    def by_subject(self, process_key: str, subject_id_no: str) -> list[CaseInfo]: ...
+
+
+@dataclass(frozen=True)
 class HookContext:
     """What a hook may use: the time, the calendar, the org tree, the case's own facts."""
     now: datetime
@@ -35,6 +56,8 @@ class HookContext:
     case_no: str
     initiator_id: int | None
     settings: dict[str, Any]
+    # Other cases (None where the engine has no database, e.g. the smoke run of `workflows check`).
+    cases: CaseLookup | None = None
 
 
 Assign = Callable[[str, dict[str, Any], HookContext], int]
@@ -73,4 +96,13 @@ class ProcessConfig:
     task_label: Callable[[str, dict[str, Any]], str | None] | None = None
     # Steps whose completer must differ from whoever completed the named earlier step (four eyes).
     four_eyes: dict[str, str] = field(default_factory=dict)
+    # BPMN messages a user registers from outside (e.g. the army unit's reply): message name ->
+    # the role that may register it, held at the case's unit. Its form, if any, is
+    # forms/message_<name>.json.
+    message_roles: dict[str, Role] = field(default_factory=dict)
+    # Options of a form field computed from the task's data, named in the form by
+    # "x-options-from": "<source>": source -> (task data -> [(value, label)]). A source that is
+    # not named here is read from the task data itself (a list of values or {value, label}).
+    option_sources: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = field(
+        default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)

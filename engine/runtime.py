@@ -4,6 +4,7 @@ resume, retry, reassign. Each is one transaction that writes state, tasks and hi
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +26,12 @@ from engine.models import (CaseSequence, HistoryEvent, HumanTask, InstanceStatus
 from engine.orgs import Actor, SessionOrgLookup, has_role
 from engine.persistence import to_json_safe
 from engine.process_api import ProcessConfig
-from engine.stepper import (OPEN_STATUSES, Case, case_context, find_spiff_task, hook_context,
-                            lock_case, record_error, run_engine, save_case, workflow_data)
+from engine.stepper import (OPEN_STATUSES, Case, SessionCaseLookup, case_context, find_spiff_task,
+                            hook_context, lock_case, record_error, run_engine, save_case,
+                            workflow_data)
 
 START_FORM = "start"
+MESSAGE_FORM_PREFIX = "message_"  # forms/message_<name>.json: the form of a registered message
 
 
 @dataclass(frozen=True)
@@ -58,15 +61,20 @@ def _run(env: Env, fn: Any) -> Any:
 
 # ----------------------------------------------------------------------------- start
 
+# Stores the start form's files on the new case (same transaction); returns {field: [ids]}.
+AttachFiles = Callable[[Session, ProcessInstance], dict[str, Any]]
+
+
 def start_case(env: Env, process_key: str, actor: Actor, org_unit_id: int,
-               data: dict[str, Any]) -> StartResult:
-    """Start a case of the newest version of a process, registered by `actor` at a unit."""
+               data: dict[str, Any], attach: AttachFiles | None = None) -> StartResult:
+    """Start a case of the newest version of a process, registered by `actor` at a unit.
+    `attach` (engine.attachments.start_case_with_files) adds the start form's files."""
     config = env.process(process_key)
-    return _run(env, lambda s: _start(env, s, config, actor, org_unit_id, data))  # type: ignore[no-any-return]
+    return _run(env, lambda s: _start(env, s, config, actor, org_unit_id, data, attach))  # type: ignore[no-any-return]
 
 
 def _start(env: Env, session: Session, config: ProcessConfig, actor: Actor, unit_id: int,
-           data: dict[str, Any]) -> StartResult:
+           data: dict[str, Any], attach: AttachFiles | None = None) -> StartResult:
     _check_may_start(env, session, config, actor, unit_id)
     schema = load_form(config.forms_dir, START_FORM)
     if schema is not None:
@@ -76,7 +84,7 @@ def _start(env: Env, session: Session, config: ProcessConfig, actor: Actor, unit
     now = env.clock.now()
     case_no = _next_case_no(session, config.case_prefix, to_local_date(now).year)
     orgs = SessionOrgLookup(session)
-    ctx = hook_context(env, unit_id, case_no, actor.id, orgs, config)
+    ctx = hook_context(env, unit_id, case_no, actor.id, orgs, config, SessionCaseLookup(env, session))
     seed = dict(data)
     seed.update(case_no=case_no, registered_unit_id=unit_id, initiator_id=actor.id,
                 received_at=now.isoformat())
@@ -92,6 +100,12 @@ def _start(env: Env, session: Session, config: ProcessConfig, actor: Actor, unit
         unit_ids=f"/{unit_id}/", summary={}, created_at=now, updated_at=now)
     session.add(instance)
     session.flush()
+    if attach is not None:  # the files need the case's id; their ids become form data
+        files = attach(session, instance)
+        data = {**data, **files}
+        if schema is not None:
+            validate_form(schema, data)
+        workflow.get_tasks(state=TaskState.READY)[0].data.update(files)
     case = Case(instance, parsed, config, workflow, session, orgs, open_rows=[])
     append_event(session, instance, at=now, action="start", actor_id=actor.id, actor_name=actor.name,
                  org_unit_id=unit_id, data={k: [None, v] for k, v in data.items()})
@@ -276,16 +290,23 @@ def _finish_step(env: Env, case: Case, now: Any) -> StepResult:
                       i.error_message if error is not None else None)
 
 
-def _check_four_eyes(session: Session, case: Case, row: HumanTask, actor: Actor) -> None:
-    earlier = case.config.four_eyes.get(row.step_id)
+def four_eyes_refusal(session: Session, config: ProcessConfig, row: HumanTask,
+                      user_id: int) -> str | None:
+    """Why the user may not complete this task under the four-eyes rule (Chinese), or None."""
+    earlier = config.four_eyes.get(row.step_id)
     if not earlier:
-        return
+        return None
     done_by = session.scalars(select(HumanTask.completed_by_id).where(
-        HumanTask.instance_id == case.instance.id, HumanTask.step_id == earlier,
+        HumanTask.instance_id == row.instance_id, HumanTask.step_id == earlier,
         HumanTask.status == TaskStatus.completed)).all()
-    if actor.id in done_by:
-        raise PermissionDenied(f"user {actor.id} completed {earlier}; {row.step_id} needs another person",
-                               "同一人不能既初审又复审，请由另一名工作人员办理")
+    return "同一人不能既初审又复审，请由另一名工作人员办理" if user_id in done_by else None
+
+
+def _check_four_eyes(session: Session, case: Case, row: HumanTask, actor: Actor) -> None:
+    refusal = four_eyes_refusal(session, case.config, row, actor.id)
+    if refusal:
+        raise PermissionDenied(f"user {actor.id} completed {case.config.four_eyes[row.step_id]}; "
+                               f"{row.step_id} needs another person", refusal)
 
 
 # ----------------------------------------------------------------------------- case operations
@@ -413,8 +434,13 @@ def reassign_task(env: Env, task_id: int, actor: Actor, to_user_id: int, reason:
 
 
 def deliver_message(env: Env, instance_id: int, message: str, payload: dict[str, Any],
-                    actor: Actor | None = None) -> StepResult:
-    """Deliver a named BPMN message (e.g. the army unit's answer to a query) to a waiting case."""
+                    actor: Actor | None = None, *, source: str = "系统",
+                    step_name: str | None = None) -> StepResult:
+    """Deliver a named BPMN message (e.g. the army unit's answer to a query) to a waiting case.
+    `source` names the sender in the history when no user sends it (e.g. the petitioner);
+    `step_name` is the history's readable label of the message (default: its form's title).
+    A message of `ProcessConfig.message_roles` needs an `actor` holding its role at the case's
+    unit (PermissionDenied otherwise) and a payload that fits forms/message_<name>.json."""
     from SpiffWorkflow.bpmn import BpmnEvent
     from SpiffWorkflow.exceptions import WorkflowException
     from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
@@ -422,6 +448,10 @@ def deliver_message(env: Env, instance_id: int, message: str, payload: dict[str,
     def body(session: Session) -> StepResult:
         case = lock_case(env, session, instance_id)
         _require_running(case)
+        _check_message_role(session, case, message, actor)
+        schema = load_form(case.config.forms_dir, f"{MESSAGE_FORM_PREFIX}{message}")
+        if schema is not None:
+            validate_form(schema, payload)
         now = env.clock.now()
         try:
             case.workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload=payload))
@@ -429,10 +459,30 @@ def deliver_message(env: Env, instance_id: int, message: str, payload: dict[str,
             raise InvalidState(f"case {case.instance.case_no} is not waiting for message {message!r}",
                                "案件当前未在等待该消息") from exc
         append_event(session, case.instance, at=now, action="message",
-                     actor_id=actor.id if actor else None, actor_name=actor.name if actor else "系统",
-                     step_id=message, data={k: [None, v] for k, v in payload.items()})
+                     actor_id=actor.id if actor else None, actor_name=actor.name if actor else source,
+                     step_id=message, step_name=step_name or (schema or {}).get("title"),
+                     data={k: [None, v] for k, v in payload.items()})
         return _finish_step(env, case, now)
     return _run(env, body)  # type: ignore[no-any-return]
+
+
+def may_register_message(session: Session, user_id: int, instance: ProcessInstance,
+                         config: ProcessConfig, message: str) -> bool:
+    """Whether a user may register this message of `config.message_roles` on the case: the
+    message's role, held at the case's unit."""
+    role = config.message_roles.get(message)
+    return role is not None and has_role(session, user_id, role, instance.org_unit_id)
+
+
+def _check_message_role(session: Session, case: Case, message: str, actor: Actor | None) -> None:
+    """A message users register (ProcessConfig.message_roles) needs its role at the case's unit.
+    Other messages come from engine-side callers that checked their sender already."""
+    if message not in case.config.message_roles:
+        return
+    if actor is None or not may_register_message(session, actor.id, case.instance, case.config, message):
+        raise PermissionDenied(
+            f"user {actor.id if actor else None} may not register {message!r} on {case.instance.case_no}",
+            "您没有为本案登记该事项的权限")
 
 
 def waiting_messages(env: Env, instance_id: int) -> list[str]:

@@ -24,8 +24,8 @@ from engine.errors import Conflict, InvalidState, NotFound
 from engine.history import append_event
 from engine.models import (HumanTask, InstanceStatus, ProcessInstance, Role, TaskStatus)
 from engine.orgs import SessionOrgLookup
-from engine.persistence import dump_state, load_state
-from engine.process_api import HookContext, ProcessConfig
+from engine.persistence import dump_state, load_state, to_json_safe
+from engine.process_api import CaseInfo, CaseLookup, HookContext, ProcessConfig
 
 LANE_ROLES: dict[str, Role] = {
     **{r.value: r for r in Role},
@@ -80,17 +80,50 @@ def lock_case(env: Env, session: Session, instance_id: int, *, for_task: int | N
 
 
 def hook_context(env: Env, case_unit_id: int, case_no: str, initiator_id: int | None,
-                 orgs: SessionOrgLookup, config: ProcessConfig) -> HookContext:
+                 orgs: SessionOrgLookup, config: ProcessConfig,
+                 cases: CaseLookup | None = None) -> HookContext:
     now = env.clock.now()
     from engine.calendar import to_local_date
     return HookContext(now=now, today=to_local_date(now), calendar=env.calendar, orgs=orgs,
                        case_unit_id=case_unit_id, case_no=case_no, initiator_id=initiator_id,
-                       settings={**config.settings, **env.settings.get(config.key, {})})
+                       settings={**config.settings, **env.settings.get(config.key, {})},
+                       cases=cases)
 
 
 def case_context(env: Env, case: Case) -> HookContext:
     i = case.instance
-    return hook_context(env, i.org_unit_id, i.case_no, i.initiator_id, case.orgs, case.config)
+    return hook_context(env, i.org_unit_id, i.case_no, i.initiator_id, case.orgs, case.config,
+                        SessionCaseLookup(env, case.session))
+
+
+class SessionCaseLookup:
+    """CaseLookup for hooks: other cases read in the command's own session (no locks taken;
+    each answer deserializes the few workflows it returns)."""
+
+    MAX_CASES = 50
+
+    def __init__(self, env: Env, session: Session) -> None:
+        self._env = env
+        self._session = session
+
+    def by_case_no(self, case_no: str) -> CaseInfo | None:
+        found = self._session.scalars(select(ProcessInstance).where(
+            ProcessInstance.case_no == case_no.strip().upper())).first()
+        return self._info(found) if found is not None else None
+
+    def by_subject(self, process_key: str, subject_id_no: str) -> list[CaseInfo]:
+        rows = self._session.scalars(select(ProcessInstance).where(
+            ProcessInstance.process_key == process_key,
+            ProcessInstance.subject_id_no == subject_id_no.strip().upper())
+            .order_by(ProcessInstance.id.desc()).limit(self.MAX_CASES))
+        return [self._info(i) for i in rows]
+
+    def _info(self, i: ProcessInstance) -> CaseInfo:
+        parsed = self._env.specs.get(self._session, i.definition_id)
+        wf = load_state(i.state, parsed.spec, parsed.subprocess_specs, self._env.script_engine)
+        return CaseInfo(i.id, i.case_no, i.process_key, i.status.value, i.org_unit_id,
+                        i.subject_id_no, i.created_at, i.closed_at,
+                        to_json_safe(workflow_data(wf)))
 
 
 def find_spiff_task(case: Case, spiff_task_id: str) -> SpiffTask:

@@ -201,14 +201,14 @@ SETTLEMENT_UNITS = [
     ("city_jj", "city.jj", "驻局纪检监察组"),
     ("city_rs", "city.rs", "市人社局安置联络组"),
 ]
-# (username, full name, role, unit key)
+# (username, full name, roles, unit key); the section chief also handles files (both roles).
 SETTLEMENT_STAFF = [
-    ("ya_cw", "移交安置科经办", Role.caseworker, "city_ya"),
-    ("ya_cw2", "移交安置科经办二", Role.caseworker, "city_ya"),
-    ("ya_rev1", "移交安置科审核一", Role.reviewer, "city_ya"),
-    ("ya_rev2", "移交安置科审核二", Role.reviewer, "city_ya"),
-    ("jj_cw", "纪检监察员", Role.caseworker, "city_jj"),
-    ("rs_cw", "人社经办", Role.caseworker, "city_rs"),
+    ("ya_cw", "移交安置科经办", (Role.caseworker,), "city_ya"),
+    ("ya_cw2", "移交安置科经办二", (Role.caseworker,), "city_ya"),
+    ("ya_rev1", "移交安置科审核", (Role.reviewer,), "city_ya"),
+    ("ya_chief", "移交安置科科长", (Role.caseworker, Role.reviewer), "city_ya"),
+    ("jj_cw", "纪检监察员", (Role.caseworker,), "city_jj"),
+    ("rs_cw", "人社经办", (Role.caseworker,), "city_rs"),
 ]
 
 
@@ -222,9 +222,9 @@ def build_settlement_org(env: Env) -> Org:
         for key, code, name in SETTLEMENT_UNITS:
             units[key] = create_unit(s, code, name, OrgLevel.city, city, is_section=True)
             org.units[key] = units[key].id
-        for username, name, role, unit_key in SETTLEMENT_STAFF:
+        for username, name, roles, unit_key in SETTLEMENT_STAFF:
             user = create_user(s, username, name, "secret-pass", env.clock.now(),
-                               [(role, units[unit_key])])
+                               [(role, units[unit_key]) for role in roles])
             org.users[username] = Actor(user.id, name)
     return org
 
@@ -270,22 +270,24 @@ def unseal_file(env: Env, org: Org, case: int,
 
 def review_file(env: Env, org: Org, case: int, step: str, username: str, result: str = "通过",
                 query: str | None = None) -> None:
-    """First or second review; section caseworkers and district staff may not do it."""
+    """First review (a section caseworker) or second review (a section reviewer); the other
+    role and district staff may not do it."""
     prefix = step.split("_")[0]
     data = {f"{prefix}_result": result, **({f"{prefix}_query": query} if query else {})}
-    act(env, org, case, step, username, data, refused=("ya_cw", "d1_cw"))
+    refused = ("ya_rev1", "d1_cw") if step == "first_review" else ("ya_cw", "d1_rev")
+    act(env, org, case, step, username, data, refused=refused)
 
 
 def confirm_category(env: Env, org: Org, case: int, category: str = "自主就业") -> None:
     act(env, org, case, "classify_confirm", "city_lead",
-        {"confirmed_category": category, "classify_decision": "确认"}, refused=("ya_rev2",))
+        {"confirmed_category": category, "classify_decision": "确认"}, refused=("ya_rev1",))
 
 
 def hand_over_file(env: Env, org: Org, case: int, district: str = "d1") -> None:
     """The section hands the file to `district` (d1 or d2), whose caseworker signs the receipt."""
     act(env, org, case, "handover", "ya_cw", {"receiving_unit_id": org.units[district],
                                               "handover_on": "2026-03-02", "transfer_list_no": "YJ-01"},
-        refused=("ya_rev1",))
+        refused=("ya_rev1", "d1_cw"))
     other = "d2_cw" if district == "d1" else "d1_cw"
     act(env, org, case, "district_receipt", f"{district}_cw",
         {"received_on": "2026-03-02", "receipt_no": "HZ-01", "files_intact": True, "signed": True},
@@ -296,8 +298,71 @@ def file_to_report_in(env: Env, org: Org, **overrides: Any) -> int:
     """A file registered, unsealed, reviewed twice, confirmed and handed over to d1."""
     case = register_soldier_file(env, org, **overrides)
     unseal_file(env, org, case)
-    review_file(env, org, case, "first_review", "ya_rev1")
-    review_file(env, org, case, "second_review", "ya_rev2")
+    review_file(env, org, case, "first_review", "ya_cw")
+    review_file(env, org, case, "second_review", "ya_rev1")
     confirm_category(env, org, case, overrides.get("category", "自主就业"))
     hand_over_file(env, org, case)
     return case
+
+
+# ----------------------------------------------------------------- petition helpers (more)
+
+def sign_assignment(env: Env, org: Org, case_id: int, district: str = "d1") -> StepResult:
+    """The district's caseworker signs for (签收) a matter the city assigned to it (交办)."""
+    return act(env, org, case_id, "receive_assignment", f"{district}_cw", {"assignment_decision": "签收"})
+
+
+def assign_petition(env: Env, org: Org, case_id: int, district: str = "d1") -> None:
+    """The city petition section assigns the case to a district (交办), which signs for it."""
+    act(env, org, case_id, "intake", "city_cw",
+        {"intake_outcome": "交办", "handling_unit_id": org.units[district]})
+    sign_assignment(env, org, case_id, district)
+
+
+def petition_replied(env: Env, org: Org, case_id: int, served_on: str | None = None) -> None:
+    """Drive an accepted (受理) or signed-for case from 调查办理 to a served reply; the unit is
+    whichever holds the handle task (city section or district)."""
+    [handle] = open_tasks(env, case_id, "handle")
+    unit = next(k for k, v in org.units.items() if v == handle.org_unit_id)
+    cw, rev, lead = {"city_xf": ("city_cw", "city_rev", "city_lead"),
+                     "d1": ("d1_cw", "d1_rev", "d1_lead")}[unit]
+    act(env, org, case_id, "handle", cw, PETITION_HANDLED)
+    act(env, org, case_id, "review", rev, {"review_decision": "通过"})
+    act(env, org, case_id, "approve", lead, {"approval_decision": "同意"})
+    reply = {"service_method": "直接送达", **({"served_on": served_on} if served_on else {})}
+    act(env, org, case_id, "reply", cw, reply)
+
+
+PETITION_EVALUATED = {"followup_on": "2026-03-12", "followup_method": "电话回访", "evaluated": True,
+                      "intake_satisfaction": "满意", "handling_satisfaction": "基本满意"}
+
+
+def petition_in_second_request(env: Env, org: Org, clock: Any) -> int:
+    """A petition assigned to 海安区, answered (served 2026-03-10), evaluated, its 复查 asked for on
+    2026-03-15 and answered by the city on 2026-03-25: it waits in the 复核 request window."""
+    clock.set(beijing("2026-03-02"))
+    case_id = register_petition(env, org)
+    assign_petition(env, org, case_id)
+    clock.set(beijing("2026-03-10"))
+    petition_replied(env, org, case_id)
+    clock.set(beijing("2026-03-12"))
+    act(env, org, case_id, "evaluate", "d1_cw", PETITION_EVALUATED)
+    clock.set(beijing("2026-03-15"))
+    act(env, org, case_id, "review_request", "city_cw", {"first_review_request": "对处理意见不服"})
+    clock.set(beijing("2026-03-25"))
+    act(env, org, case_id, "first_review", "city_cw",
+        {"first_review_result": "维持原处理意见", "first_review_opinion": "原处理意见正确，予以维持。"})
+    return case_id
+
+
+def petition_to_final(env: Env, org: Org, clock: Any) -> int:
+    """petition_in_second_request, then 复核 asked for on 2026-03-30 and answered (by the
+    provincial department, recorded by the city) on 2026-04-10: the case is 终结."""
+    case_id = petition_in_second_request(env, org, clock)
+    clock.set(beijing("2026-03-30"))
+    act(env, org, case_id, "second_request", "city_cw", {"second_review_request": "对复查意见不服"})
+    clock.set(beijing("2026-04-10"))
+    act(env, org, case_id, "second_review", "city_cw",
+        {"second_review_action": "作出复核意见", "second_review_result": "维持复查意见",
+         "second_review_opinion": "复查意见正确，予以维持。", "second_review_organ": "省退役军人事务厅"})
+    return case_id

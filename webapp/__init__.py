@@ -59,6 +59,6 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, audit, auth, cases, home, leader, tasks
-    for module in (auth, home, cases, tasks, leader, admin, audit):
+    from webapp import admin, audit, auth, cases, home, leader, public, tasks
+    for module in (auth, home, cases, tasks, leader, admin, audit, public):
         app.register_blueprint(module.bp)

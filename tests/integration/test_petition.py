@@ -11,8 +11,10 @@ from engine.errors import FormInvalid, PermissionDenied
 from engine.history import verify_chain
 from engine.models import InstanceStatus, ProcessInstance, Role
 from engine.runtime import case_data, case_history, complete_task, start_case
+from engine.worker import run_due_timers
 from tests.factories import PETITION_HANDLED as HANDLE_DONE
-from tests.factories import Org, act, all_tasks, inbox_ids, open_tasks, petition_start_data, setup_petition
+from tests.factories import (Org, act, all_tasks, inbox_ids, open_tasks, petition_start_data,
+                             setup_petition, sign_assignment)
 from tests.factories import beijing as at
 from tests.factories import register_petition as register
 
@@ -52,6 +54,8 @@ def test_town_registers_city_assigns_district_handles_with_extension_and_one_ret
     act(env, org, case_id, "intake", "city_cw",
         {"intake_outcome": "交办", "handling_unit_id": org.units["d1"]}, "请海安区依政策办理",
         refused=("t1_cw", "d1_cw", "city_rev", "city_lead"))
+    act(env, org, case_id, "receive_assignment", "d1_cw", {"assignment_decision": "签收"}, "已签收",
+        refused=("d2_cw", "city_cw"))
 
     # 调查办理 at the district, due 60 days after the intake decision (2026-05-04)
     [handle] = open_tasks(env, case_id, "handle")
@@ -93,9 +97,16 @@ def test_town_registers_city_assigns_district_handles_with_extension_and_one_ret
     done = act(env, org, case_id, "evaluate", "d1_cw", EVALUATED, "电话回访，信访人基本满意",
                refused=("d2_cw", "city_cw", "d1_rev"))
 
-    assert done.status == InstanceStatus.completed and done.new_task_ids == []
-    assert instance(env, case_id).closed_at == at("2026-05-25", 10)
+    # nobody asks the city for 复查 within 30 days of serving: the case closes (办结) at the end
+    assert done.status == InstanceStatus.running and done.new_task_ids == []
     assert inbox_ids(env, org, "d1_cw") == set()
+    [window] = open_tasks(env, case_id, "review_request")
+    assert (window.org_unit_id, window.due_at) == (org.units["city_xf"], at("2026-06-20", 0))
+    clock.set(at("2026-06-20", 0))
+    assert run_due_timers(env) == 1
+    assert instance(env, case_id).status == InstanceStatus.completed
+    assert instance(env, case_id).closed_at == at("2026-06-20", 0)
+    assert inbox_ids(env, org, "city_cw") == set()
     data = case_data(env, case_id)
     assert (data["handling_due_on"], data["extension_days_granted"]) == ("2026-06-03", 30)
     assert (data["handling_satisfaction"], data["served_on"]) == ("基本满意", "2026-05-20")
@@ -108,6 +119,7 @@ def _check_history(env: Env, org: Org, case_id: int) -> None:
     steps = [(e.action, e.step_id, e.actor_id) for e in events if e.action in ("start", "complete")]
     assert steps == [
         ("start", None, uid["t1_cw"]), ("complete", "intake", uid["city_cw"]),
+        ("complete", "receive_assignment", uid["d1_cw"]),
         ("complete", "handle", uid["d1_cw"]), ("complete", "approve_extension", uid["d1_lead"]),
         ("complete", "handle", uid["d1_cw"]), ("complete", "review", uid["d1_rev"]),
         ("complete", "handle", uid["d1_cw"]), ("complete", "review", uid["d1_rev"]),
@@ -136,8 +148,9 @@ def _check_history(env: Env, org: Org, case_id: int) -> None:
 
 def test_refusal_needs_the_leaders_approval_and_ends_with_a_notice(env, org, clock):
     case_id = register(env, org)
-    refusal = {"intake_outcome": "不予受理", "refusal_reason": "已经复核终结，以同一事实和理由再次提出",
-               "refusal_detail": "该事项已于2025年复核终结。"}
+    refusal = {"intake_outcome": "不予受理",
+               "refusal_reason": "已进入或应当通过诉讼、仲裁、行政复议等法定途径解决",
+               "refusal_detail": "该事项已由劳动人事争议仲裁委员会受理。"}
     act(env, org, case_id, "intake", "city_cw", refusal, "拟不予受理")
 
     [approval] = open_tasks(env, case_id, "approve_refusal")
@@ -148,7 +161,7 @@ def test_refusal_needs_the_leaders_approval_and_ends_with_a_notice(env, org, clo
         "请再核实", refused=("city_cw", "city_rev", "d1_lead"))
 
     assert open_tasks(env, case_id, "intake")  # back to the intake decision
-    act(env, org, case_id, "intake", "city_cw", refusal, "已核实，事实与理由相同")
+    act(env, org, case_id, "intake", "city_cw", refusal, "已核实，仲裁已受理")
     act(env, org, case_id, "approve_refusal", "city_lead", {"refusal_decision": "同意"}, "同意")
 
     clock.advance(timedelta(days=2))
@@ -188,8 +201,13 @@ def test_registration_errors_are_reported_per_field_in_chinese(env, org):
         start_case(env, "petition", org.actor("v1_cw"), org.units["v1"], petition_start_data())
     assert inbox_ids(env, org, "city_cw") == set()
 
+    with pytest.raises(FormInvalid) as unknown:  # repeat_of must name an existing petition
+        start_case(env, "petition", cw, t1, petition_start_data(repeat_of="XF2026-00001"))
+    assert unknown.value.errors == {"repeat_of": "原件号不存在，请核对"}
+
+    first = start_case(env, "petition", cw, t1, petition_start_data())
     group = start_case(env, "petition", cw, t1, petition_start_data(
-        headcount=12, representatives=["王建国", "李卫东"], repeat_of="XF2026-00001"))
+        headcount=12, representatives=["王建国", "李卫东"], repeat_of=first.case_no))
     assert instance(env, group.instance_id).title == "王建国反映安置问题（集体访12人）"
     assert case_data(env, group.instance_id)["group_petition"] is True
 
@@ -205,6 +223,7 @@ def test_intake_and_handling_forms_refuse_what_the_rules_forbid(env, org, clock)
         complete_task(env, intake.id, cw, {"intake_outcome": "交办", "handling_unit_id": org.units["t1"]})
     assert town.value.errors == {"handling_unit_id": "请选择本市所辖的区县退役军人事务局"}
     complete_task(env, intake.id, cw, {"intake_outcome": "交办", "handling_unit_id": org.units["d1"]})
+    sign_assignment(env, org, case_id)
 
     [handle] = open_tasks(env, case_id, "handle")
     d1 = org.actor("d1_cw")

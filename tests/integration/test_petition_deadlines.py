@@ -12,7 +12,8 @@ from engine.models import Role, TaskStatus
 from engine.runtime import case_data, case_history
 from engine.worker import run_due_timers
 from tests.factories import PETITION_HANDLED as HANDLE_DONE
-from tests.factories import Org, act, all_tasks, inbox_ids, open_tasks, setup_petition
+from tests.factories import (Org, act, all_tasks, assign_petition, inbox_ids, open_tasks,
+                             setup_petition)
 from tests.factories import beijing as at
 from tests.factories import register_petition as register
 
@@ -91,7 +92,7 @@ def test_handling_past_60_days_is_supervised_once_even_after_a_return(env, org, 
 
 def test_approved_extension_moves_the_handling_timer(env, org, clock):
     case_id = register(env, org)
-    act(env, org, case_id, "intake", "city_cw", {"intake_outcome": "交办", "handling_unit_id": org.units["d1"]})
+    assign_petition(env, org, case_id)
     old_due, new_due = at("2026-05-02", 0), at("2026-06-01", 0)  # 2026-05-01 + 30 = 2026-05-31
 
     clock.set(at("2026-04-27"))
@@ -124,7 +125,7 @@ def test_deadlines_crossing_into_2027_are_calendar_days_and_not_provisional(env,
     assert (intake.due_at, intake.due_provisional) == (at("2026-12-15", 0), False)
 
     clock.set(at("2026-12-01"))
-    act(env, org, case_id, "intake", "city_cw", {"intake_outcome": "交办", "handling_unit_id": org.units["d1"]})
+    assign_petition(env, org, case_id)
     [handle] = open_tasks(env, case_id, "handle")
     assert (handle.due_at, handle.due_provisional) == (at("2027-01-31", 0), False)
     data = case_data(env, case_id)

@@ -1,15 +1,25 @@
-"""涉军信访事项办理 — military-related petitions (《信访工作条例》), from registration to the
-reply and the satisfaction evaluation.
+"""涉军信访事项办理 — military-related petitions (《信访工作条例》), from registration to 办结 or 终结.
 
 BPMN: bpmn/petition/petition.bpmn. Steps (lane = role; unit: see assignment.py):
-  intake 受理审查 (caseworker) -> 受理/交办 -> handle 调查办理 (caseworker)
-      -> [申请延期] approve_extension 延期审批 (leader) -> handle
+  intake 受理审查 (caseworker; 越级/终结 checked against the petitioner's other cases, matters.py)
+      -> 受理 -> handle
+      -> 交办 -> receive_assignment 签收 (handling unit; 提出异议 within 5 working days -> intake;
+               the window lapses by timer -> handle)
+      -> 转送 -> 结案 (the notice names the receiving organ)
+      -> 不予受理 -> approve_refusal (leader; 不同意 -> intake) -> refusal_notice -> 结案
+  handle 调查办理 -> [申请延期] approve_extension (leader) -> handle
       -> review 审核 (reviewer; 退回 -> handle) -> approve 审批 (leader; 退回 -> handle)
-      -> reply 答复 (caseworker) -> evaluate 满意度评价 (caseworker) -> 办结
-  intake -> 不予受理 -> approve_refusal 不予受理审批 (leader; 不同意 -> intake)
-      -> refusal_notice 送达不予受理告知书 (caseworker) -> 结案
-  non-interrupting deadline timers on intake and handle -> supervise_intake / supervise_handling
-      督办 (reviewer), once per deadline; the timed task stays open.
+      -> reply 答复 (serving date) -> in parallel:
+           evaluate 满意度评价 (caseworker's follow-up, or the petitioner online: message
+               `petitioner_evaluation`, public.py)
+           review_request 复查申请登记 (superior organ, 30 days; lapses by timer -> 办结)
+               -> first_review 复查 (30 days) -> second_request 复核申请登记 (30 days; lapses -> 办结)
+               -> second_review 复核 (30 days, hearing days not counted: hearing 听证 -> second_review)
+               -> 终结
+  Every legal clock has a timer (deadlines.py); a missed answer clock opens supervise_* (reviewer),
+  which issues a 督办单 — the same message `supervision` a leader or the petition section sends at
+  any time (supervision.py); the event sub-process gives the unit a supervision_feedback task.
+  领导包案: message `leader_ownership` (ownership.py). Indicators: indicators.py.
 """
 from __future__ import annotations
 
@@ -18,8 +28,11 @@ from pathlib import Path
 from engine.models import OrgLevel
 from engine.process_api import ProcessConfig
 from workflows.petition.assignment import assign
-from workflows.petition.deadlines import HANDLING, INTAKE, due_key
-from workflows.petition.hooks import on_complete, on_start, summarize
+from workflows.petition.deadlines import (FIRST_REQUEST, FIRST_REVIEW, HANDLING, INTAKE, OBJECTION,
+                                          SECOND_REQUEST, SECOND_REVIEW, due_key)
+from workflows.petition.demo import DEMO_SETTINGS
+from workflows.petition.hooks import on_complete, on_start, summarize, task_label
+from workflows.petition.indicators import DEFAULT_RESOLUTION_DAYS
 
 _INTAKE_DUE = due_key(INTAKE)
 _HANDLING_DUE = due_key(HANDLING)
@@ -30,15 +43,35 @@ SMOKE_START = {
     "category": "安置", "purpose": "求决", "facts": "冒烟测试事实", "requests": "冒烟测试诉求",
 }
 
+_OVERDUE_NOTE = "请于3个工作日内书面反馈办理进展"
 SMOKE_ANSWERS = {
     "intake": {"intake_outcome": "受理"},
+    "receive_assignment": {"assignment_decision": "签收"},
+    "approve_refusal": {"refusal_decision": "同意"},
+    "refusal_notice": {"notice_served_on": "2026-03-02", "notice_service_method": "直接送达"},
     "handle": {"handling_action": "提交审核", "investigation": "已核实", "handling_result": "解释说明",
                "handling_basis": "《退役军人安置条例》", "handling_opinion": "依政策解释说明"},
+    "approve_extension": {"extension_decision": "同意"},
     "review": {"review_decision": "通过"},
     "approve": {"approval_decision": "同意"},
-    "reply": {"served_on": "2026-03-02", "service_method": "直接送达"},
+    "reply": {"service_method": "直接送达"},
     "evaluate": {"followup_on": "2026-03-02", "followup_method": "电话回访", "evaluated": True,
                  "intake_satisfaction": "满意", "handling_satisfaction": "基本满意"},
+    "review_request": None,  # nobody asks for 复查: the window's timer closes the case (办结)
+    "first_review": {"first_review_result": "维持原处理意见", "first_review_opinion": "维持原处理意见",
+                     "first_review_organ": "省退役军人事务厅"},
+    "second_request": None,
+    "second_review": {"second_review_action": "作出复核意见", "second_review_result": "维持复查意见",
+                      "second_review_opinion": "维持复查意见", "second_review_organ": "省退役军人事务厅"},
+    "hearing": {"hearing_record": "听证会听取信访人及承办单位意见"},
+    "supervise_intake": {"intake_supervision_measure": "书面督办", "intake_supervision_note": _OVERDUE_NOTE},
+    "supervise_handling": {"handling_supervision_measure": "书面督办",
+                           "handling_supervision_note": _OVERDUE_NOTE},
+    "supervise_first_review": {"first_review_supervision_measure": "书面督办",
+                               "first_review_supervision_note": _OVERDUE_NOTE},
+    "supervise_second_review": {"second_review_supervision_measure": "书面督办",
+                                "second_review_supervision_note": _OVERDUE_NOTE},
+    "supervision_feedback": {"supervision_feedback": "已按督办要求加快办理，预计本周内办结。"},
 }
 
 PROCESS = ProcessConfig(
@@ -52,11 +85,17 @@ PROCESS = ProcessConfig(
     on_complete=on_complete,
     due_keys={
         "intake": _INTAKE_DUE, "approve_refusal": _INTAKE_DUE, "refusal_notice": _INTAKE_DUE,
+        "receive_assignment": due_key(OBJECTION),
         "handle": _HANDLING_DUE, "approve_extension": _HANDLING_DUE, "review": _HANDLING_DUE,
         "approve": _HANDLING_DUE, "reply": _HANDLING_DUE,
+        "review_request": due_key(FIRST_REQUEST), "first_review": due_key(FIRST_REVIEW),
+        "second_request": due_key(SECOND_REQUEST), "second_review": due_key(SECOND_REVIEW),
+        "supervision_feedback": "supervision_due_at",
     },
     summarize=summarize,
+    task_label=task_label,
     smoke_start=SMOKE_START,
     smoke_answers=SMOKE_ANSWERS,
-    settings={"intake_section": "xf"},
+    settings={"intake_section": "xf", "supervision_feedback_working_days": 3,
+              "one_time_resolution_days": DEFAULT_RESOLUTION_DAYS, **DEMO_SETTINGS},
 )

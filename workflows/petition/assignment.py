@@ -6,11 +6,20 @@ the city bureau's petition section (权益维护科, code "city.xf"), wherever t
 (受理) or assigns it to a district bureau (交办). Letting a district decide on intake of its own
 registrations (《信访工作条例》Art.22: 属地管理、分级负责) only needs a change in `intake_unit`.
 
-Units of the other steps:
-  intake, refusal_notice, supervise_intake          -> the intake unit
-  approve_refusal                                   -> the organ of the intake unit (its leader)
-  handle, review, reply, evaluate, supervise_handling -> the handling unit
-  approve_extension, approve                        -> the organ of the handling unit (its leader)
+复查 is for the organ above the one that handled the matter, 复核 for the organ above that
+(`superior_unit`): a district-handled case is reviewed by the city bureau (its petition section);
+where that organ is outside the system (the provincial department above the city), the city
+petition section records the request and the outside organ's answer (`*_external` is True).
+
+Units of the steps:
+  intake, refusal_notice, supervise_intake                      -> the intake unit
+  approve_refusal                                               -> the organ of the intake unit (its leader)
+  receive_assignment, handle, review, reply, evaluate,
+  supervise_handling                                            -> the handling unit
+  approve_extension, approve                                    -> the organ of the handling unit (its leader)
+  review_request, first_review, supervise_first_review          -> the 复查 unit
+  second_request, second_review, hearing, supervise_second_review -> the 复核 unit
+  supervision_feedback                                          -> the unit the 督办单 names
 """
 from __future__ import annotations
 
@@ -24,8 +33,17 @@ DISTRICT_LEVEL = "district"
 
 INTAKE_UNIT_STEPS = frozenset({"intake", "refusal_notice", "supervise_intake"})
 INTAKE_ORGAN_STEPS = frozenset({"approve_refusal"})
-HANDLING_UNIT_STEPS = frozenset({"handle", "review", "reply", "evaluate", "supervise_handling"})
+HANDLING_UNIT_STEPS = frozenset({"receive_assignment", "handle", "review", "reply", "evaluate",
+                                 "supervise_handling"})
 HANDLING_ORGAN_STEPS = frozenset({"approve_extension", "approve"})
+FIRST_REVIEW_STEPS = frozenset({"review_request", "first_review", "supervise_first_review"})
+SECOND_REVIEW_STEPS = frozenset({"second_request", "second_review", "hearing",
+                                 "supervise_second_review"})
+UNIT_KEYS = {**{s: "intake_unit_id" for s in INTAKE_UNIT_STEPS},
+             **{s: "handling_unit_id" for s in HANDLING_UNIT_STEPS},
+             **{s: "first_review_unit_id" for s in FIRST_REVIEW_STEPS},
+             **{s: "second_review_unit_id" for s in SECOND_REVIEW_STEPS},
+             "supervision_feedback": "supervision_unit_id"}
 
 
 def city_organ(unit_id: int, ctx: HookContext) -> int:
@@ -50,14 +68,34 @@ def intake_unit(ctx: HookContext) -> int:
     return section
 
 
+def superior_unit(unit_id: int, fallback: int, ctx: HookContext) -> tuple[int, bool]:
+    """(unit, external) for the organ above `unit_id`'s organ: its petition section if it has
+    one, else the organ itself; (`fallback`, True) when that organ is outside the system."""
+    parent = ctx.orgs.parent_id(ctx.orgs.organ_of(unit_id))
+    if parent is None:
+        return fallback, True
+    superior = ctx.orgs.organ_of(parent)
+    section = ctx.orgs.section_of(superior, str(ctx.settings.get("intake_section", "xf")))
+    return (section if section is not None else superior), False
+
+
+def responsible_unit(data: dict[str, Any]) -> int:
+    """The unit that has the matter in hand now (the one a 督办单 asks for feedback)."""
+    if data.get("second_review_requested_on"):
+        return int(data["second_review_unit_id"])
+    if data.get("first_review_requested_on"):
+        return int(data["first_review_unit_id"])
+    if data.get("handling_unit_id") and not data.get("assignment_objected"):
+        return int(data["handling_unit_id"])
+    return int(data["intake_unit_id"])
+
+
 def assign(step_id: str, data: dict[str, Any], ctx: HookContext) -> int:
     """The org unit of a petition task."""
-    if step_id in INTAKE_UNIT_STEPS:
-        return int(data["intake_unit_id"])
+    if step_id in UNIT_KEYS:
+        return int(data[UNIT_KEYS[step_id]])
     if step_id in INTAKE_ORGAN_STEPS:
         return ctx.orgs.organ_of(int(data["intake_unit_id"]))
-    if step_id in HANDLING_UNIT_STEPS:
-        return int(data["handling_unit_id"])
     if step_id in HANDLING_ORGAN_STEPS:
         return ctx.orgs.organ_of(int(data["handling_unit_id"]))
     raise EngineError(f"petition step {step_id!r} has no assignment rule", "流程环节未配置办理单位")

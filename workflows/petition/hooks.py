@@ -1,5 +1,7 @@
 """Data hooks of the petition process: what the engine adds to the case data at start and after
-each step (routing, deadlines, overdue flags), and the checks a JSON Schema cannot express."""
+each step (routing, deadlines, notices, overdue flags), and the checks a JSON Schema cannot
+express. The steps after the reply (复查, 复核, hearing) are in reviews.py, the 督办单 in
+supervision.py, the rules across a petitioner's cases in matters.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,14 +10,18 @@ from typing import Any
 
 from engine.errors import FormInvalid
 from engine.process_api import HookContext
+from workflows.petition import matters, reviews, supervision
 from workflows.petition.assignment import check_assignee_unit, intake_unit
-from workflows.petition.deadlines import (HANDLING, INTAKE, MAX_EXTENSION_DAYS,
+from workflows.petition.deadlines import (HANDLING, INTAKE, MAX_EXTENSION_DAYS, OBJECTION,
                                           extended_handling_deadline, extension_room,
-                                          handling_deadline, intake_deadline, is_overdue)
+                                          handling_deadline, intake_deadline, is_overdue,
+                                          is_running, objection_deadline)
 
 GROUP_HEADCOUNT = 5  # 5 or more petitioners = a group petition (集体访)
 
-ACCEPT, ASSIGN, REFUSE = "受理", "交办", "不予受理"
+ACCEPT, ASSIGN, TRANSFER, REFUSE = "受理", "交办", "转送", "不予受理"
+NOTICE_KINDS = {ACCEPT: "受理告知书", ASSIGN: "交办告知书", TRANSFER: "转送告知书"}
+OBJECT = "提出异议"
 EXTEND = "申请延期"
 APPROVED = "同意"
 
@@ -23,15 +29,22 @@ Hook = Callable[[dict[str, Any], HookContext], dict[str, Any]]
 
 
 def on_start(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
-    """Route the intake decision and start the 15-day clock on the day of receipt."""
+    """Route the intake decision, start the 15-day clock on the day of receipt, check the
+    repeat link and look for the same matter in the petitioner's other cases."""
+    unit = intake_unit(ctx)
+    matter = matters.same_matter(data, unit, ctx)
     return {
-        "intake_unit_id": intake_unit(ctx),
+        "intake_unit_id": unit,
         "received_on": ctx.today.isoformat(),
         "group_petition": int(data.get("headcount") or 1) >= GROUP_HEADCOUNT,
         "intake_overdue": False,
         "handling_overdue": False,
         "extension_days_granted": 0,
+        "review_final": False,
         **intake_deadline(ctx.today, ctx.calendar),
+        **matters.repeat_link(data, ctx),
+        **matter.facts(),
+        "same_matter_hint": matters.hint(matter),
     }
 
 
@@ -41,22 +54,45 @@ def on_complete(step_id: str, data: dict[str, Any], ctx: HookContext) -> dict[st
 
 
 def _intake(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
-    """受理 / 交办 fix the handling unit and start the 60-day clock; 不予受理 waits for the leader.
-    (转送, forwarding to an organ outside the system, will be a fourth outcome here and a flow
-    from the BPMN gateway to a notice step.)"""
+    """受理 / 交办 fix the handling unit and start the 60-day clock (交办 also the 5-working-day
+    objection window); 转送 closes the case; 不予受理 waits for the leader. 受理, 交办 and 转送
+    record their written notice (告知书) and its date; 不予受理's comes after the approval."""
     decided = {"intake_decided_on": ctx.today.isoformat(),
-               "intake_overdue": is_overdue(data, INTAKE, ctx.now)}
+               "intake_overdue": is_overdue(data, INTAKE, ctx.now), "assignment_objected": False,
+               **matters.check_intake(data, ctx)}
     outcome = data["intake_outcome"]
     if outcome == REFUSE:
+        return decided
+    decided.update(_intake_notice(data, NOTICE_KINDS[outcome], ctx))
+    if outcome == TRANSFER:
         return decided
     intake_unit_id = int(data["intake_unit_id"])
     if outcome == ASSIGN:
         handling_unit_id = int(data["handling_unit_id"])
         check_assignee_unit(handling_unit_id, intake_unit_id, ctx)
+        decided.update(objection_deadline(ctx.today, ctx.calendar))
     else:
         handling_unit_id = intake_unit_id
     return {**decided, "handling_unit_id": handling_unit_id, "accepted_on": ctx.today.isoformat(),
             **handling_deadline(ctx.today, ctx.calendar)}
+
+
+def _intake_notice(data: dict[str, Any], kind: str, ctx: HookContext) -> dict[str, Any]:
+    """The notice of an intake outcome: its kind and date (today unless given)."""
+    on = reviews.day(data, "intake_notice_on", ctx)
+    if on < date.fromisoformat(str(data["received_on"])):
+        raise FormInvalid({"intake_notice_on": "告知日期不能早于收到信访事项的日期"})
+    return {"intake_notice_on": on.isoformat(), "intake_notice_kind": kind}
+
+
+def _receive_assignment(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
+    """签收, or an objection (Art.23) within the 5 working days: back to the intake unit."""
+    if data["assignment_decision"] != OBJECT:
+        return {"assignment_received_on": ctx.today.isoformat()}
+    if not is_running(data, OBJECTION, ctx.now):
+        raise FormInvalid({"assignment_decision": "异议期（5个工作日）已过，不能再提出异议"})
+    return {"assignment_objected": True, "objected_on": ctx.today.isoformat(),
+            "objecting_unit_id": int(data["handling_unit_id"])}
 
 
 def _handle(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
@@ -83,21 +119,36 @@ def _approve_extension(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]
             "handling_overdue": is_overdue(moved, HANDLING, ctx.now)}
 
 
+def _refusal_notice(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
+    reviews.day(data, "notice_served_on", ctx)
+    return {"refusal_notice_kind": "不予受理告知书"}
+
+
 def _not_future(field: str) -> Hook:
     def check(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
-        if date.fromisoformat(str(data[field])) > ctx.today:
-            raise FormInvalid({field: "日期不能晚于今天"})
+        reviews.day(data, field, ctx)
         return {}
     return check
 
 
 _HOOKS: dict[str, Hook] = {
     "intake": _intake,
+    "receive_assignment": _receive_assignment,
     "handle": _handle,
     "approve_extension": _approve_extension,
-    "refusal_notice": _not_future("notice_served_on"),
-    "reply": _not_future("served_on"),
+    "refusal_notice": _refusal_notice,
+    "reply": reviews.reply,
     "evaluate": _not_future("followup_on"),
+    "review_request": reviews.first_request,
+    "first_review": reviews.first_review,
+    "second_request": reviews.second_request,
+    "second_review": reviews.second_review,
+    "hearing": reviews.hearing,
+    "supervise_intake": supervision.overdue_order("intake"),
+    "supervise_handling": supervision.overdue_order("handling"),
+    "supervise_first_review": supervision.overdue_order("first_review"),
+    "supervise_second_review": supervision.overdue_order("second_review"),
+    "supervision_feedback": supervision.feedback,
 }
 
 
@@ -110,3 +161,14 @@ def summarize(data: dict[str, Any]) -> tuple[str, str | None, str | None]:
     if data.get("group_petition"):
         title = f"{title}（集体访{data.get('headcount')}人）"
     return title, name, id_no
+
+
+def task_label(step_id: str, data: dict[str, Any]) -> str | None:
+    """What a task's name adds in the inbox: a 越级/终结 warning at intake, the 督办单's kind."""
+    if step_id == "intake":
+        hint = data.get("same_matter_hint")
+        return str(hint) if hint else None
+    if step_id == "supervision_feedback":
+        kind = data.get("supervision_kind")
+        return str(kind) if kind else None
+    return None
