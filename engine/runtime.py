@@ -519,4 +519,5 @@ def case_history(env: Env, instance_id: int) -> list[HistoryEvent]:
 
 __all__ = ["start_case", "claim_task", "unclaim_task", "complete_task", "cancel_case",
            "terminate_case", "suspend_case", "resume_case", "retry_case", "reassign_task",
-           "can_act", "deliver_message", "waiting_messages", "case_data", "case_history", "StartResult", "StepResult", "EngineError"]
+           "can_act", "deliver_message", "waiting_messages", "case_data", "case_history", "StartResult",
+           "StepResult", "EngineError"]

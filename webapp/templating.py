@@ -69,6 +69,7 @@ def nav_counts() -> ListCounts | None:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(local_dt=local_dt, local_date=local_date, show=show)
     app.jinja_env.globals.update(
-        action_style=action_style, due_of=due_of, nav_counts=nav_counts, has_endpoint=has_endpoint, Role=Role, ROLE_LABELS=ROLE_LABELS,
+        action_style=action_style, due_of=due_of, nav_counts=nav_counts, has_endpoint=has_endpoint,
+        Role=Role, ROLE_LABELS=ROLE_LABELS,
         STATUS_LABELS=STATUS_LABELS, TASK_STATUS_LABELS=TASK_STATUS_LABELS,
         ACTION_LABELS=ACTION_LABELS, CLOCK_LABELS=CLOCK_LABELS)

@@ -1,5 +1,4 @@
 """Claim, unclaim, complete, cancel and terminate: who may, and what a failure leaves behind."""
-import json
 
 import pytest
 from sqlalchemy import func, select

@@ -10,7 +10,7 @@ from engine.env import Env
 from engine.forms import id_check_digit
 from engine.runtime import start_case
 from engine.worker import run_due_timers
-from tests.factories import (PETITION_HANDLED, Org, act, open_tasks, petition_replied,
+from tests.factories import (Org, act, open_tasks, petition_replied,
                              petition_start_data, setup_petition, sign_assignment)
 from tests.factories import beijing as at
 from workflows.petition import public

@@ -154,7 +154,8 @@ def test_org_tree_shows_levels_and_admin_creates_a_town(client, env, plain):
     made = client.post("/admin/units", data={"parent_id": str(plain.units["d1"]), "code": "d1.t5",
                                              "name": "城西街道退役军人服务站", "level": "town"})
     assert made.status_code == 302
-    assert re.search(r'depth-2[^>]*>\s*<div[^>]*>\s*<span>\s*<strong>城西街道退役军人服务站', client.get("/admin/units").text)
+    units_page = client.get("/admin/units").text
+    assert re.search(r'depth-2[^>]*>\s*<div[^>]*>\s*<span>\s*<strong>城西街道退役军人服务站', units_page)
     wrong = client.post("/admin/units", data={"parent_id": str(plain.units["t1"]), "code": "d1.t1.x",
                                               "name": "错层级", "level": "district"})
     assert wrong.status_code == 422 and "下级单位的层级不能高于上级单位" in wrong.text
@@ -307,7 +308,8 @@ def test_retry_a_case_in_error_with_a_json_fix(client, env, plain):
     bad = client.post(f"/admin/cases/{started.instance_id}/retry", data={"data_fix": "{amount: 500}", "reason": "补录"})
     assert bad.status_code == 422 and "JSON 格式有误" in bad.text and "{amount: 500}" in bad.text
     assert _status(env, started.instance_id) == InstanceStatus.error
-    ok = client.post(f"/admin/cases/{started.instance_id}/retry", data={"data_fix": '{"amount": 500}', "reason": "补录金额"})
+    ok = client.post(f"/admin/cases/{started.instance_id}/retry",
+                     data={"data_fix": '{"amount": 500}', "reason": "补录金额"})
     assert ok.status_code == 302 and "已重试" in client.get(ok.headers["Location"]).text
     assert _status(env, started.instance_id) == InstanceStatus.running
     assert [t.step_id for t in inbox(env, cw.id).items] == ["small"]

@@ -122,7 +122,8 @@ def test_csv_export_has_bom_chinese_headers_and_follows_the_search(client, histo
     login(client, "city_audit")
     response = client.get("/audit/export.csv?person=二镇经办")
     assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("text/csv") and "charset=utf-8" in response.headers["Content-Type"]
+    content_type = response.headers["Content-Type"]
+    assert content_type.startswith("text/csv") and "charset=utf-8" in content_type
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))

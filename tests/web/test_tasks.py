@@ -89,7 +89,7 @@ def test_leader_approves_in_one_step(env, client, plain):
     page = client.get("/leader").text
     assert started.case_no in page and "王建国" in page
     assert "符合条件，同意" in page and "复核无误" in page  # earlier opinions on the same screen
-    assert f'name="approval" value="同意"' in page and f'name="approval" value="退回"' in page
+    assert 'name="approval" value="同意"' in page and 'name="approval" value="退回"' in page
     response = client.post(f"/tasks/{task.id}", data={"approval": "同意", "_opinion": "同意，按程序办理",
                                                       "_next": "leader"})
     assert response.status_code == 302 and response.headers["Location"] == "/leader"
