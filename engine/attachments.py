@@ -11,6 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ from engine.errors import Conflict, FormInvalid, PermissionDenied
 from engine.history import append_event
 from engine.models import Attachment, HumanTask, InstanceStatus, ProcessInstance
 from engine.orgs import Actor
-from engine.runtime import can_act
+from engine.runtime import StartResult, can_act, start_case
 from engine.stepper import OPEN_STATUSES
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office (doc, xls)
@@ -95,33 +96,105 @@ def _may_attach(session: Session, actor: Actor, instance: ProcessInstance,
     return task
 
 
+def _clean_name(filename: str) -> str:
+    return Path(filename.replace("\\", "/")).name[:255]
+
+
+def _save(session: Session, env: Env, instance: ProcessInstance, actor: Actor, name: str,
+          data: bytes, policy: UploadPolicy, task: HumanTask | None) -> Attachment:
+    """Check and store one file, add its row and its history event (caller holds the lock)."""
+    content_type = check_upload(name, data, policy)
+    digest = _store(policy.directory, data)
+    now = env.clock.now()
+    att = Attachment(instance_id=instance.id, task_id=task.id if task else None, filename=name,
+                     content_type=content_type, size=len(data), sha256=digest,
+                     uploaded_by_id=actor.id, uploaded_at=now)
+    session.add(att)
+    session.flush()
+    append_event(session, instance, at=now, action="attach", actor_id=actor.id,
+                 actor_name=actor.name, task_id=task.id if task else None,
+                 step_id=task.step_id if task else None,
+                 step_name=task.step_name if task else None,
+                 data={"attachment_id": att.id, "filename": name, "size": len(data),
+                       "sha256": digest})
+    return att
+
+
 def add_attachment(env: Env, instance_id: int, actor: Actor, filename: str, data: bytes,
                    policy: UploadPolicy, task_id: int | None = None) -> int:
     """Store a file for a case (one transaction: the row and the history event)."""
-    name = Path(filename.replace("\\", "/")).name[:255]
+    name = _clean_name(filename)
     try:
         with env.db.write() as session:
             _lock_row(env, session, instance_id)
             instance = visible_case(session, actor.id, instance_id)
             task = _may_attach(session, actor, instance, task_id)
-            content_type = check_upload(name, data, policy)
-            digest = _store(policy.directory, data)
-            now = env.clock.now()
-            att = Attachment(instance_id=instance.id, task_id=task.id if task else None, filename=name,
-                             content_type=content_type, size=len(data), sha256=digest,
-                             uploaded_by_id=actor.id, uploaded_at=now)
-            session.add(att)
-            session.flush()
-            append_event(session, instance, at=now, action="attach", actor_id=actor.id,
-                         actor_name=actor.name, task_id=task.id if task else None,
-                         step_id=task.step_id if task else None,
-                         step_name=task.step_name if task else None,
-                         data={"attachment_id": att.id, "filename": name, "size": len(data),
-                               "sha256": digest})
-            return att.id
+            return _save(session, env, instance, actor, name, data, policy, task).id
     except StaleDataError as exc:
         raise Conflict("the case was changed by someone else at the same time",
                        "该案件刚被他人修改，请刷新后重试") from exc
+
+
+# ----------------------------------------------------------------------------- form file fields
+
+@dataclass(frozen=True)
+class Upload:
+    """A file chosen in a form's file field (x-widget "file")."""
+    filename: str
+    data: bytes
+
+
+FieldFiles = dict[str, list[Upload]]  # form field -> the files chosen in it
+
+
+def _check_all(files: FieldFiles, policy: UploadPolicy) -> None:
+    """Every file acceptable, or FormInvalid on the field of the first bad one."""
+    for field_name, uploads in files.items():
+        for up in uploads:
+            try:
+                check_upload(_clean_name(up.filename), up.data, policy)
+            except FormInvalid as exc:
+                raise FormInvalid({field_name: f"{_clean_name(up.filename)}：{exc.errors['file']}"}) from exc
+
+
+def _save_fields(session: Session, env: Env, instance: ProcessInstance, actor: Actor,
+                 files: FieldFiles, policy: UploadPolicy,
+                 task: HumanTask | None) -> dict[str, list[int]]:
+    return {name: [_save(session, env, instance, actor, _clean_name(up.filename), up.data,
+                         policy, task).id for up in uploads]
+            for name, uploads in files.items() if uploads}
+
+
+def add_files(env: Env, instance_id: int, actor: Actor, files: FieldFiles, policy: UploadPolicy,
+              task_id: int | None = None) -> dict[str, list[int]]:
+    """Store the files of a step form's file fields (one transaction, all or none); returns
+    {field: [attachment ids]} for the form data. A bad file is a FormInvalid on its field."""
+    if not any(files.values()):
+        return {}
+    _check_all(files, policy)
+    try:
+        with env.db.write() as session:
+            _lock_row(env, session, instance_id)
+            instance = visible_case(session, actor.id, instance_id)
+            task = _may_attach(session, actor, instance, task_id)
+            return _save_fields(session, env, instance, actor, files, policy, task)
+    except StaleDataError as exc:
+        raise Conflict("the case was changed by someone else at the same time",
+                       "该案件刚被他人修改，请刷新后重试") from exc
+
+
+def start_case_with_files(env: Env, process_key: str, actor: Actor, org_unit_id: int,
+                          data: dict[str, Any], files: FieldFiles,
+                          policy: UploadPolicy) -> StartResult:
+    """Start a case whose start form has file fields: the files are stored on the new case in
+    the start's own transaction and their attachment ids put into the start data."""
+    if not any(files.values()):
+        return start_case(env, process_key, actor, org_unit_id, data)
+    _check_all(files, policy)
+
+    def attach(session: Session, instance: ProcessInstance) -> dict[str, Any]:
+        return _save_fields(session, env, instance, actor, files, policy, None)
+    return start_case(env, process_key, actor, org_unit_id, data, attach)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,14 @@
 the task page and the leader's approval queue.
 
 Every function checks `engine.access` first and raises NotFound when the user may not see the
-case. Nothing here deserializes a workflow: facts are folded from the history's before→after
-pairs, tasks come from `human_task`.
+case. Facts are folded from the history's before→after pairs, tasks come from `human_task`; a
+workflow is deserialized only where a page needs live data (engine.casedata): the messages a
+case waits for, for a user who may register one, and a task form listing options from its data.
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,14 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from engine.access import case_unit_ids, visible_case, visible_task
+from engine.casedata import Options, field_options, lists_options, task_data
 from engine.env import Env
 from engine.forms import load_form
 from engine.history import ACTION_LABELS
+from engine.messages import MessageForm, registrable_messages
 from engine.models import (Attachment, CaseCopy, HistoryEvent, HumanTask, InstanceStatus, OrgUnit,
                            ProcessInstance, Role, User)
 from engine.orgs import user_grants
 from engine.queries import STATUS_LABELS, LegalClock, actionable, legal_clocks, process_name
-from engine.runtime import can_act
+from engine.runtime import can_act, four_eyes_refusal
 from engine.stepper import OPEN_STATUSES
 
 FACT_ACTIONS = ("start", "complete", "message", "retry")
@@ -56,6 +60,14 @@ class FormCatalog:
     titles: dict[str, str] = field(default_factory=dict)
     decisions: dict[str, str] = field(default_factory=dict)  # step id -> its actions field
     start_fields: list[str] = field(default_factory=list)
+    files: set[str] = field(default_factory=set)  # fields holding attachment ids
+    columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # record lists
+    forms: dict[str, dict[str, str]] = field(default_factory=dict)  # form -> its field titles
+
+    def own_titles(self, event: HistoryEvent) -> dict[str, str]:
+        """The field titles of the form an event was recorded with (a step's, a message's)."""
+        step = event.step_id or ""
+        return self.forms.get(f"message_{step}" if event.action == "message" else step, {})
 
 
 def form_catalog(forms_dir: Path) -> FormCatalog:
@@ -66,8 +78,15 @@ def form_catalog(forms_dir: Path) -> FormCatalog:
         schema = load_form(forms_dir, path.stem) or {}
         for name, prop in schema.get("properties", {}).items():
             catalog.titles.setdefault(name, str(prop.get("title", name)))
+            catalog.forms.setdefault(path.stem, {})[name] = str(prop.get("title", name))
             if prop.get("x-widget") == "actions":
                 catalog.decisions[path.stem] = name
+            if prop.get("x-widget") == "file":
+                catalog.files.add(name)
+            items = prop.get("items") or {}
+            if prop.get("type") == "array" and items.get("type") == "object":
+                catalog.columns.setdefault(name, [(k, str(p.get("title", k)))
+                                                  for k, p in items.get("properties", {}).items()])
         if path.stem == "start":
             catalog.start_fields = list(schema.get("properties", {}))
     return catalog
@@ -89,7 +108,8 @@ def fold_facts(events: list[HistoryEvent]) -> dict[str, Any]:
 def _timeline_entry(event: HistoryEvent, catalog: FormCatalog,
                     units: dict[int, str]) -> TimelineEntry:
     pairs = _pairs(event.data) if event.action in FACT_ACTIONS else {}
-    changes = [Change(k, catalog.titles.get(k, k), b, a) for k, (b, a) in pairs.items()]
+    own = catalog.own_titles(event)
+    changes = [Change(k, own.get(k) or catalog.titles.get(k, k), b, a) for k, (b, a) in pairs.items()]
     details = {k: v for k, v in (event.data or {}).items() if k not in pairs}
     decision_field = catalog.decisions.get(event.step_id or "")
     decision = pairs.get(decision_field, [None, None])[1] if decision_field else None
@@ -124,6 +144,8 @@ class Fact:
     field: str
     label: str
     value: Any
+    columns: list[tuple[str, str]] = field(default_factory=list)  # a list of records: its table
+    files: list[tuple[int, str]] = field(default_factory=list)    # attachment ids: (id, name)
 
 
 @dataclass(frozen=True)
@@ -143,6 +165,7 @@ class CaseFile:
     copy: CaseCopy | None
     completed_steps: set[str]
     current_steps: set[str]
+    messages: list[MessageForm] = field(default_factory=list)  # what the user may register now
 
 
 def _catalog(env: Env, key: str) -> FormCatalog:
@@ -152,10 +175,19 @@ def _catalog(env: Env, key: str) -> FormCatalog:
         return FormCatalog()
 
 
-def _facts(catalog: FormCatalog, values: dict[str, Any]) -> list[Fact]:
+def _facts(catalog: FormCatalog, values: dict[str, Any],
+           attachments: Sequence[Attachment] = ()) -> list[Fact]:
     names = catalog.start_fields or list(values)
-    return [Fact(n, catalog.titles.get(n, n), values[n]) for n in names
+    files = {a.id: a.filename for a in attachments}
+    return [_fact(catalog, n, values[n], files) for n in names
             if values.get(n) not in (None, "", [])]
+
+
+def _fact(catalog: FormCatalog, name: str, value: Any, files: dict[int, str]) -> Fact:
+    if name in catalog.files and isinstance(value, list):  # only this case's own attachments
+        return Fact(name, catalog.titles.get(name, name), value,
+                    files=[(v, files[v]) for v in value if isinstance(v, int) and v in files])
+    return Fact(name, catalog.titles.get(name, name), value, columns=catalog.columns.get(name, []))
 
 
 def case_file(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> CaseFile:
@@ -168,20 +200,22 @@ def case_file(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> C
                             | {e.org_unit_id for e in events if e.org_unit_id})
         catalog = _catalog(env, instance.process_key)
         open_rows = [r for r in rows if r.status in OPEN_STATUSES]
+        attachments = _attachments(session, instance.id)
         return CaseFile(
             instance=instance, process_name=process_name(env, instance.process_key),
             status_label=STATUS_LABELS.get(instance.status, instance.status.value),
             unit_name=units.get(instance.org_unit_id, ""),
             routed_units=[units[u] for u in case_unit_ids(instance) if u in units],
             initiator_name=_user_name(session, instance.initiator_id),
-            facts=_facts(catalog, fold_facts(events)), open_tasks=open_rows,
+            facts=_facts(catalog, fold_facts(events), attachments), open_tasks=open_rows,
             clocks=legal_clocks(rows, env.clock.now(), soon_days),
             timeline=[_timeline_entry(e, catalog, units) for e in events],
-            attachments=_attachments(session, instance.id),
+            attachments=attachments,
             copy=session.scalar(select(CaseCopy).where(CaseCopy.instance_id == instance.id,
                                                        CaseCopy.user_id == user_id)),
             completed_steps={e.step_id for e in events if e.action == "complete" and e.step_id},
-            current_steps={r.step_id for r in open_rows})
+            current_steps={r.step_id for r in open_rows},
+            messages=registrable_messages(env, session, user_id, instance))
 
 
 def _attachments(session: Session, instance_id: int) -> list[Attachment]:
@@ -218,11 +252,14 @@ def _event_ids(spec: Any, class_name: str) -> set[str]:
 
 @dataclass(frozen=True)
 class Opinion:
+    """An earlier step as the next person reads it: who, when, the decision, the opinion and
+    what the step's form recorded (or what a registered message said)."""
     step_name: str | None
     actor_name: str
     at: datetime
     text: str
     decision: Any
+    fields: list[Change] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -238,11 +275,23 @@ class TaskPage:
     opinions: list[Opinion]
     attachments: list[Attachment]
     can_act: bool
+    options: dict[str, Options] = field(default_factory=dict)  # x-options-from fields
+    refusal: str | None = None  # why this user may not do the task (four eyes)
 
 
-def _opinions(timeline: list[TimelineEntry]) -> list[Opinion]:
-    return [Opinion(t.event.step_name, t.event.actor_name, t.event.at, t.event.opinion, t.decision)
-            for t in timeline if t.event.action == "complete" and (t.event.opinion or t.decision)]
+def _opinions(timeline: list[TimelineEntry], catalog: FormCatalog) -> list[Opinion]:
+    out = []
+    for t in timeline:
+        if t.event.action not in ("complete", "message"):
+            continue
+        decision_field = catalog.decisions.get(t.event.step_id or "")
+        own = catalog.own_titles(t.event)  # the form's own fields, not what hooks derived
+        fields = [c for c in t.changes if c.field in own and c.field != decision_field
+                  and c.field not in catalog.files and c.after not in (None, "", [])]
+        if t.event.opinion or t.decision or fields:
+            out.append(Opinion(t.event.step_name, t.event.actor_name, t.event.at,
+                               t.event.opinion, t.decision, fields))
+    return out
 
 
 def _task_page(env: Env, session: Session, user_id: int, row: HumanTask,
@@ -258,11 +307,15 @@ def _task_page(env: Env, session: Session, user_id: int, row: HumanTask,
     prefill = {k: own[k] for k in props if k in own and k != catalog.decisions.get(row.step_id)}
     units = _unit_names(session, {row.org_unit_id})
     timeline = [_timeline_entry(e, catalog, {}) for e in events]
+    attachments = _attachments(session, instance.id)
+    allowed = can_act(session, user_id, row)
+    refusal = four_eyes_refusal(session, config, row, user_id) if allowed else None
+    options = (field_options(config, schema, task_data(env, session, instance, row.spiff_task_id))
+               if allowed and lists_options(schema) else {})
     return TaskPage(row, instance, config.name, units.get(row.org_unit_id, ""),
                     _user_name(session, row.assignee_id), schema, prefill,
-                    _facts(catalog, values), _opinions(timeline),
-                    [a for a in _attachments(session, instance.id)],
-                    can_act(session, user_id, row))
+                    _facts(catalog, values, attachments), _opinions(timeline, catalog),
+                    attachments, allowed and refusal is None, options, refusal)
 
 
 def task_page(env: Env, user_id: int, task_id: int) -> TaskPage:

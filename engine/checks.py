@@ -82,6 +82,11 @@ def check_process(key: str, bpmn_dir: Path, config: ProcessConfig,
                 report.problems.append(f"step {step.step_id}: no form {config.forms_dir / (step.step_id + '.json')}")
         except Exception as exc:  # an invalid JSON or JSON Schema file
             report.problems.append(f"step {step.step_id}: bad form file: {exc}")
+    for message in config.message_roles:  # a message users register: its form must load
+        try:
+            load_form(config.forms_dir, f"message_{message}")
+        except Exception as exc:  # an invalid JSON or JSON Schema file
+            report.problems.append(f"message {message}: bad form file: {exc}")
     if report.ok:
         _smoke_run(report, spec, subs, config, calendar)
     return report

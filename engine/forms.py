@@ -82,7 +82,12 @@ def _required_message(err: ValidationError, schema: dict[str, Any], field: str) 
     custom = (err.schema.get("x-messages") or {}).get("required") if isinstance(err.schema, dict) else None
     if isinstance(custom, dict):
         custom = custom.get(field)
-    return str(custom) if custom else f"请填写{_title(schema, field)}"
+    if custom:
+        return str(custom)
+    # The field's own schema first: a record's field (an array item) has its title there.
+    local = (err.schema.get("properties") or {}).get(field) if isinstance(err.schema, dict) else None
+    title = local.get("title") if isinstance(local, dict) else None
+    return f"请填写{title or _title(schema, field)}"
 
 
 def _field_of(err: ValidationError) -> str:
@@ -147,7 +152,7 @@ def coerce_form(schema: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
         if kind == "array":
             items = value if isinstance(value, list) else ([] if value in (None, "") else [value])
             if items or name in raw:
-                out[name] = items
+                out[name] = [_coerce_item(prop.get("items") or {}, v) for v in items]
             continue
         if value is None or (isinstance(value, str) and value.strip() == ""):
             if kind == "boolean" and prop.get("x-widget") == "checkbox":
@@ -155,6 +160,15 @@ def coerce_form(schema: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
             continue
         out[name] = _coerce_scalar(kind, value)
     return out
+
+
+def _coerce_item(schema: dict[str, Any], value: Any) -> Any:
+    """One array item: a record's fields by their own types (blank ones left out), or a scalar."""
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        return {k: _coerce_scalar(props.get(k, {}).get("type"), v) for k, v in value.items()
+                if not (isinstance(v, str) and v.strip() == "")}
+    return _coerce_scalar(schema.get("type"), value)
 
 
 def _coerce_scalar(kind: Any, value: Any) -> Any:

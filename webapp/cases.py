@@ -1,5 +1,5 @@
-"""Cases: start a case, the case page (summary, clocks, diagram, timeline), print view, 抄送,
-attachments (upload and authorised download)."""
+"""Cases: start a case, the case page (summary, clocks, diagram, timeline, messages to register),
+print view, 抄送, attachments (upload and authorised download)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,16 +11,18 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from engine.access import StartOption, startable_processes
-from engine.attachments import UploadPolicy, add_attachment, attachment_download
+from engine.attachments import add_attachment, attachment_download, start_case_with_files
 from engine.copies import copy_case, mark_copy_read
 from engine.errors import FormInvalid
 from engine.forms import coerce_form, load_form
 from engine.casefile import CaseFile, case_file, diagram_input
+from engine.messages import MessageForm, message_schema
 from engine.queries import unit_choices, user_choices
-from engine.runtime import start_case
+from engine.runtime import deliver_message
 from webapp.diagram import render_svg
-from webapp.formschema import field_views, raw_from_request, split_actions
+from webapp.formschema import field_views, files_from_request, raw_from_request, split_actions
 from webapp.security import actor, current_env
+from webapp.uploads import upload_policy
 
 bp = Blueprint("cases", __name__)
 
@@ -70,7 +72,8 @@ def start_submit(key: str) -> Response | tuple[str, int]:
         if not unit_id:
             raise FormInvalid({"_unit": "请选择登记单位"})
         data = coerce_form(schema, raw) if schema else {}
-        result = start_case(current_env(), key, actor(), int(unit_id), data)
+        result = start_case_with_files(current_env(), key, actor(), int(unit_id), data,
+                                       files_from_request(schema, request.files), upload_policy())
     except FormInvalid as exc:
         return _render_start(option, raw, exc.errors, unit_raw), 422
     flash(f"已发起：案件编号 {result.case_no}，查询码 {result.query_code}", "success")
@@ -96,13 +99,40 @@ def _case(case_id: int) -> CaseFile:
                      int(current_app.config["DUE_SOON_DAYS"]))
 
 
+def _message_panel(form: MessageForm, values: dict, errors: dict[str, str]) -> dict:
+    views = field_views(form.schema, values, errors, _units, f"msg-{form.name}-")
+    fields, actions = split_actions(views)
+    return {"form": form, "fields": fields, "actions": actions, "errors": errors}
+
+
+def _render_show(case: CaseFile, typed: dict[str, tuple[dict, dict[str, str]]]) -> str:
+    """The case page; `typed` keeps what was typed into a message panel that was refused."""
+    panels = [_message_panel(m, *typed.get(m.name, ({}, {}))) for m in case.messages]
+    return render_template("cases/show.html", case=case, diagram=_diagram(case),
+                           users=user_choices(current_env(), exclude_id=current_user.id),
+                           messages=panels)
+
+
 @bp.get("/cases/<int:case_id>")
 def show(case_id: int) -> str:
     case = _case(case_id)
     if case.copy is not None and case.copy.read_at is None:
         mark_copy_read(current_env(), case_id, current_user.id)
-    return render_template("cases/show.html", case=case, diagram=_diagram(case),
-                           users=user_choices(current_env(), exclude_id=current_user.id))
+    return _render_show(case, {})
+
+
+@bp.post("/cases/<int:case_id>/messages/<name>")
+def register_message(case_id: int, name: str) -> Response | tuple[str, int]:
+    """Register a message from outside (e.g. the army unit's reply) that the case waits for."""
+    schema = message_schema(current_env(), current_user.id, case_id, name)
+    raw = raw_from_request(schema, request.form)
+    try:
+        data = coerce_form(schema, raw) if schema else {}
+        deliver_message(current_env(), case_id, name, data, actor())
+    except FormInvalid as exc:
+        return _render_show(_case(case_id), {name: (raw, exc.errors)}), 422
+    flash(f"已登记：{(schema or {}).get('title') or name}", "success")
+    return redirect(url_for("cases.show", case_id=case_id))
 
 
 @bp.get("/cases/<int:case_id>/print")
@@ -125,11 +155,6 @@ def cc(case_id: int) -> Response:
 
 # ----------------------------------------------------------------------------- attachments
 
-def _upload_policy() -> UploadPolicy:
-    cfg = current_app.config
-    return UploadPolicy(Path(cfg["UPLOAD_DIR"]), int(cfg["MAX_UPLOAD_MB"]) * 1024 * 1024)
-
-
 def _back(case_id: int) -> Response:
     task_id = request.form.get("task_id", "")
     if task_id.isdigit():
@@ -143,7 +168,7 @@ def upload(case_id: int) -> Response:
     task_id = request.form.get("task_id", "")
     try:
         add_attachment(current_env(), case_id, actor(), (file.filename or "") if file else "",
-                       file.read() if file else b"", _upload_policy(),
+                       file.read() if file else b"", upload_policy(),
                        int(task_id) if task_id.isdigit() else None)
     except FormInvalid as exc:
         flash(f"附件未上传：{'；'.join(exc.errors.values())}", "danger")

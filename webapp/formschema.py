@@ -1,16 +1,22 @@
 """JSON Schema step forms as HTML: field views for the Jinja macros, and request parsing.
 
 A field's widget comes from its schema: `x-widget` first (textarea, radio, select, checkbox,
-unit, actions), then type and format (boolean, number, date, enum, array of enums, ID number,
-phone). The "actions" field is the row of decision buttons; each button posts its value.
+unit, actions, file), then type and format (boolean, number, date, enum, array of enums, array of
+free text, array of objects as a table, ID number, phone). The "actions" field is the row of
+decision buttons; each button posts its value. A "file" field holds attachment ids: the files
+kept from an earlier round are checkboxes, new files come through a file input of the same name.
+Options of a select may come from the task's data ("x-options-from", see `apply_options`).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from engine.attachments import ALLOWED_TYPES, Upload
 
 UnitChoices = Callable[[list[str] | None], list[tuple[int, str, int]]]
 
@@ -46,6 +52,8 @@ def action_style(value: str) -> str:
 def _as_text(value: Any) -> Any:
     if isinstance(value, list):
         return [_as_text(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_text(v) for k, v in value.items()}
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -61,9 +69,14 @@ def _options(prop: dict[str, Any]) -> list[tuple[str, str]]:
 
 def widget_of(prop: dict[str, Any]) -> str:
     hint, kind, fmt = prop.get("x-widget"), prop.get("type"), prop.get("format")
-    if hint in ("textarea", "radio", "select", "checkbox", "unit", "actions", "checkboxes"):
+    if hint in ("textarea", "radio", "select", "checkbox", "unit", "actions", "checkboxes", "file"):
         return str(hint)
     if kind == "array":
+        items = prop.get("items") or {}
+        if items.get("type") == "object":
+            return "table"  # rows of records (e.g. a plan's candidates): one input per column
+        if hint is None and items.get("type") == "string" and "enum" not in items:
+            return "list"  # free-text items (e.g. names): a row of text inputs
         return "checkboxes"
     if kind == "boolean":
         return "boolean"
@@ -88,9 +101,43 @@ def _attrs(prop: dict[str, Any], widget: str) -> dict[str, Any]:
         attrs.update(maxlength=18, autocomplete="off")
     if widget == "tel":
         attrs["inputmode"] = "tel"
+    if widget == "list":
+        attrs["slots"] = min(int(prop.get("maxItems", 5)), 10)
+        if "maxLength" in (prop.get("items") or {}):
+            attrs["maxlength"] = prop["items"]["maxLength"]
+    if widget == "table":
+        attrs.update(columns=_columns(prop["items"]), slots=int(prop.get("x-rows", 3)))
+    if widget == "file":
+        attrs["accept"] = ",".join(f".{ext}" for ext in ALLOWED_TYPES)
     if prop.get("x-placeholder"):
         attrs["placeholder"] = prop["x-placeholder"]
     return attrs
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table field: an item property."""
+    name: str
+    title: str
+    input_type: str        # text or number
+    required: bool
+    attrs: dict[str, Any]
+
+
+def _columns(items: dict[str, Any]) -> list[Column]:
+    required = set(items.get("required", []))
+    out = []
+    for name, prop in items.get("properties", {}).items():
+        number = prop.get("type") in ("integer", "number")
+        attrs: dict[str, Any] = {"maxlength": 18} if prop.get("format") == "cn-id-number" else {}
+        if "maxLength" in prop:
+            attrs["maxlength"] = prop["maxLength"]
+        if number:
+            attrs.update({k[:3]: prop[k] for k in ("minimum", "maximum") if k in prop},
+                         step="1" if prop.get("type") == "integer" else "any")
+        out.append(Column(name, str(prop.get("title", name)), "number" if number else "text",
+                          name in required, attrs))
+    return out
 
 
 def field_views(schema: dict[str, Any] | None, values: dict[str, Any], errors: dict[str, str],
@@ -108,13 +155,31 @@ def field_views(schema: dict[str, Any] | None, values: dict[str, Any], errors: d
                          options=_options(prop), value=_as_text(value), error=errors.get(name),
                          attrs=_attrs(prop, widget), readonly=bool(prop.get("readOnly")),
                          dom_id=f"{id_prefix}f-{name}")
-        if widget == "boolean":
+        if widget == "boolean" or (widget == "radio" and prop.get("type") == "boolean"):
             view.options = [("true", "是"), ("false", "否")]
         if widget == "unit" and unit_choices is not None:
             levels = prop.get("x-unit-levels")
             view.options = [(str(i), "　" * depth + n) for i, n, depth in unit_choices(levels)]
+        if widget == "table":  # errors of single cells, keyed "<row>.<column>"
+            view.attrs["cell_errors"] = {k[len(name) + 1:]: v for k, v in errors.items()
+                                         if k.startswith(f"{name}.")}
         views.append(view)
     return views
+
+
+def apply_options(views: list[FieldView], options: dict[str, list[tuple[str, str]]]) -> None:
+    """Set the options of fields listed from the task's data (engine TaskPage.options)."""
+    for view in views:
+        if view.name in options:
+            view.options = list(options[view.name])
+
+
+def name_files(views: list[FieldView], names: dict[int, str]) -> None:
+    """The kept files of each file field, as (attachment id, file name) options."""
+    for view in views:
+        if view.widget == "file":
+            kept = view.value if isinstance(view.value, list) else []
+            view.options = [(v, names.get(int(v), f"附件 {v}") if v.isdigit() else v) for v in kept]
 
 
 def split_actions(views: list[FieldView]) -> tuple[list[FieldView], FieldView | None]:
@@ -127,8 +192,40 @@ def raw_from_request(schema: dict[str, Any] | None, form: MultiDict[str, str]) -
     """The submitted strings of the schema's fields (lists for array fields), as typed."""
     raw: dict[str, Any] = {}
     for name, prop in (schema or {}).get("properties", {}).items():
-        if prop.get("type") == "array":
-            raw[name] = form.getlist(name)
+        if prop.get("type") == "array" and (prop.get("items") or {}).get("type") == "object":
+            raw[name] = _table_rows(form, name)
+        elif prop.get("type") == "array":  # blank inputs of a "list" row are not items
+            raw[name] = [v for v in form.getlist(name) if v.strip()]
         elif name in form:
             raw[name] = form.get(name)
     return raw
+
+
+def _table_rows(form: MultiDict[str, str], name: str) -> list[dict[str, str]]:
+    """The rows of a table field (inputs "<name>-<row>-<column>"); blank cells and rows dropped."""
+    cells: dict[int, dict[str, str]] = {}
+    pattern = re.compile(rf"{re.escape(name)}-(\d+)-(\w+)")
+    for key in form:
+        found = pattern.fullmatch(key)
+        value = (form.get(key) or "").strip()
+        if found and value:
+            cells.setdefault(int(found.group(1)), {})[found.group(2)] = value
+    return [cells[i] for i in sorted(cells)]
+
+
+def files_from_request(schema: dict[str, Any] | None,
+                       files: MultiDict[str, FileStorage]) -> dict[str, list[Upload]]:
+    """The files chosen in the form's file fields (x-widget "file"), read into memory."""
+    out: dict[str, list[Upload]] = {}
+    for name, prop in (schema or {}).get("properties", {}).items():
+        if prop.get("x-widget") == "file":
+            out[name] = [Upload(f.filename or "", f.read()) for f in files.getlist(name) if f.filename]
+    return out
+
+
+def with_file_ids(raw: dict[str, Any], stored: dict[str, list[int]]) -> dict[str, Any]:
+    """The raw form values with the ids of the files just stored added to their fields."""
+    out = dict(raw)
+    for name, ids in stored.items():
+        out[name] = [*out.get(name, []), *(str(i) for i in ids)]
+    return out

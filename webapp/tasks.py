@@ -1,4 +1,6 @@
-"""The task page: case summary, the step's form, opinion, attachments; claim, unclaim, submit."""
+"""The task page: case summary, the step's form, opinion, attachments; claim, unclaim, submit.
+Files chosen in the form's file fields are stored first (one engine call) and their attachment
+ids submitted with the form; a refused form keeps them, so nothing is uploaded twice."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,14 +10,17 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from engine.access import check_task_visible
+from engine.attachments import add_files
 from engine.errors import FormInvalid
 from engine.forms import coerce_form
 from engine.models import Role
 from engine.casefile import TaskPage, task_page
 from engine.queries import unit_choices
 from engine.runtime import claim_task, complete_task, unclaim_task
-from webapp.formschema import field_views, raw_from_request, split_actions
+from webapp.formschema import (apply_options, field_views, files_from_request, name_files,
+                                raw_from_request, split_actions, with_file_ids)
 from webapp.security import actor, current_env
+from webapp.uploads import upload_policy
 
 bp = Blueprint("tasks", __name__)
 NEXT_PAGES = {"leader": "leader.index", "home": "home.index"}
@@ -30,6 +35,8 @@ def form_context(page: TaskPage, values: dict[str, Any], errors: dict[str, str],
     """What the form macros need for one task (also used by the leader page)."""
     views = field_views(page.schema, values, errors, lambda lv: unit_choices(current_env(), lv),
                         id_prefix)
+    apply_options(views, page.options)
+    name_files(views, {a.id: a.filename for a in page.attachments})
     fields, actions = split_actions(views)
     return {"page": page, "fields": fields, "actions": actions, "errors": errors,
             "opinion": opinion, "opinion_label": opinion_label(page)}
@@ -54,7 +61,12 @@ def submit(task_id: int) -> Response | tuple[str, int]:
     page = _page(task_id)
     raw = raw_from_request(page.schema, request.form)
     opinion = request.form.get("_opinion", "").strip()
+    files = files_from_request(page.schema, request.files)
     try:
+        if any(files.values()):
+            raw = with_file_ids(raw, add_files(current_env(), page.instance.id, actor(), files,
+                                               upload_policy(), task_id))
+            page = _page(task_id)  # with the new files, to name them if the form is refused
         data = coerce_form(page.schema, raw) if page.schema else {}
         result = complete_task(current_env(), task_id, actor(), data, opinion or None)
     except FormInvalid as exc:

@@ -37,7 +37,7 @@ START = {
     "household_head": "张建国", "id_number": "320621194503120010", "phone": "13912345678",
     "beneficiary_category": "伤残军人", "address": "幸福社区3组12号", "household_size": 2,
     "housing_condition": "老旧平房，屋面漏雨，卫生间无扶手", "needs": "屋面防水、卫生间适老化改造",
-    "screening_photos": ["att-101", "att-102"], "screening_date": "2026-03-02",
+    "screening_photos": [101, 102], "screening_date": "2026-03-02",
 }
 VISIT_OK = {"visit_date": "2026-03-03", "survey": "情况属实，住房存在安全隐患", "eligibility": "符合条件"}
 DISTRICT_PASS = {"district_decision": "通过"}
@@ -58,7 +58,7 @@ def plan(budget: float = 28000, **overrides: Any) -> dict[str, Any]:
 
 def progress(percent: int) -> dict[str, Any]:
     return {"report_date": "2026-05-10", "progress_percent": percent,
-            "progress_note": f"完成{percent}%", "progress_photos": ["att-201"]}
+            "progress_note": f"完成{percent}%", "progress_photos": [201]}
 
 
 def sign(result: str = "合格", name: str = "签字人") -> dict[str, Any]:

@@ -11,7 +11,7 @@ from engine.calendar import BEIJING
 from engine.errors import FormInvalid, InvalidState, PermissionDenied
 from engine.history import verify_chain
 from engine.models import InstanceStatus, ProcessInstance, TaskStatus
-from engine.runtime import (case_data, complete_task, deliver_message, start_case,
+from engine.runtime import (case_data, case_history, complete_task, deliver_message, start_case,
                             waiting_messages)
 from engine.worker import run_due_timers
 from tests.factories import (Org, act, all_tasks, beijing, confirm_category, file_to_report_in,
@@ -129,7 +129,8 @@ def test_query_from_either_review_is_answered_by_the_army_reply_message(env, org
         raise_query(env, org, case, step)
         assert waiting_messages(env, case) == ["army_reply"]
         assert open_tasks(env, case, "first_review") == []
-        deliver_message(env, case, "army_reply", {"reply_on": "2026-03-05", "content": "服役5年，属实"})
+        deliver_message(env, case, "army_reply", {"reply_on": "2026-03-05", "content": "服役5年，属实"},
+                        org.actor("ya_cw2"))
         [again] = open_tasks(env, case, "first_review")
         data = case_data(env, case)
         assert data["army_reply"]["content"] == "服役5年，属实" and data["query_from"] == step
@@ -139,7 +140,28 @@ def test_query_from_either_review_is_answered_by_the_army_reply_message(env, org
         assert [(q["round"], q["raised_by"], q["answer"]["content"]) for q in queries] == [
             (1, step, "服役5年，属实")]
     with pytest.raises(InvalidState):  # nobody waits for a reply any more
-        deliver_message(env, case, "army_reply", {"content": "重复答复"})
+        deliver_message(env, case, "army_reply", {"reply_on": "2026-03-06", "content": "重复答复"},
+                        org.actor("ya_cw"))
+
+
+def test_only_a_section_caseworker_registers_the_army_reply_and_its_form_is_checked(env, org):
+    case = register_soldier_file(env, org)
+    unseal_file(env, org, case)
+    raise_query(env, org, case)
+    reply = {"reply_on": "2026-03-05", "reply_letter_no": "某部函〔2026〕7号", "content": "属实"}
+    for username in ("ya_rev1", "city_lead", "d1_cw", "jj_cw"):  # wrong role, or wrong unit
+        with pytest.raises(PermissionDenied):
+            deliver_message(env, case, "army_reply", reply, org.actor(username))
+    with pytest.raises(PermissionDenied):  # nobody at all: the reply is registered by a person
+        deliver_message(env, case, "army_reply", reply)
+    with pytest.raises(FormInvalid) as refused:
+        deliver_message(env, case, "army_reply", {"content": ""}, org.actor("ya_cw"))
+    assert refused.value.errors == {"reply_on": "请填写答复日期", "content": "此项为必填项"}
+    assert waiting_messages(env, case) == ["army_reply"]
+    deliver_message(env, case, "army_reply", reply, org.actor("ya_cw2"))
+    assert len(open_tasks(env, case, "first_review")) == 1
+    [event] = [e for e in case_history(env, case) if e.action == "message"]
+    assert (event.actor_name, event.step_name) == ("移交安置科经办二", "登记部队答复")
 
 
 def test_unanswered_query_is_chased_every_15_days_then_escalated_until_the_reply(env, org, clock):

@@ -23,6 +23,7 @@ from engine.process_api import ProcessConfig
 from workflows.job_placement.assignment import SECTION_CODE, assign
 from workflows.job_placement.demo import demo_start
 from workflows.job_placement.rules import SETTINGS, on_complete, on_start, summarize, task_label
+from workflows.job_placement.selection import open_posts
 
 KEY = "job_placement"
 _PLAN_DUE = "placement_due_at"
@@ -75,6 +76,7 @@ PROCESS = ProcessConfig(
     },
     summarize=summarize,
     task_label=task_label,
+    option_sources={"open_posts": open_posts},
     smoke_start=SMOKE_START,
     smoke_answers=SMOKE_ANSWERS,
     settings={**SETTINGS, "demo_start": demo_start, "demo_variants": {

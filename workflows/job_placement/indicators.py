@@ -2,7 +2,8 @@
 
 Session in, numbers out. Per plan: candidates, on-post on time or late (Art.75), whether the
 year's placement was done within the months of Art.31 (done = the placement phase ended, which
-is when the follow-up tasks appear), and follow-up findings.
+is when the follow-up tasks appear), and follow-up findings. Plans may be limited to those
+registered in [since, until) and to those registered at or routed through `unit_id`'s subtree.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.access import case_ids_under
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from workflows.job_placement.clocks import day, deadline_end, placement_due
 from workflows.job_placement.rules import SETTINGS
@@ -56,10 +58,23 @@ def _done_at(session: Session, instance_id: int) -> datetime | None:
     return done
 
 
+def _plans(session: Session, since: datetime | None, until: datetime | None,
+           unit_id: int | None) -> list[Any]:
+    stmt = select(ProcessInstance.id, ProcessInstance.case_no).where(ProcessInstance.process_key == KEY)
+    if since is not None:
+        stmt = stmt.where(ProcessInstance.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(ProcessInstance.created_at < until)
+    if unit_id is not None:
+        stmt = stmt.where(ProcessInstance.id.in_(case_ids_under(session, KEY, unit_id)))
+    return list(session.execute(stmt.order_by(ProcessInstance.id)).all())
+
+
 def plan_indicators(session: Session, now: datetime, plan_year: int | None = None,
-                    months: int = int(SETTINGS["placement_months"])) -> list[PlanIndicators]:
-    instances = session.execute(select(ProcessInstance.id, ProcessInstance.case_no).where(
-        ProcessInstance.process_key == KEY).order_by(ProcessInstance.id)).all()
+                    months: int = int(SETTINGS["placement_months"]), *,
+                    since: datetime | None = None, until: datetime | None = None,
+                    unit_id: int | None = None) -> list[PlanIndicators]:
+    instances = _plans(session, since, until, unit_id)
     out = []
     for instance_id, case_no in instances:
         facts = _start_facts(session, instance_id)

@@ -31,6 +31,19 @@ def rank(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**s, "rank": i} for i, s in enumerate(ordered, start=1)]
 
 
+def open_posts(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """The posts with places left for the one choosing now: (code, readable label). The form
+    lists these (select_post.json "x-options-from"); `choose_post` checks the choice again."""
+    taken = Counter(c["post_code"] for c in data.get("choices") or [])
+    out = []
+    for post in data.get("posts") or []:
+        left = int(post["count"]) - taken[post["post_code"]]
+        if left > 0:
+            label = f"{post['post_code']} {post['employer']}·{post['post_name']}（余{left}个名额）"
+            out.append((str(post["post_code"]), label))
+    return out
+
+
 def choose_post(chooser: dict[str, Any], post_code: str, posts: list[dict[str, Any]],
                 choices: list[dict[str, Any]]) -> dict[str, Any]:
     """The choice of `chooser`; refused if the post is unknown or already full."""

@@ -2,10 +2,11 @@
 
 Registered at the city 移交安置科 (a batch of files: workflows.settlement_handover.batch);
 joint unsealing by 纪检, 人社 and 安置 (all sign) → first review → second review by another
-person (four eyes) → queries to the army unit until resolved (message `army_reply`, or a
-reminder/escalation every `query_wait_days`) → the leader confirms the category → handover to a
-district, which signs a receipt → report-in (自主就业: 30-day clock from the discharge approval,
-Art.51 determination when more than 30 days late without good reason) → archive.
+person (four eyes) → queries to the army unit until resolved (message `army_reply`, registered
+on the case page by a section caseworker, or a reminder/escalation every `query_wait_days`) →
+the leader confirms the category → handover to a district, which signs a receipt → report-in
+(自主就业: 30-day clock from the discharge approval, Art.51 determination when more than 30 days
+late without good reason) → archive.
 """
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ PROCESS = ProcessConfig(
     summarize=summarize,
     task_label=task_label,
     four_eyes={"second_review": "first_review"},
+    # The army unit's reply to a query arrives by post; the section's caseworkers register it.
+    message_roles={"army_reply": Role.caseworker},
     smoke_start={
         "batch_no": "2026-03-1", "soldier_name": "张三", "id_number": "110105199003070017",
         "army_unit": "某部", "service_years": 5, "category": "自主就业", "disability": "无",
