@@ -61,6 +61,7 @@ class FormCatalog:
     decisions: dict[str, str] = field(default_factory=dict)  # step id -> its actions field
     start_fields: list[str] = field(default_factory=list)
     files: set[str] = field(default_factory=set)  # fields holding attachment ids
+    unit_fields: set[str] = field(default_factory=set)  # fields holding an org unit id
     columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # record lists
     forms: dict[str, dict[str, str]] = field(default_factory=dict)  # form -> its field titles
 
@@ -83,6 +84,8 @@ def form_catalog(forms_dir: Path) -> FormCatalog:
                 catalog.decisions[path.stem] = name
             if prop.get("x-widget") == "file":
                 catalog.files.add(name)
+            if prop.get("x-widget") == "unit":
+                catalog.unit_fields.add(name)
             items = prop.get("items") or {}
             if prop.get("type") == "array" and items.get("type") == "object":
                 catalog.columns.setdefault(name, [(k, str(p.get("title", k)))
@@ -109,12 +112,32 @@ def _timeline_entry(event: HistoryEvent, catalog: FormCatalog,
                     units: dict[int, str]) -> TimelineEntry:
     pairs = _pairs(event.data) if event.action in FACT_ACTIONS else {}
     own = catalog.own_titles(event)
-    changes = [Change(k, own.get(k) or catalog.titles.get(k, k), b, a) for k, (b, a) in pairs.items()]
+    changes = [Change(k, own.get(k) or catalog.titles.get(k, k), *_named(k, b, a, catalog, units))
+               for k, (b, a) in pairs.items()]
     details = {k: v for k, v in (event.data or {}).items() if k not in pairs}
     decision_field = catalog.decisions.get(event.step_id or "")
     decision = pairs.get(decision_field, [None, None])[1] if decision_field else None
     return TimelineEntry(event, ACTION_LABELS.get(event.action, event.action),
                          units.get(event.org_unit_id or 0), changes, details, decision)
+
+
+def _named(name: str, before: Any, after: Any, catalog: FormCatalog,
+           units: dict[int, str]) -> tuple[Any, Any]:
+    """Show an org unit field by the unit's name, not its id."""
+    if name not in catalog.unit_fields:
+        return before, after
+    return (units.get(before, before) if isinstance(before, int) else before,
+            units.get(after, after) if isinstance(after, int) else after)
+
+
+def _unit_values(events: list[HistoryEvent], catalog: FormCatalog) -> set[int]:
+    """The org unit ids that unit fields of the history name (to look their names up)."""
+    found: set[int] = set()
+    for event in events:
+        for key, pair in _pairs(event.data).items():
+            if key in catalog.unit_fields:
+                found.update(v for v in pair if isinstance(v, int))
+    return found
 
 
 def _unit_names(session: Session, ids: set[int]) -> dict[int, str]:
@@ -196,9 +219,10 @@ def case_file(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> C
         events = _events(session, [instance.id])[instance.id]
         rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
                                     .order_by(HumanTask.id)))
-        units = _unit_names(session, set(case_unit_ids(instance)) | {instance.org_unit_id}
-                            | {e.org_unit_id for e in events if e.org_unit_id})
         catalog = _catalog(env, instance.process_key)
+        units = _unit_names(session, set(case_unit_ids(instance)) | {instance.org_unit_id}
+                            | {e.org_unit_id for e in events if e.org_unit_id}
+                            | _unit_values(events, catalog))
         open_rows = [r for r in rows if r.status in OPEN_STATUSES]
         attachments = _attachments(session, instance.id)
         return CaseFile(
@@ -305,8 +329,8 @@ def _task_page(env: Env, session: Session, user_id: int, row: HumanTask,
     own = fold_facts([e for e in events if e.action == "start" or e.step_id == row.step_id])
     props = (schema or {}).get("properties", {})
     prefill = {k: own[k] for k in props if k in own and k != catalog.decisions.get(row.step_id)}
-    units = _unit_names(session, {row.org_unit_id})
-    timeline = [_timeline_entry(e, catalog, {}) for e in events]
+    units = _unit_names(session, {row.org_unit_id} | _unit_values(events, catalog))
+    timeline = [_timeline_entry(e, catalog, units) for e in events]
     attachments = _attachments(session, instance.id)
     allowed = can_act(session, user_id, row)
     refusal = four_eyes_refusal(session, config, row, user_id) if allowed else None
