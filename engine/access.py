@@ -57,6 +57,21 @@ def _in_subtree(session: Session, grant_units: list[int], case_units: Iterable[i
     return any(f"/{g}/" in path for g in grant_units for path in paths)
 
 
+def subtree_ids(session: Session, unit_id: int) -> set[int]:
+    """The unit and every unit below it."""
+    return set(session.scalars(select(OrgUnit.id).where(OrgUnit.path.like(f"%/{int(unit_id)}/%"))))
+
+
+def case_ids_under(session: Session, process_key: str, unit_id: int) -> list[int]:
+    """Ids of the process's cases registered at, or routed through, a unit of `unit_id`'s
+    subtree: the same reach a supervisor there has over cases (for scoped indicators)."""
+    subtree = subtree_ids(session, unit_id)
+    rows = session.execute(select(ProcessInstance.id, ProcessInstance.org_unit_id,
+                                  ProcessInstance.unit_ids)
+                           .where(ProcessInstance.process_key == process_key)).all()
+    return [r.id for r in rows if subtree & ({r.org_unit_id} | set(case_unit_ids(r)))]  # type: ignore[arg-type]
+
+
 def _has_copy(session: Session, user_id: int, instance_id: int) -> bool:
     found = session.scalar(select(CaseCopy.id).where(
         CaseCopy.instance_id == instance_id, CaseCopy.user_id == user_id).limit(1))

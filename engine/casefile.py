@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, defer
 from engine.access import case_unit_ids, visible_case, visible_task
 from engine.casedata import Options, field_options, lists_options, task_data
 from engine.env import Env
-from engine.forms import load_form
+from engine.forms import OPINION_HINT, load_form
 from engine.history import ACTION_LABELS
 from engine.messages import MessageForm, registrable_messages
 from engine.models import (Attachment, CaseCopy, HistoryEvent, HumanTask, InstanceStatus, OrgUnit,
@@ -64,6 +64,7 @@ class FormCatalog:
     unit_fields: set[str] = field(default_factory=set)  # fields holding an org unit id
     columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # record lists
     forms: dict[str, dict[str, str]] = field(default_factory=dict)  # form -> its field titles
+    opinions: dict[str, str] = field(default_factory=dict)  # step id -> its x-opinion field
 
     def own_titles(self, event: HistoryEvent) -> dict[str, str]:
         """The field titles of the form an event was recorded with (a step's, a message's)."""
@@ -82,6 +83,8 @@ def form_catalog(forms_dir: Path) -> FormCatalog:
             catalog.forms.setdefault(path.stem, {})[name] = str(prop.get("title", name))
             if prop.get("x-widget") == "actions":
                 catalog.decisions[path.stem] = name
+            if prop.get(OPINION_HINT) is True:
+                catalog.opinions.setdefault(path.stem, name)
             if prop.get("x-widget") == "file":
                 catalog.files.add(name)
             if prop.get("x-widget") == "unit":
@@ -309,9 +312,11 @@ def _opinions(timeline: list[TimelineEntry], catalog: FormCatalog) -> list[Opini
         if t.event.action not in ("complete", "message"):
             continue
         decision_field = catalog.decisions.get(t.event.step_id or "")
+        opinion_field = catalog.opinions.get(t.event.step_id or "")  # shown as the opinion
         own = catalog.own_titles(t.event)  # the form's own fields, not what hooks derived
         fields = [c for c in t.changes if c.field in own and c.field != decision_field
-                  and c.field not in catalog.files and c.after not in (None, "", [])]
+                  and c.field not in catalog.files and c.after not in (None, "", [])
+                  and not (c.field == opinion_field and c.after == t.event.opinion)]
         if t.event.opinion or t.decision or fields:
             out.append(Opinion(t.event.step_name, t.event.actor_name, t.event.at,
                                t.event.opinion, t.decision, fields))

@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError
 from engine.errors import FormInvalid
 
 _FORMAT_CHECKER = FormatChecker()
+OPINION_HINT = "x-opinion"  # a step form's own opinion field (see opinion_field)
 
 
 @_FORMAT_CHECKER.checks("cn-id-number")
@@ -187,6 +188,24 @@ def _coerce_scalar(kind: Any, value: Any) -> Any:
         return {"true": True, "1": True, "on": True, "yes": True, "是": True,
                 "false": False, "0": False, "no": False, "否": False}.get(text.lower(), text)
     return text
+
+
+def opinion_field(schema: dict[str, Any] | None) -> str | None:
+    """The field a step's form marks `"x-opinion": true` (its own 审核意见, 认定理由...), if any:
+    the form then has no separate opinion box, and the field's value is the step's opinion."""
+    for name, prop in ((schema or {}).get("properties") or {}).items():
+        if prop.get(OPINION_HINT) is True:
+            return str(name)
+    return None
+
+
+def form_opinion(schema: dict[str, Any] | None, data: dict[str, Any], typed: str | None) -> str | None:
+    """The opinion to record with a step: its x-opinion field's value when the form has one
+    (the data keeps the field too), else what was typed into the opinion box."""
+    name = opinion_field(schema)
+    value = data.get(name) if name else typed
+    text = value.strip() if isinstance(value, str) else ""
+    return text or None
 
 
 def today_iso() -> str:

@@ -259,7 +259,9 @@ def workflow_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The freshest data of a case: the last completed task's, or the start task's."""
     if workflow.is_completed():
         return dict(workflow.data)
-    tasks = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+    # A join still waiting for its other branches holds no data: it is not the freshest.
+    tasks = [t for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+             if t.data]
     if tasks:
         return dict(max(tasks, key=lambda t: t.last_state_change).data)
     return dict(workflow.last_task.data) if workflow.last_task else {}

@@ -59,6 +59,6 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, audit, auth, cases, home, leader, public, tasks
-    for module in (auth, home, cases, tasks, leader, admin, audit, public):
+    from webapp import admin, audit, auth, cases, home, leader, petition, public, stats, tasks
+    for module in (auth, home, cases, tasks, leader, petition, stats, admin, audit, public):
         app.register_blueprint(module.bp)

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from engine.access import check_task_visible
 from engine.attachments import add_files
 from engine.errors import FormInvalid
-from engine.forms import coerce_form
+from engine.forms import coerce_form, form_opinion, opinion_field
 from engine.models import Role
 from engine.casefile import TaskPage, task_page
 from engine.queries import unit_choices
@@ -39,7 +39,8 @@ def form_context(page: TaskPage, values: dict[str, Any], errors: dict[str, str],
     name_files(views, {a.id: a.filename for a in page.attachments})
     fields, actions = split_actions(views)
     return {"page": page, "fields": fields, "actions": actions, "errors": errors,
-            "opinion": opinion, "opinion_label": opinion_label(page)}
+            "opinion": opinion, "opinion_label": opinion_label(page),
+            "opinion_box": opinion_field(page.schema) is None}  # no box when a field is the opinion
 
 
 def _render(page: TaskPage, values: dict[str, Any], errors: dict[str, str], opinion: str = "") -> str:
@@ -68,7 +69,8 @@ def submit(task_id: int) -> Response | tuple[str, int]:
                                                upload_policy(), task_id))
             page = _page(task_id)  # with the new files, to name them if the form is refused
         data = coerce_form(page.schema, raw) if page.schema else {}
-        result = complete_task(current_env(), task_id, actor(), data, opinion or None)
+        result = complete_task(current_env(), task_id, actor(), data,
+                               form_opinion(page.schema, data, opinion))
     except FormInvalid as exc:
         return _render(page, raw, exc.errors, opinion), 422
     flash(f"已办理：{page.instance.case_no}「{page.task.step_name}」", "success")

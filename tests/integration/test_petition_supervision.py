@@ -10,8 +10,8 @@ from engine.errors import FormInvalid, InvalidState, PermissionDenied
 from engine.models import InstanceStatus, Role, TaskStatus
 from engine.runtime import case_data, case_history, complete_task
 from engine.worker import run_due_timers
-from tests.factories import (Org, act, all_tasks, assign_petition, inbox_ids, open_tasks,
-                             petition_replied, setup_petition)
+from tests.factories import (PETITION_EVALUATED, Org, act, all_tasks, assign_petition, inbox_ids,
+                             open_tasks, petition_replied, setup_petition)
 from tests.factories import beijing as at
 from tests.factories import register_petition as register
 from workflows.petition.ownership import case_owner, owned_cases, take_ownership
@@ -92,6 +92,21 @@ def test_only_leaders_above_the_case_and_the_petition_section_may_supervise(env,
     act(env, org, refused, "intake", "city_cw", {"intake_outcome": "转送", "transfer_organ": "市住建局"})
     with pytest.raises(InvalidState):
         open_supervision(env, refused, org.actor("city_lead"), ORDER)
+
+
+def test_an_answered_case_waiting_for_a_review_request_may_be_supervised(env, org, clock):
+    """After the reply and the evaluation, the case waits in the 复查 window beside a join that
+    holds no data yet: the case data is still the case's, and the order goes to the unit."""
+    case_id = register(env, org)
+    assign_petition(env, org, case_id)
+    clock.set(at("2026-03-10"))
+    petition_replied(env, org, case_id)
+    clock.set(at("2026-03-12"))
+    act(env, org, case_id, "evaluate", "d1_cw", PETITION_EVALUATED)
+    assert case_data(env, case_id)["handling_unit_id"] == org.units["d1"]
+    open_supervision(env, case_id, org.actor("d1_lead"), ORDER)
+    [task] = open_tasks(env, case_id, "supervision_feedback")
+    assert task.org_unit_id == org.units["d1"]
 
 
 def test_missed_handling_deadline_ends_in_the_same_supervision_order(env, org, clock):

@@ -83,7 +83,7 @@ def test_a_petition_goes_from_the_town_to_the_leader_and_the_auditor_finds_every
     open_task(city, case_no, "受理审查")
     city.get_by_label("交办", exact=True).check()
     city.select_option("#f-handling_unit_id", str(org.units["d1"]))
-    city.fill("#f-_opinion", "请海安区依政策办理")
+    city.fill("#f-intake_opinion", "请海安区依政策办理")  # the form's own opinion field
     submit(city, "提交")
     assert f"已办理：{case_no}「受理审查」" in city.locator(".alert-success").inner_text()
 
@@ -102,14 +102,14 @@ def test_a_petition_goes_from_the_town_to_the_leader_and_the_auditor_finds_every
     reviewer, _ = pages()
     sign_in(reviewer, "d1_rev")
     open_task(reviewer, case_no, "审核")
-    reviewer.fill("#f-_opinion", "事实清楚，依据充分")
+    reviewer.fill("#f-review_opinion", "事实清楚，依据充分")
     submit(reviewer, "通过")
 
     leader, _ = pages()
     sign_in(leader, "d1_lead")
     leader.get_by_role("link", name="领导审批").click()
     card = leader.locator("article.approval", has_text=case_no)
-    card.locator("textarea[name=_opinion]").fill("同意，按意见书答复信访人")
+    card.locator("textarea[name=approval_opinion]").fill("同意，按意见书答复信访人")
     with leader.expect_navigation():
         card.get_by_role("button", name="同意", exact=True).click()
     assert leader.url.endswith("/leader")
@@ -235,7 +235,7 @@ def _no_sideways_scroll(page) -> bool:
 MAIN_PAGES = [
     ("city_cw", ["/", "/?tab=done", "/?tab=mine", "/?tab=cc", "/start", "/start/petition",
                  "/tasks/{task}", "/cases/{case}", "/cases/{case}/print"]),
-    ("city_lead", ["/leader"]),
+    ("city_lead", ["/leader", "/stats/", "/cases/{case}/supervision", "/cases/{case}/ownership"]),
     ("city_audit", ["/audit/", "/audit/verify", "/audit/cases/{case}"]),
     ("admin", ["/admin/", "/admin/users", "/admin/units", "/admin/definitions", "/admin/cases",
                "/admin/cases/{case}", "/admin/log"]),

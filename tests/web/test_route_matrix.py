@@ -80,6 +80,19 @@ MATRIX: list[tuple[str, str, str]] = [
     ("GET",  "/attachments/{att_b}",                          "login hide  hide  hide  ok    hide  hide  ok    hide  hide"),
     ("POST", "/cases/{case_b}/cc",                            "login hide  hide  hide  go    hide  hide  deny  hide  hide"),
     ("POST", "/cases/{case_b}/attachments",                   "login hide  hide  hide  deny  hide  hide  deny  hide  hide"),
+    # 督办单: a leader above the case or the petition section (the empty form is refused: 422);
+    # 领导包案: a leader above the case (the empty form is valid: d1's leader takes case A)
+    ("GET",  "/cases/{case_a}/supervision",                   "login hide  deny  deny  ok    deny  ok    deny  deny  hide"),
+    ("POST", "/cases/{case_a}/supervision",                   "login hide  deny  deny  bad   deny  bad   deny  deny  hide"),
+    ("GET",  "/cases/{case_b}/supervision",                   "login hide  hide  hide  ok    hide  hide  deny  hide  hide"),
+    ("POST", "/cases/{case_b}/supervision",                   "login hide  hide  hide  bad   hide  hide  deny  hide  hide"),
+    ("GET",  "/cases/{case_a}/ownership",                     "login hide  deny  deny  deny  deny  ok    deny  deny  hide"),
+    ("POST", "/cases/{case_a}/ownership",                     "login hide  deny  deny  deny  deny  go    deny  deny  hide"),
+    ("GET",  "/cases/{case_b}/ownership",                     "login hide  hide  hide  deny  hide  hide  deny  hide  hide"),
+    ("POST", "/cases/{case_b}/ownership",                     "login hide  hide  hide  deny  hide  hide  deny  hide  hide"),
+    # 统计指标: leaders, reviewers and auditors (each for their own subtree)
+    ("GET",  "/stats/",                                       "login deny  deny  deny  deny  ok    ok    ok    ok    deny"),
+    ("GET",  "/stats/export.csv",                             "login deny  deny  deny  deny  ok    ok    ok    ok    deny"),
     # task A (调查办理 at d1): only d1's caseworker may act; the rest who see the case may read it
     ("GET",  "/tasks/{task_a}",                               "login hide  ok    ok    ok    ok    ok    ok    ok    hide"),
     ("POST", "/tasks/{task_a}",                               "login hide  deny  bad   deny  deny  deny  deny  deny  hide"),

@@ -43,14 +43,14 @@ class OwnedCase:
 
 def take_ownership(env: Env, instance_id: int, actor: Actor, form: dict[str, Any]) -> StepResult:
     """The acting leader takes the case (包案); a later leader's taking replaces the earlier."""
-    schema = load_form(env.process(KEY).forms_dir, "take_ownership")
-    if schema is not None:
-        validate_form(schema, form)
     with env.db.read() as session:
         instance = open_petition(session, instance_id)
         if not leader_over(session, actor.id, instance):
             raise PermissionDenied(f"user {actor.id} is no leader over case {instance.case_no}",
                                    "只有本案所经单位或其上级单位的领导可以包案")
+    schema = load_form(env.process(KEY).forms_dir, "take_ownership")
+    if schema is not None:
+        validate_form(schema, form)
     # who and when are the history event's own actor and time
     payload = {"ownership_note": str(form.get("ownership_note") or "").strip() or None}
     return deliver_message(env, instance_id, MESSAGE, payload, actor, step_name="领导包案")

@@ -73,10 +73,8 @@ def feedback(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
 
 
 def open_supervision(env: Env, instance_id: int, actor: Actor, form: dict[str, Any]) -> StepResult:
-    """A leader above the case or the petition section opens a 督办单 on an open petition."""
-    schema = load_form(env.process(KEY).forms_dir, "open_supervision")
-    if schema is not None:
-        validate_form(schema, form)
+    """A leader above the case or the petition section opens a 督办单 on an open petition.
+    Who may is checked before the form, so a refusal never depends on what was typed."""
     with env.db.read() as session:
         open_petition(session, instance_id)
     data = case_data(env, instance_id)
@@ -85,6 +83,9 @@ def open_supervision(env: Env, instance_id: int, actor: Actor, form: dict[str, A
         if not may_supervise(session, actor.id, instance, int(data["intake_unit_id"])):
             raise PermissionDenied(f"user {actor.id} may not supervise case {instance.case_no}",
                                    "只有本案上级领导或信访科室可以开具督办单")
+    schema = load_form(env.process(KEY).forms_dir, "open_supervision")
+    if schema is not None:
+        validate_form(schema, form)
     today = to_local_date(env.clock.now())
     due_on = date.fromisoformat(form["supervision_due_on"]) if form.get("supervision_due_on") else None
     settings = {**env.process(KEY).settings, **env.settings.get(KEY, {})}

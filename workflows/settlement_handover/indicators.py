@@ -2,6 +2,8 @@
 
 Session in, numbers out: nothing is typed in, nothing here knows about Flask. A period is
 [since, until) on the instant each fact happened (task completed, timer fired, case started).
+With `unit_id`, only the files registered at or routed through that unit's subtree count (a
+district sees the files handed over to it; the city sees all).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from engine.access import case_ids_under
 from engine.models import HistoryEvent, HumanTask, ProcessInstance, TaskStatus
 
 KEY = "settlement_handover"
@@ -29,6 +32,13 @@ class HandoverIndicators:
     archived: int
 
 
+@dataclass(frozen=True)
+class _Scope:
+    since: datetime | None
+    until: datetime | None
+    cases: list[int] | None  # None: every file
+
+
 def _between(stmt: Select[Any], column: Any, since: datetime | None,
              until: datetime | None) -> Select[Any]:
     if since is not None:
@@ -38,44 +48,51 @@ def _between(stmt: Select[Any], column: Any, since: datetime | None,
     return stmt
 
 
-def _completed(session: Session, step: str, since: datetime | None, until: datetime | None) -> int:
+def _in_scope(stmt: Select[Any], column: Any, at: Any, scope: _Scope) -> Select[Any]:
+    if scope.cases is not None:
+        stmt = stmt.where(column.in_(scope.cases))
+    return _between(stmt, at, scope.since, scope.until)
+
+
+def _completed(session: Session, step: str, scope: _Scope) -> int:
     stmt = select(func.count()).select_from(HumanTask).where(
         HumanTask.process_key == KEY, HumanTask.step_id == step,
         HumanTask.status == TaskStatus.completed)
-    return session.scalar(_between(stmt, HumanTask.completed_at, since, until)) or 0
+    return session.scalar(_in_scope(stmt, HumanTask.instance_id, HumanTask.completed_at, scope)) or 0
 
 
-def _created(session: Session, step: str, since: datetime | None, until: datetime | None) -> int:
+def _created(session: Session, step: str, scope: _Scope) -> int:
     stmt = select(func.count()).select_from(HumanTask).where(
         HumanTask.process_key == KEY, HumanTask.step_id == step)
-    return session.scalar(_between(stmt, HumanTask.created_at, since, until)) or 0
+    return session.scalar(_in_scope(stmt, HumanTask.instance_id, HumanTask.created_at, scope)) or 0
 
 
-def _flag_count(session: Session, step: str, flag: str, since: datetime | None,
-                until: datetime | None) -> int:
+def _flag_count(session: Session, step: str, flag: str, scope: _Scope) -> int:
     """Completions of `step` whose recorded data set `flag` to True (from the history)."""
     stmt = (select(HistoryEvent.data).join(ProcessInstance,
                                            ProcessInstance.id == HistoryEvent.instance_id)
             .where(ProcessInstance.process_key == KEY, HistoryEvent.action == "complete",
                    HistoryEvent.step_id == step))
-    rows = session.scalars(_between(stmt, HistoryEvent.at, since, until))
+    rows = session.scalars(_in_scope(stmt, ProcessInstance.id, HistoryEvent.at, scope))
     return sum(1 for data in rows if (data or {}).get(flag, [None, None])[1] is True)
 
 
 def handover_indicators(session: Session, since: datetime | None = None,
-                        until: datetime | None = None) -> HandoverIndicators:
-    registered = _between(select(func.count()).select_from(ProcessInstance)
-                          .where(ProcessInstance.process_key == KEY),
-                          ProcessInstance.created_at, since, until)
-    on_time_or_late = _completed(session, "report_in", since, until)
-    late_in_time_task = _flag_count(session, "report_in", "reported_late", since, until)
+                        until: datetime | None = None,
+                        unit_id: int | None = None) -> HandoverIndicators:
+    scope = _Scope(since, until, None if unit_id is None else case_ids_under(session, KEY, unit_id))
+    registered = _in_scope(select(func.count()).select_from(ProcessInstance)
+                           .where(ProcessInstance.process_key == KEY),
+                           ProcessInstance.id, ProcessInstance.created_at, scope)
+    on_time_or_late = _completed(session, "report_in", scope)
+    late_in_time_task = _flag_count(session, "report_in", "reported_late", scope)
     return HandoverIndicators(
         files_registered=session.scalar(registered) or 0,
-        files_handed_over=_completed(session, "district_receipt", since, until),
-        queries_sent=_completed(session, "send_query", since, until),
+        files_handed_over=_completed(session, "district_receipt", scope),
+        queries_sent=_completed(session, "send_query", scope),
         reported_on_time=on_time_or_late - late_in_time_task,
-        report_deadline_missed=_created(session, "late_report", since, until),
-        reported_late=late_in_time_task + _completed(session, "late_report", since, until),
-        gave_up_benefits=_flag_count(session, "forfeit_confirm", "gave_up_benefits", since, until),
-        archived=_completed(session, "archive", since, until),
+        report_deadline_missed=_created(session, "late_report", scope),
+        reported_late=late_in_time_task + _completed(session, "late_report", scope),
+        gave_up_benefits=_flag_count(session, "forfeit_confirm", "gave_up_benefits", scope),
+        archived=_completed(session, "archive", scope),
     )
