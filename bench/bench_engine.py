@@ -87,15 +87,19 @@ class Driver:
                 HumanTask.instance_id == instance_id,
                 HumanTask.status.in_((TaskStatus.open, TaskStatus.claimed))).order_by(HumanTask.id)))
 
-    def answer(self, instance_id: int, step: str) -> dict[str, Any]:
+    def answer(self, instance_id: int, step: str) -> dict[str, Any] | None:
+        """The smoke answer for this step; None where the process leaves the step to a timer."""
         n = self.seen.get((instance_id, step), 0)
         self.seen[(instance_id, step)] = n + 1
         options = self.answers.get(step) or [{}]
-        return dict(options[min(n, len(options) - 1)])
+        chosen = options[min(n, len(options) - 1)]
+        return None if chosen is None else dict(chosen)
 
-    def step(self, task: HumanTask) -> Callable[[], Any]:
+    def step(self, task: HumanTask) -> Callable[[], Any] | None:
         actor = self.holders[(task.role, task.org_unit_id)]
         data = self.answer(task.instance_id, task.step_id)
+        if data is None:
+            return None
         return lambda: complete_task(self.env, task.id, actor, data, opinion="同意")
 
 
@@ -121,6 +125,8 @@ def measure(kind: str, process: str, cases: int, open_cases: int, pg_url: str | 
             if not tasks:
                 break
             action = driver.step(tasks[0])
+            if action is None:  # the case now waits on a timer (e.g. the 复查 request window)
+                break
             counter.reset()
             t = time.perf_counter()
             action()
