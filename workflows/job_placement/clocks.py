@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, datetime
-from typing import Any
 
 from engine.calendar import BusinessCalendar
-
-
-def day(value: Any) -> date:
-    return date.fromisoformat(str(value)[:10])
 
 
 def add_months(start: date, months: int) -> date:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from engine.access import case_ids_under
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
-from workflows.job_placement.clocks import day, deadline_end, placement_due
+from workflows.dates import day
+from workflows.job_placement.clocks import deadline_end, placement_due
 from workflows.job_placement.rules import SETTINGS
 
 KEY = "job_placement"

@@ -8,12 +8,12 @@ province may change are in SETTINGS (a deployment overrides them through
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from engine.errors import FormInvalid
 from engine.process_api import HookContext
-from workflows.job_placement.clocks import day, placement_due
+from workflows.dates import day, due_after, end_of, past_date
+from workflows.job_placement.clocks import placement_due
 from workflows.job_placement.selection import choose_post, rank, score_sheet
 
 COMPLETE = "材料齐全"
@@ -41,31 +41,16 @@ SETTINGS: dict[str, Any] = {
 Hook = Callable[[dict[str, Any], HookContext], dict[str, Any]]
 
 
-def _end_of(ctx: HookContext, d: date) -> str:
-    return ctx.calendar.deadline_end(d).isoformat()
-
-
-def _after(ctx: HookContext, start: date, days: int) -> date:
-    return ctx.calendar.add_days(start, days).due
-
-
-def _past(ctx: HookContext, data: dict[str, Any], field: str) -> date:
-    value = day(data[field])
-    if value > ctx.today:
-        raise FormInvalid({field: "日期不能晚于今天"})
-    return value
-
-
 # ----------------------------------------------------------------------------- the plan
 
 def on_start(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
     """The 6-month clock runs from the receipt of the files (calendar months)."""
-    received = _past(ctx, data, "receipt_date")
+    received = past_date(ctx, data, "receipt_date")
     candidates = [{**c, "id_number": str(c["id_number"]).upper()} for c in data["candidates"]]
     _check_plan(candidates, data["posts"])
     due = placement_due(received, int(ctx.settings["placement_months"]))
     return {"candidates": candidates, "placement_due_on": due.isoformat(),
-            "placement_due_at": _end_of(ctx, due)}
+            "placement_due_at": end_of(ctx, due)}
 
 
 def _check_plan(candidates: list[dict[str, Any]], posts: list[dict[str, Any]]) -> None:
@@ -96,13 +81,13 @@ def _file_reviewed(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
     if complete:
         return {"review_round": rounds, "docs_complete": True,
                 "reviewed_file": {**data["applicant"], "review_rounds": rounds}}
-    due = _after(ctx, ctx.today, int(ctx.settings["supplement_days"]))
+    due = due_after(ctx, ctx.today, int(ctx.settings["supplement_days"]))
     return {"review_round": rounds, "docs_complete": False, "missing_now": missing,
-            "supplement_due_at": _end_of(ctx, due)}
+            "supplement_due_at": end_of(ctx, due)}
 
 
 def _supplied(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
-    received = _past(ctx, data, "received_on")
+    received = past_date(ctx, data, "received_on")
     if received < day(data["notified_on"]):
         raise FormInvalid({"received_on": "接收日期不能早于通知日期"})
     entry = {"round": data.get("review_round"), "missing": data.get("missing_now"),
@@ -139,13 +124,13 @@ def _allocation_decided(data: dict[str, Any], ctx: HookContext) -> dict[str, Any
 # ----------------------------------------------------------------------------- letters, on post
 
 def _letter_issued(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
-    issued = _past(ctx, data, "letter_date")
-    due = _after(ctx, issued, int(ctx.settings["onpost_days"]))
-    return {"onpost_due_on": due.isoformat(), "onpost_due_at": _end_of(ctx, due)}
+    issued = past_date(ctx, data, "letter_date")
+    due = due_after(ctx, issued, int(ctx.settings["onpost_days"]))
+    return {"onpost_due_on": due.isoformat(), "onpost_due_at": end_of(ctx, due)}
 
 
 def _placement(data: dict[str, Any], ctx: HookContext, timer_fired: bool) -> dict[str, Any]:
-    on_post = _past(ctx, data, "on_post_date")
+    on_post = past_date(ctx, data, "on_post_date")
     if on_post < day(data["letter_date"]):
         raise FormInvalid({"on_post_date": "上岗日期不能早于介绍信日期"})
     late = timer_fired or on_post > day(data["onpost_due_on"])
@@ -188,7 +173,7 @@ def follow_up_issues(placed: dict[str, Any], form: dict[str, Any],
 
 
 def _followed_up(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
-    reviewed_on = _past(ctx, data, "follow_up_on").isoformat()
+    reviewed_on = past_date(ctx, data, "follow_up_on").isoformat()
     issues = follow_up_issues(data["placed"], data, ctx.settings)
     return {"follow_up_result": {**data["placed"], "contract_years": data.get("contract_years"),
                                  "open_ended": data["open_ended"], "compliant": not issues,

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.errors import FormInvalid, NotFound
 from engine.process_api import HookContext
+from workflows.dates import day, due_after, end_of, past_date
 
 SELF_EMPLOYED = "自主就业"
 JOB_PLACEMENT = "安排工作"
@@ -41,26 +42,6 @@ SETTINGS: dict[str, Any] = {
 
 Hook = Callable[[dict[str, Any], HookContext], dict[str, Any]]
 REVIEW_PREFIX = {"first_review": "first", "second_review": "second"}
-
-
-def day(value: Any) -> date:
-    return date.fromisoformat(str(value)[:10])
-
-
-def end_of(ctx: HookContext, d: date) -> str:
-    return ctx.calendar.deadline_end(d).isoformat()
-
-
-def due_after(ctx: HookContext, start: date, days: int) -> date:
-    return ctx.calendar.add_days(start, days).due
-
-
-def past_date(ctx: HookContext, data: dict[str, Any], field: str) -> date:
-    """A form date that must not lie in the future."""
-    value = day(data[field])
-    if value > ctx.today:
-        raise FormInvalid({field: "日期不能晚于今天"})
-    return value
 
 
 # ----------------------------------------------------------------------------- start
