@@ -15,7 +15,7 @@ from engine.env import Env
 from engine.errors import PermissionDenied
 from engine.forms import id_check_digit
 from engine.inbox import inbox
-from engine.models import HumanTask, OrgLevel, OrgUnit, Role, TaskStatus, User
+from engine.models import HumanTask, OrgLevel, OrgUnit, ProcessInstance, Role, TaskStatus, User
 from engine.orgs import Actor, create_unit, create_user
 from engine.process_api import ProcessConfig
 from engine.runtime import StepResult, complete_task, start_case
@@ -172,6 +172,14 @@ def register_petition(env: Env, org: Org, username: str = "t1_cw", unit: str = "
     """Register a petition (valid data, overridable) and return the case id."""
     return start_case(env, "petition", org.actor(username), org.units[unit],
                       petition_start_data(**data)).instance_id
+
+
+def case_row(env: Env, case_id: int) -> ProcessInstance:
+    """The process_instance row of a case (fresh from the database)."""
+    with env.db.read() as s:
+        found = s.get(ProcessInstance, case_id)
+        assert found is not None
+        return found
 
 
 def inbox_ids(env: Env, org: Org, username: str) -> set[int]:

@@ -9,13 +9,14 @@ import pytest
 from engine.env import Env
 from engine.errors import FormInvalid, PermissionDenied
 from engine.history import verify_chain
-from engine.models import InstanceStatus, ProcessInstance, Role
+from engine.models import InstanceStatus, Role
 from engine.runtime import case_data, case_history, complete_task, start_case
 from engine.worker import run_due_timers
 from tests.factories import PETITION_HANDLED as HANDLE_DONE
 from tests.factories import (Org, act, all_tasks, inbox_ids, open_tasks, petition_start_data,
                              setup_petition, sign_assignment)
 from tests.factories import beijing as at
+from tests.factories import case_row as instance
 from tests.factories import register_petition as register
 
 SERVED = {"served_on": "2026-05-20", "service_method": "直接送达", "reply_doc_no": "海退信〔2026〕12号"}
@@ -26,13 +27,6 @@ EVALUATED = {"followup_on": "2026-05-25", "followup_method": "电话回访", "ev
 @pytest.fixture
 def org(env: Env) -> Org:
     return setup_petition(env)
-
-
-def instance(env: Env, case_id: int) -> ProcessInstance:
-    with env.db.read() as s:
-        found = s.get(ProcessInstance, case_id)
-        assert found is not None
-        return found
 
 
 # ----------------------------------------------------------------------------- the user's day

@@ -9,13 +9,14 @@ import pytest
 
 from engine.env import Env
 from engine.errors import FormInvalid
-from engine.models import InstanceStatus, ProcessInstance, Role, TaskStatus
+from engine.models import InstanceStatus, Role, TaskStatus
 from engine.runtime import case_data, case_history, complete_task
 from engine.worker import run_due_timers
 from tests.factories import (PETITION_EVALUATED, Org, act, all_tasks, assign_petition, inbox_ids,
                              open_tasks, petition_in_second_request, petition_replied,
                              petition_to_final, setup_petition)
 from tests.factories import beijing as at
+from tests.factories import case_row as instance
 from tests.factories import register_petition as register
 
 SECOND = timedelta(seconds=1)
@@ -26,13 +27,6 @@ SUPERVISE = {"first_review_supervision_measure": "书面督办",
 @pytest.fixture
 def org(env: Env) -> Org:
     return setup_petition(env)
-
-
-def instance(env: Env, case_id: int) -> ProcessInstance:
-    with env.db.read() as s:
-        found = s.get(ProcessInstance, case_id)
-        assert found is not None
-        return found
 
 
 def fire_at(env: Env, clock, when) -> int:
