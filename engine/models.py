@@ -289,3 +289,20 @@ class RateLimitHit(Base):
 
 
 __all__ += ["RateLimitHit"]
+
+
+class WorkerHeartbeat(Base):
+    """A running timer worker (`rongflow worker`), named host:pid: it writes `beat_at` every poll
+    and `stopped_at` when it stops gracefully. /readyz and the worker-lag metric read it. Not
+    history: rows of stopped workers may be pruned."""
+    __tablename__ = "worker_heartbeat"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(128))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime] = mapped_column(index=True)
+    cases_handled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    stopped_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+__all__ += ["WorkerHeartbeat"]
