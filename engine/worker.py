@@ -6,8 +6,7 @@ SELECT … FOR UPDATE SKIP LOCKED, so no timer fires twice; on SQLite writers ar
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
+import threading
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -16,6 +15,8 @@ from sqlalchemy.orm import Session
 from engine.env import Env
 from engine.history import append_event
 from engine.models import InstanceStatus, ProcessInstance
+from engine.ops.heartbeat import beat, worker_name
+from engine.ops.logs import logged_command
 from engine.stepper import lock_case, record_error, run_engine, save_case, timer_values
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ def _pick_due(env: Env, session: Session) -> int | None:
     return session.scalar(stmt)
 
 
+@logged_command(returns_case=True)
 def fire_due_timer(env: Env) -> int | None:
     """Handle one due case, if any; returns its id. One transaction."""
     with env.db.write() as session:
@@ -60,16 +62,40 @@ def run_due_timers(env: Env, limit: int = 1000) -> int:
     return handled
 
 
-def run_forever(env: Env, poll_seconds: float, batch: int,
-                should_stop: Callable[[], bool] = lambda: False) -> None:
-    """The long-running loop behind `flask worker`."""
-    while not should_stop():
-        try:
-            n = run_due_timers(env, batch)
-            if n:
-                log.info("fired timers on %d case(s)", n)
-        except Exception:  # keep the worker alive; the failed case rolled back whole
-            log.exception("timer run failed")
-            n = 0
-        if n < batch:
-            time.sleep(poll_seconds)
+def run_forever(env: Env, poll_seconds: float, batch: int, stop: threading.Event | None = None,
+                name: str | None = None) -> int:
+    """The long-running loop behind `rongflow worker`: each poll writes the heartbeat, then fires
+    up to `batch` due cases, one transaction each. Setting `stop` (the worker's SIGTERM) ends the
+    loop between two cases: the case in hand commits, no new one is taken. Returns cases handled."""
+    stop = stop or threading.Event()
+    name = name or worker_name()
+    total = 0
+    while not stop.is_set():
+        handled = _poll(env, name, batch, stop)
+        total += handled
+        if handled < batch:
+            stop.wait(poll_seconds)
+    _beat(env, name, 0, stopped=True)
+    log.info("worker %s stopped after %d case(s)", name, total)
+    return total
+
+
+def _poll(env: Env, name: str, batch: int, stop: threading.Event) -> int:
+    _beat(env, name, 0)
+    handled = 0
+    try:
+        while handled < batch and not stop.is_set() and fire_due_timer(env) is not None:
+            handled += 1
+    except Exception:  # keep the worker alive; the failed case rolled back whole
+        log.exception("timer run failed")
+    if handled:
+        log.info("fired timers on %d case(s)", handled)
+        _beat(env, name, handled)
+    return handled
+
+
+def _beat(env: Env, name: str, handled: int, *, stopped: bool = False) -> None:
+    try:
+        beat(env, name, handled, stopped=stopped)
+    except Exception:  # the database may be away for a moment; the next poll tries again
+        log.exception("worker heartbeat failed")
