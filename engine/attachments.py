@@ -25,6 +25,7 @@ from engine.models import Attachment, HumanTask, InstanceStatus, ProcessInstance
 from engine.orgs import Actor
 from engine.runtime import StartResult, can_act, start_case
 from engine.stepper import OPEN_STATUSES
+from engine.ops.logs import logged_command
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office (doc, xls)
 ZIP = b"PK\x03\x04"                         # OOXML (docx, xlsx)
@@ -120,6 +121,7 @@ def _save(session: Session, env: Env, instance: ProcessInstance, actor: Actor, n
     return att
 
 
+@logged_command
 def add_attachment(env: Env, instance_id: int, actor: Actor, filename: str, data: bytes,
                    policy: UploadPolicy, task_id: int | None = None) -> int:
     """Store a file for a case (one transaction: the row and the history event)."""
@@ -165,6 +167,7 @@ def _save_fields(session: Session, env: Env, instance: ProcessInstance, actor: A
             for name, uploads in files.items() if uploads}
 
 
+@logged_command
 def add_files(env: Env, instance_id: int, actor: Actor, files: FieldFiles, policy: UploadPolicy,
               task_id: int | None = None) -> dict[str, list[int]]:
     """Store the files of a step form's file fields (one transaction, all or none); returns

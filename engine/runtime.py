@@ -29,6 +29,7 @@ from engine.process_api import ProcessConfig
 from engine.stepper import (OPEN_STATUSES, Case, SessionCaseLookup, case_context, find_spiff_task,
                             hook_context, lock_case, record_error, run_engine, save_case,
                             workflow_data)
+from engine.ops.logs import logged_command
 
 START_FORM = "start"
 MESSAGE_FORM_PREFIX = "message_"  # forms/message_<name>.json: the form of a registered message
@@ -65,6 +66,7 @@ def _run(env: Env, fn: Any) -> Any:
 AttachFiles = Callable[[Session, ProcessInstance], dict[str, Any]]
 
 
+@logged_command
 def start_case(env: Env, process_key: str, actor: Actor, org_unit_id: int,
                data: dict[str, Any], attach: AttachFiles | None = None) -> StartResult:
     """Start a case of the newest version of a process, registered by `actor` at a unit.
@@ -201,6 +203,7 @@ def can_act(session: Session, user_id: int, row: HumanTask) -> bool:
     return has_role(session, user_id, row.role, row.org_unit_id)
 
 
+@logged_command
 def claim_task(env: Env, task_id: int, actor: Actor) -> None:
     """Take an open task for yourself, so colleagues see it is being handled."""
     def body(session: Session) -> None:
@@ -220,6 +223,7 @@ def claim_task(env: Env, task_id: int, actor: Actor) -> None:
     _run(env, body)
 
 
+@logged_command
 def unclaim_task(env: Env, task_id: int, actor: Actor) -> None:
     """Give a claimed task back to the pool of its role and unit."""
     def body(session: Session) -> None:
@@ -240,6 +244,7 @@ def _touch(case: Case, env: Env) -> None:
     case.instance.updated_at = env.clock.now()
 
 
+@logged_command
 def complete_task(env: Env, task_id: int, actor: Actor, data: dict[str, Any],
                   opinion: str | None = None) -> StepResult:
     """Complete a task with form data and an opinion, then run the case to its next wait."""
@@ -354,12 +359,14 @@ def _close(status: InstanceStatus) -> Any:
     return op
 
 
+@logged_command
 def cancel_case(env: Env, instance_id: int, actor: Actor, reason: str) -> None:
     """The initiator withdraws a running case (撤销), with a reason."""
     _case_op(env, instance_id, actor, reason, "cancel", (InstanceStatus.running,), None,
              _close(InstanceStatus.cancelled))
 
 
+@logged_command
 def terminate_case(env: Env, instance_id: int, actor: Actor, reason: str) -> None:
     """An admin ends a case for good (终止), with a reason."""
     _case_op(env, instance_id, actor, reason, "terminate",
@@ -367,18 +374,21 @@ def terminate_case(env: Env, instance_id: int, actor: Actor, reason: str) -> Non
              _close(InstanceStatus.terminated))
 
 
+@logged_command
 def suspend_case(env: Env, instance_id: int, actor: Actor, reason: str) -> None:
     def op(case: Case, now: Any) -> None:
         case.instance.status = InstanceStatus.suspended
     _case_op(env, instance_id, actor, reason, "suspend", (InstanceStatus.running,), Role.admin, op)
 
 
+@logged_command
 def resume_case(env: Env, instance_id: int, actor: Actor, reason: str) -> None:
     def op(case: Case, now: Any) -> None:
         case.instance.status = InstanceStatus.running
     _case_op(env, instance_id, actor, reason, "resume", (InstanceStatus.suspended,), Role.admin, op)
 
 
+@logged_command
 def retry_case(env: Env, instance_id: int, actor: Actor, data_fix: dict[str, Any],
                reason: str = "管理员重试") -> StepResult:
     """Re-run the failed step of a case in error, after setting corrected data on it."""
@@ -411,6 +421,7 @@ def retry_case(env: Env, instance_id: int, actor: Actor, data_fix: dict[str, Any
     return _run(env, body)  # type: ignore[no-any-return]
 
 
+@logged_command
 def reassign_task(env: Env, task_id: int, actor: Actor, to_user_id: int, reason: str) -> None:
     """An admin hands a task to a named user who holds its role at its unit (转派)."""
     if not reason.strip():
@@ -433,6 +444,7 @@ def reassign_task(env: Env, task_id: int, actor: Actor, to_user_id: int, reason:
     _run(env, body)
 
 
+@logged_command
 def deliver_message(env: Env, instance_id: int, message: str, payload: dict[str, Any],
                     actor: Actor | None = None, *, source: str = "系统",
                     step_name: str | None = None) -> StepResult:
