@@ -13,6 +13,18 @@ Festival, Qingming, Dragon Boat, Mid-Autumn), the weekend compensation days
 yearly State Council notice, so guessing them would look authoritative while
 being wrong. Any working-day result that touched fallback data (or a draft
 override with ``"official": false``) is therefore marked ``provisional``.
+
+Two legal rules live here so that every caller (timers, the case page, the inbox badge, the
+indicators, the process hooks) applies them the same way:
+
+- the due instant: a period ends at 24:00 of its last day (民法典 Art.203 ¶2), so a deadline is
+  stored as ``deadline_end(last_day)``, the first instant after it, and an act at ``at`` is late
+  exactly when ``is_overdue(at, due_at)``; a date-only act (an on-post date, a report date) is
+  late when ``days_late(on, last_day) > 0``;
+- roll-forward: a period whose last day is a statutory holiday or rest day ends on the next
+  working day (民法典 Art.203 ¶1, 民事诉讼法 Art.85). Whether a clock rolls is the caller's
+  per-clock setting (``add_days(..., roll_forward=True)``); a rolled date that depends on a
+  year without an official schedule is ``provisional`` (暂定).
 """
 
 from __future__ import annotations
@@ -79,6 +91,25 @@ def _require_non_negative(n: int) -> int:
     if n < 0:
         raise ValueError(f"day count must be >= 0, got {n}")
     return n
+
+
+def _require_aware(dt: datetime) -> datetime:
+    """Instants must carry a timezone: a naive one has no defined due instant."""
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("deadline instants must be timezone-aware datetimes")
+    return dt
+
+
+def is_overdue(at: datetime, due_at: datetime) -> bool:
+    """The one due-instant rule: an act at ``at`` misses the deadline ``due_at`` (the first
+    instant after the last day, see ``deadline_end``) iff ``at >= due_at``; 24:00 of the last
+    day, i.e. 00:00:00 of the next day, is already late."""
+    return _require_aware(at) >= _require_aware(due_at)
+
+
+def days_late(on: date, last_day: date) -> int:
+    """Whole days an act dated ``on`` lies after the deadline's last day (0 when on time)."""
+    return max((_require_date(on) - _require_date(last_day)).days, 0)
 
 
 def to_local_date(dt: datetime) -> date:
@@ -178,10 +209,22 @@ class BusinessCalendar:
             return override.official
         return package_covers_year(year)
 
-    def add_days(self, start: date, n: int) -> Deadline:
-        """Calendar-day deadline ("X日"): plain date arithmetic, never provisional."""
+    def add_days(self, start: date, n: int, roll_forward: bool = False) -> Deadline:
+        """Calendar-day deadline ("X日", start day not counted). Without roll-forward it is plain
+        date arithmetic and never provisional; with it, see ``rolled``."""
         _require_date(start)
-        return Deadline(due=start + timedelta(days=_require_non_negative(n)), provisional=False)
+        due = start + timedelta(days=_require_non_negative(n))
+        return self.rolled(due) if roll_forward else Deadline(due=due, provisional=False)
+
+    def rolled(self, last_day: date) -> Deadline:
+        """``last_day`` moved past any rest days and statutory holidays it falls on (民法典
+        Art.203 ¶1); provisional when a day it looked at has no official schedule."""
+        day = _require_date(last_day)
+        provisional = not self.year_is_official(day.year)
+        while not self.is_workday(day):
+            day += timedelta(days=1)
+            provisional = provisional or not self.year_is_official(day.year)
+        return Deadline(due=day, provisional=provisional)
 
     def add_working_days(self, start: date, n: int) -> Deadline:
         """The n-th working day after ``start`` (start not counted); n=0 returns start."""

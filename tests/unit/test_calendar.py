@@ -14,7 +14,9 @@ from engine.calendar import (
     DEFAULT_OVERRIDES_PATH,
     BusinessCalendar,
     Deadline,
+    days_late,
     default_calendar,
+    is_overdue,
     to_local_date,
 )
 
@@ -222,3 +224,83 @@ def test_to_local_date() -> None:
     assert to_local_date(datetime(2026, 10, 15, 16, 0, tzinfo=timezone.utc)) == date(2026, 10, 16)
     with pytest.raises(ValueError):
         to_local_date(datetime(2026, 10, 15, 12, 0))
+
+
+# --- the due instant (民法典 Art.203 ¶2: a period ends at 24:00 of its last day) -------------
+
+
+def test_act_at_midnight_after_the_last_day_is_overdue(cal: BusinessCalendar) -> None:
+    due_at = cal.deadline_end(date(2026, 10, 15))
+    assert is_overdue(datetime(2026, 10, 16, 0, 0, 0, tzinfo=BEIJING), due_at)
+    assert is_overdue(datetime(2026, 10, 16, 0, 0, 1, tzinfo=BEIJING), due_at)
+    assert not is_overdue(datetime(2026, 10, 15, 23, 59, 59, 999999, tzinfo=BEIJING), due_at)
+    # The same instant in UTC gives the same answer.
+    assert is_overdue(datetime(2026, 10, 15, 16, 0, tzinfo=timezone.utc), due_at)
+    assert not is_overdue(datetime(2026, 10, 15, 15, 59, 59, tzinfo=timezone.utc), due_at)
+
+
+@pytest.mark.parametrize("at, due_at", [
+    (datetime(2026, 10, 16), datetime(2026, 10, 16, tzinfo=BEIJING)),
+    (datetime(2026, 10, 16, tzinfo=BEIJING), datetime(2026, 10, 16)),
+])
+def test_due_instant_rule_needs_aware_instants(at: datetime, due_at: datetime) -> None:
+    with pytest.raises(ValueError):
+        is_overdue(at, due_at)
+
+
+def test_days_late_counts_days_after_the_last_day() -> None:
+    assert days_late(date(2026, 10, 15), date(2026, 10, 15)) == 0
+    assert days_late(date(2026, 10, 14), date(2026, 10, 15)) == 0
+    assert days_late(date(2026, 10, 16), date(2026, 10, 15)) == 1
+    assert days_late(date(2026, 11, 14), date(2026, 10, 15)) == 30
+    with pytest.raises(TypeError):
+        days_late(datetime(2026, 10, 16, tzinfo=BEIJING), date(2026, 10, 15))
+    with pytest.raises(TypeError):
+        days_late(date(2026, 10, 16), datetime(2026, 10, 15, tzinfo=BEIJING))
+
+
+# --- roll-forward (民法典 Art.203 ¶1: a last day on a holiday moves to the day after it) ------
+
+
+def test_window_ending_on_national_day_rolls_to_october_8(cal: BusinessCalendar) -> None:
+    # Reply served 2026-09-01: the 30-day 复查 window's last day is 10-01, inside the break.
+    assert cal.add_days(date(2026, 9, 1), 30) == Deadline(date(2026, 10, 1), False)
+    assert cal.add_days(date(2026, 9, 1), 30, roll_forward=True) == Deadline(date(2026, 10, 8), False)
+    # Discharged 2026-09-05: the 30th day is 10-05, rolled to 10-08.
+    assert cal.add_days(date(2026, 9, 5), 30, roll_forward=True).due == date(2026, 10, 8)
+
+
+def test_last_day_before_the_break_does_not_roll(cal: BusinessCalendar) -> None:
+    assert cal.add_days(date(2026, 8, 31), 30, roll_forward=True) == Deadline(date(2026, 9, 30), False)
+    assert cal.rolled(date(2026, 10, 8)) == Deadline(date(2026, 10, 8), False)
+
+
+def test_make_up_working_day_does_not_roll(cal: BusinessCalendar) -> None:
+    # Saturday 2026-10-10 is a 调休 working day: a window ending on it ends on it.
+    assert cal.rolled(date(2026, 10, 10)) == Deadline(date(2026, 10, 10), False)
+    # A plain Sunday rolls to Monday.
+    assert cal.rolled(date(2026, 10, 11)) == Deadline(date(2026, 10, 12), False)
+
+
+def test_roll_into_a_year_without_official_schedule_is_provisional(cal: BusinessCalendar) -> None:
+    # 2027-01-01 (Friday, New Year's Day by the fallback) then the weekend: Monday 01-04, 暂定.
+    assert cal.rolled(date(2027, 1, 1)) == Deadline(date(2027, 1, 4), True)
+    # A 2027 last day on a plain weekday does not move, but is still only provisional.
+    assert cal.rolled(date(2027, 3, 3)) == Deadline(date(2027, 3, 3), True)
+    # Rolling from an official year across New Year into 2027: provisional.
+    assert cal.rolled(date(2026, 12, 31)) == Deadline(date(2026, 12, 31), False)
+    assert cal.add_days(date(2026, 12, 2), 30, roll_forward=True) == Deadline(date(2027, 1, 4), True)
+
+
+def test_roll_with_an_official_2027_override_is_certain(tmp_path: Path) -> None:
+    cal = BusinessCalendar(write_overrides(tmp_path, {"2027": FAKE_2027}))
+    # Spring Festival 02-08..12, then the weekend: Monday 02-15; the make-up Saturday stays.
+    assert cal.rolled(date(2027, 2, 8)) == Deadline(date(2027, 2, 15), False)
+    assert cal.rolled(date(2027, 2, 20)) == Deadline(date(2027, 2, 20), False)
+
+
+def test_roll_forward_rejects_datetimes(cal: BusinessCalendar) -> None:
+    with pytest.raises(TypeError):
+        cal.rolled(datetime(2026, 10, 1, tzinfo=BEIJING))
+    with pytest.raises(TypeError):
+        cal.add_days(datetime(2026, 10, 1, tzinfo=BEIJING), 3, roll_forward=True)  # type: ignore[arg-type]
