@@ -54,6 +54,35 @@ class Config:
     # Worker: seconds between polls, and cases handled per poll.
     WORKER_POLL_SECONDS = _int("WORKER_POLL_SECONDS", 30)
     WORKER_BATCH = _int("WORKER_BATCH", 50)
+    # /readyz reports "not ready" when no worker has written its heartbeat for this long.
+    READY_WORKER_MAX_AGE_SECONDS = _int("READY_WORKER_MAX_AGE_SECONDS", 180)
+    # Production server (`rongflow serve`, gunicorn): listen address, processes, threads each,
+    # and seconds a request may take before its process is restarted.
+    WEB_BIND = _env("WEB_BIND", "127.0.0.1:8000")
+    WEB_WORKERS = _int("WEB_WORKERS", 4)
+    WEB_THREADS = _int("WEB_THREADS", 4)
+    WEB_TIMEOUT_SECONDS = _int("WEB_TIMEOUT_SECONDS", 60)
+    # Reverse proxy (werkzeug ProxyFix): how many proxies in front set each X-Forwarded-* header.
+    # 0 trusts none. Behind one nginx: X_FOR=1 and X_PROTO=1, so the /query rate limit and the
+    # logs see the real client and HTTPS is recognised (HSTS below).
+    PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
+    PROXY_FIX_X_PROTO = _int("PROXY_FIX_X_PROTO", 0)
+    PROXY_FIX_X_HOST = _int("PROXY_FIX_X_HOST", 0)
+    PROXY_FIX_X_PORT = _int("PROXY_FIX_X_PORT", 0)
+    PROXY_FIX_X_PREFIX = _int("PROXY_FIX_X_PREFIX", 0)
+    # Strict-Transport-Security max-age sent on HTTPS responses (0: no header).
+    HSTS_SECONDS = _int("HSTS_SECONDS", 31536000)
+    # Logs of `rongflow serve` / `rongflow worker`: level, file ("" = standard error), json|text.
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    LOG_FILE = _env("LOG_FILE", "")
+    LOG_FORMAT = _env("LOG_FORMAT", "json")
+    # /metrics (Prometheus): with a token, only "Authorization: Bearer <token>" may read it;
+    # without one, only clients on the loopback address.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    # Prometheus multiprocess directory shared by gunicorn's processes (emptied at `serve`).
+    METRICS_DIR = Path(_env("METRICS_DIR", str(INSTANCE_DIR / "metrics")))
+    # Where `rongflow backup` writes its sets (one folder per backup).
+    BACKUP_DIR = Path(_env("BACKUP_DIR", str(INSTANCE_DIR / "backups")))
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
