@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from engine.errors import DefinitionError, NotFound
 from engine.models import ProcessDefinition
 from engine.timers import use_engine_clock
+from engine.wiring import prewire
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
@@ -74,6 +75,7 @@ def parse_files(key: str, files: dict[str, bytes]) -> tuple[Any, dict[str, Any]]
         raise _definition_error(exc, files) from exc
     for s in [spec, *subs.values()]:
         use_engine_clock(s)
+    prewire(spec, subs)
     return spec, subs
 
 

@@ -2,7 +2,10 @@
 
 The spec of a definition version is parsed once and cached; each case stores only its own parts
 (tasks, data, subprocesses, pending events). Loading builds the workflow around the cached spec
-object, so no spec is written or rebuilt per command.
+object, so no spec is written or rebuilt per command. What SpiffWorkflow's own deserializer
+restores on the spec (multi-instance merges, event subprocess wiring) is wired once per parsed
+spec by engine.wiring, the same for every case; what it restores on the workflow (subprocess
+completion callbacks, waiting events) is restored here per load.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from engine.wiring import ensure_wired
 
 STATE_FORMAT = "rongflow-1"
 
@@ -60,6 +65,7 @@ def dump_state(workflow: BpmnWorkflow) -> str:
 def load_state(state: str, spec: Any, subprocess_specs: dict[str, Any],
                script_engine: Any) -> BpmnWorkflow:
     """Rebuild a workflow from its stored state around an already parsed spec."""
+    ensure_wired(spec, subprocess_specs)
     dct = json.loads(state)
     dct.pop(_SERIALIZER.VERSION_KEY, None)
     workflow: BpmnWorkflow = _SERIALIZER.from_dict(dct, spec=spec,

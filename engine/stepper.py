@@ -26,6 +26,7 @@ from engine.models import (HumanTask, InstanceStatus, ProcessInstance, Role, Tas
 from engine.orgs import SessionOrgLookup
 from engine.persistence import dump_state, load_state, to_json_safe
 from engine.process_api import CaseInfo, CaseLookup, HookContext, ProcessConfig
+from engine.timers import timer_due
 
 LANE_ROLES: dict[str, Role] = {
     **{r.value: r for r in Role},
@@ -147,14 +148,22 @@ def run_engine(case: Case) -> WorkflowException | None:
 
 
 def timer_values(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, str]]:
-    """(task, due ISO) for every waiting timer event of the workflow."""
+    """(task, next due ISO) for every waiting timer of the workflow: timer events, cycle timers
+    (re-armed after each firing) and timers behind an event-based gateway."""
     out = []
     for t in workflow.get_tasks(state=TaskState.WAITING):
-        definition = getattr(t.task_spec, "event_definition", None)
-        value = t.internal_data.get("event_value")
-        if isinstance(definition, TimerEventDefinition) and isinstance(value, str):
-            out.append((t, value))
+        due = timer_due(getattr(t.task_spec, "event_definition", None), t.internal_data.get("event_value"))
+        if due is not None:
+            out.append((t, due))
     return out
+
+
+def timer_fired(t: SpiffTask, due: str) -> bool:
+    """Whether a timer that was waiting for `due` has fired since (a cycle timer keeps waiting
+    with its next due time moved on)."""
+    if t.state != TaskState.WAITING:
+        return True
+    return timer_due(getattr(t.task_spec, "event_definition", None), t.internal_data.get("event_value")) != due
 
 
 def next_timer(workflow: BpmnWorkflow) -> datetime | None:
@@ -170,10 +179,8 @@ def _task_due(t: SpiffTask, config: ProcessConfig) -> tuple[datetime | None, boo
     dues = []
     if parent is not None:
         for sib in parent.children:
-            definition = getattr(sib.task_spec, "event_definition", None)
-            value = sib.internal_data.get("event_value")
-            if sib is not t and isinstance(definition, TimerEventDefinition) and isinstance(value, str) \
-                    and getattr(sib.task_spec, "cancel_activity", True):
+            value = timer_due(getattr(sib.task_spec, "event_definition", None), sib.internal_data.get("event_value"))
+            if sib is not t and value is not None and getattr(sib.task_spec, "cancel_activity", True):
                 dues.append(TimerEventDefinition.get_datetime(value))
     return (min(dues) if dues else None), False
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import threading
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,7 +16,7 @@ from engine.history import append_event
 from engine.models import InstanceStatus, ProcessInstance
 from engine.ops.heartbeat import beat, worker_name
 from engine.ops.logs import logged_command
-from engine.stepper import lock_case, record_error, run_engine, save_case, timer_values
+from engine.stepper import lock_case, record_error, run_engine, save_case, timer_fired, timer_values
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ def fire_due_timer(env: Env) -> int | None:
         waiting = {t.id: (t, due) for t, due in timer_values(case.workflow)}
         error = run_engine(case)
         for task_id, (t, due) in waiting.items():
-            if t.state != TaskState.WAITING:
+            if timer_fired(t, due):
                 append_event(session, case.instance, at=now, action="timer",
                              step_id=t.task_spec.bpmn_id, step_name=t.task_spec.bpmn_name,
                              data={"due": due})
