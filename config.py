@@ -28,6 +28,22 @@ class Config:
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 30000)
     # Flask session signing key; required outside development and tests.
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Keys sealing the case history and the admin log (HMAC-SHA256), kept outside the database:
+    # HISTORY_KEY_FILE (a file, one key per line, newest first) or HISTORY_KEY (keys separated by
+    # commas, newest first). The newest seals new events; keep older keys listed after a rotation
+    # so events sealed with them still verify. Required outside development and tests: at least
+    # 32 characters, never the SECRET_KEY.
+    HISTORY_KEY = os.environ.get("HISTORY_KEY")
+    HISTORY_KEY_FILE = os.environ.get("HISTORY_KEY_FILE")
+    # Signed checkpoints of every chain head (`flask audit checkpoint`, the worker) go here: a
+    # directory the database cannot write, ideally on another machine or write-once storage.
+    CHECKPOINT_DIR = Path(_env("CHECKPOINT_DIR", str(INSTANCE_DIR / "checkpoints")))
+    # The worker writes a checkpoint when the newest one is this many hours old (0: never).
+    CHECKPOINT_EVERY_HOURS = _int("CHECKPOINT_EVERY_HOURS", 24)
+    # `init-db` runs migrations with this URL (the schema owner); the app's DATABASE_URL may then
+    # be a role that can only SELECT and INSERT on the logs (README, "Database roles").
+    # Empty: DATABASE_URL.
+    MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL")
     # Where the BPMN/DMN of each process lives: <BPMN_DIR>/<process>/*.bpmn
     BPMN_DIR = Path(_env("BPMN_DIR", str(BASE_DIR / "bpmn")))
     # Optional file adding or overriding holiday years of the business calendar.
@@ -94,6 +110,20 @@ class Config:
         """Refuse to run with settings that are unsafe for this environment."""
         if not cls.SECRET_KEY:
             raise RuntimeError("SECRET_KEY must be set outside development and tests")
+        _check_history_keys(cls)
+
+
+def _check_history_keys(cls: type[Config]) -> None:
+    from engine.integrity.keys import DEVELOPMENT_KEY, MIN_KEY_LENGTH, load_keyring
+    if not (cls.HISTORY_KEY or cls.HISTORY_KEY_FILE):
+        raise RuntimeError("HISTORY_KEY or HISTORY_KEY_FILE must be set outside development and tests")
+    ring = load_keyring(cls.HISTORY_KEY, cls.HISTORY_KEY_FILE)
+    for key in ring.keys.values():
+        if len(key) < MIN_KEY_LENGTH or key.decode() == DEVELOPMENT_KEY:
+            raise RuntimeError(f"every history key must be at least {MIN_KEY_LENGTH} characters "
+                               "and not the development key")
+        if cls.SECRET_KEY and key == cls.SECRET_KEY.encode():
+            raise RuntimeError("the history key must not be the SECRET_KEY")
 
 
 class DevelopmentConfig(Config):

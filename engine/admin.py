@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from engine import orgs
 from engine.env import Env
 from engine.errors import FormInvalid, InvalidState, NotFound, PermissionDenied
+from engine.integrity.adminlog import seal_admin_event
 from engine.paging import Page
 from engine.models import (AdminEvent, HumanTask, OrgLevel, OrgUnit, Role, RoleGrant, User)
 from engine.orgs import LEVEL_LABELS, LEVEL_ORDER, ROLE_LABELS, Actor
@@ -82,12 +83,11 @@ def _require_over_user(session: Session, user_id: int, target: User) -> None:
 
 def log_admin(session: Session, actor: Actor, at: datetime, action: str, target_type: str,
               target_id: int | None, target: str, **details: Any) -> AdminEvent:
-    """Append one admin event (in the caller's transaction)."""
+    """Append one admin event to the log's keyed chain (in the caller's transaction)."""
     event = AdminEvent(at=at, actor_id=actor.id, actor_name=actor.name, action=action,
                        target_type=target_type, target_id=target_id, target=target[:255],
                        details=details)
-    session.add(event)
-    return event
+    return seal_admin_event(session, event)
 
 
 def check_admin(env: Env, user_id: int) -> None:

@@ -23,12 +23,16 @@ from engine.calendar import BEIJING
 from engine.env import Env
 from engine.errors import FormInvalid, NotFound, PermissionDenied
 from engine.history import ACTION_LABELS, ChainCheck, check_events
+from engine.integrity.keys import keyring_of
 from engine.models import HistoryEvent, OrgUnit, ProcessInstance, Role, RoleGrant, User
 from engine.casefile import CaseFile, case_file, form_catalog
 from engine.runtime import case_data
 
 CHAIN_REASONS = {"missing event": "缺少事件", "broken link": "前后哈希不衔接",
-                 "content changed": "内容被改动", "events missing at the end": "末尾事件缺失"}
+                 "content changed": "内容被改动", "events missing at the end": "末尾事件缺失",
+                 "chain head does not match": "链头与末条事件不符", "unknown key": "密钥无法识别",
+                 "unknown hash scheme": "哈希方式无法识别",
+                 "unkeyed event after keyed ones": "加密链之后出现未加密事件"}
 EXPORT_HEADERS = ["案件编号", "流程", "序号", "时间", "操作人", "操作", "步骤", "单位", "意见",
                   "数据", "哈希"]
 EXPORT_LIMIT = 100_000
@@ -198,7 +202,7 @@ def audit_case(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> 
         key = instance.process_key
         events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
                                  .order_by(HistoryEvent.seq)).all()
-        chain = check_events(list(events), instance)
+        chain = check_events(list(events), instance, keyring_of(session))
     return AuditCase(case_file(env, user_id, instance_id, soon_days), case_data(env, instance_id),
                      _labels(env, key), chain)
 
@@ -228,6 +232,7 @@ def verify_scope(env: Env, user_id: int) -> ChainSummary:
                                             .order_by(ProcessInstance.id))
                  if _case_in_scope(c, units)]
         broken: list[BrokenCase] = []
+        keyring = keyring_of(session)
         for start in range(0, len(cases), VERIFY_BATCH):
             batch = cases[start:start + VERIFY_BATCH]
             events: dict[int, list[HistoryEvent]] = {c.id: [] for c in batch}
@@ -235,7 +240,7 @@ def verify_scope(env: Env, user_id: int) -> ChainSummary:
                                      .order_by(HistoryEvent.instance_id, HistoryEvent.seq)):
                 events[e.instance_id].append(e)
             for c in batch:
-                check = check_events(events[c.id], c)
+                check = check_events(events[c.id], c, keyring)
                 if not check.ok:
                     broken.append(BrokenCase(c.id, c.case_no, check.first_bad_seq,
                                              CHAIN_REASONS.get(check.reason, check.reason)))

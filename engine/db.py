@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.integrity.keys import Keyring, development_keyring
+
 
 @dataclass
 class StatementCounter:
@@ -32,14 +34,18 @@ class Database:
     a lock upgrade; readers stay concurrent under WAL. On PostgreSQL writers lock rows instead.
     """
 
-    def __init__(self, url: str, busy_timeout_ms: int = 30000, echo: bool = False) -> None:
+    def __init__(self, url: str, busy_timeout_ms: int = 30000, echo: bool = False,
+                 keyring: Keyring | None = None) -> None:
         self.url = url
+        # Seals history and admin events (engine.integrity.keys); sessions reach it via info.
+        self.keyring = keyring or development_keyring()
         self.is_sqlite = url.startswith("sqlite")
         self.counter = StatementCounter()
         self.engine = self._create_engine(url, busy_timeout_ms, echo)
         self._write_engine = self.engine.execution_options(rongflow_write=True)
-        self.read_session = sessionmaker(self.engine, expire_on_commit=False)
-        self.write_session = sessionmaker(self._write_engine, expire_on_commit=False)
+        self.read_session = sessionmaker(self.engine, expire_on_commit=False, info={"rongflow_db": self})
+        self.write_session = sessionmaker(self._write_engine, expire_on_commit=False,
+                                          info={"rongflow_db": self})
 
     def _create_engine(self, url: str, busy_timeout_ms: int, echo: bool) -> Engine:
         kwargs: dict[str, Any] = {"echo": echo, "future": True}

@@ -14,6 +14,7 @@ from engine.calendar import BusinessCalendar, default_calendar
 from engine.clock import Clock, SystemClock
 from engine.db import Database
 from engine.definitions import SpecCache
+from engine.integrity.keys import Keyring
 from engine.process_api import ProcessConfig
 from engine.scripting import RongScriptEngine
 
@@ -50,7 +51,7 @@ class Env:
 
 def make_env(database_url: str, *, clock: Clock | None = None, bpmn_dir: Path | None = None,
              holidays_file: Path | None = None, busy_timeout_ms: int = 30000,
-             settings: dict[str, Any] | None = None) -> Env:
+             settings: dict[str, Any] | None = None, keyring: Keyring | None = None) -> Env:
     calendar = BusinessCalendar(holidays_file) if holidays_file else default_calendar()
-    return Env(db=Database(database_url, busy_timeout_ms), clock=clock or SystemClock(),
+    return Env(db=Database(database_url, busy_timeout_ms, keyring=keyring), clock=clock or SystemClock(),
                calendar=calendar, bpmn_dir=bpmn_dir, settings=settings or {})

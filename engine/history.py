@@ -1,12 +1,17 @@
-"""The append-only case history, hash-chained per case.
+"""The append-only case history, chained per case with a keyed hash.
 
 `append_event` is the only writer. There is no update or delete path in the code, and the
-database refuses both with triggers (see the migrations). `verify_chain` recomputes the chain
-so an auditor can prove that no event was changed or removed afterwards.
+database refuses UPDATE, DELETE and TRUNCATE with triggers (see the migrations). Each event's
+hash is an HMAC-SHA256 of its content and the previous event's hash, under a key kept outside
+the database (engine.integrity.keys), so whoever can write the database cannot re-seal an edited
+chain. `verify_chain` recomputes the chain so an auditor can prove that no event was changed.
+
+Events written before migration 0005 carry plain SHA-256 (`hash_alg` "sha256"); they still
+verify, but anyone with write access could re-hash such a prefix. A chain never goes back from
+keyed to plain events, and the signed checkpoints (engine.integrity.checkpoint) pin old heads.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.integrity.keys import SHA256, Keyring, keyring_of
 from engine.models import HistoryEvent, ProcessInstance
 from engine.persistence import to_json_safe
 
@@ -26,7 +32,8 @@ ACTION_LABELS = {
 }
 
 
-def _canonical(event: HistoryEvent) -> bytes:
+def canonical(event: HistoryEvent) -> bytes:
+    """The bytes an event's hash covers: every recorded field and the previous hash."""
     at = event.at.astimezone(timezone.utc)
     body = {
         "instance": event.instance_id, "seq": event.seq, "at": at.isoformat(timespec="microseconds"),
@@ -49,7 +56,7 @@ def append_event(session: Session, instance: ProcessInstance, *, at: datetime, a
         actor_id=actor_id, actor_name=actor_name, action=action, step_id=step_id,
         step_name=step_name, task_id=task_id, org_unit_id=org_unit_id, opinion=opinion or None,
         data=to_json_safe(data or {}), prev_hash=instance.last_event_hash)
-    event.hash = hashlib.sha256(_canonical(event)).hexdigest()
+    event.hash_alg, event.key_id, event.hash = keyring_of(session).seal(canonical(event))
     instance.event_count = event.seq
     instance.last_event_hash = event.hash
     session.add(event)
@@ -68,22 +75,33 @@ def verify_chain(session: Session, instance_id: int) -> ChainCheck:
     """Recompute the case's hash chain from the stored events."""
     events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
                              .order_by(HistoryEvent.seq)).all()
-    return check_events(list(events), session.get(ProcessInstance, instance_id))
+    return check_events(list(events), session.get(ProcessInstance, instance_id), keyring_of(session))
 
 
-def check_events(events: list[HistoryEvent], instance: ProcessInstance | None) -> ChainCheck:
+def event_fault(event: HistoryEvent, keyring: Keyring, prev: str, keyed_before: bool) -> str | None:
+    """Why this one event does not fit the chain after `prev`, or None when it fits."""
+    if event.prev_hash != prev:
+        return "broken link"
+    if keyed_before and event.hash_alg == SHA256:
+        return "unkeyed event after keyed ones"
+    return keyring.check(event.hash_alg, event.key_id, canonical(event), event.hash)
+
+
+def check_events(events: list[HistoryEvent], instance: ProcessInstance | None,
+                 keyring: Keyring) -> ChainCheck:
     """Check one case's events (in seq order) against each other and the case's chain head."""
-    prev = ""
+    prev, keyed = "", False
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:
             return ChainCheck(False, len(events), expected_seq, "missing event")
-        if event.prev_hash != prev:
-            return ChainCheck(False, len(events), event.seq, "broken link")
-        if hashlib.sha256(_canonical(event)).hexdigest() != event.hash:
-            return ChainCheck(False, len(events), event.seq, "content changed")
-        prev = event.hash
-    if instance is not None and (instance.last_event_hash != prev or instance.event_count != len(events)):
+        fault = event_fault(event, keyring, prev, keyed)
+        if fault:
+            return ChainCheck(False, len(events), event.seq, fault)
+        prev, keyed = event.hash, keyed or event.hash_alg != SHA256
+    if instance is not None and instance.event_count > len(events):
         return ChainCheck(False, len(events), len(events) + 1, "events missing at the end")
+    if instance is not None and (instance.last_event_hash != prev or instance.event_count != len(events)):
+        return ChainCheck(False, len(events), len(events), "chain head does not match")
     return ChainCheck(True, len(events))
 
 

@@ -221,6 +221,10 @@ class HistoryEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # How `hash` was made (migration 0005): "hmac-sha256" under the key `key_id`, or "sha256"
+    # (no key) for events written before keyed chains.
+    hash_alg: Mapped[str] = mapped_column(String(16), server_default="sha256")
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class Attachment(Base):
@@ -262,7 +266,8 @@ class AdminEvent(Base):
     """One administrative action (users, org units, grants, deployments). Append-only like the
     case history: database triggers refuse UPDATE and DELETE (migration 0003)."""
     __tablename__ = "admin_event"
-    __table_args__ = (Index("ix_admin_event_target", "target_type", "target_id"),)
+    __table_args__ = (Index("ix_admin_event_target", "target_type", "target_id"),
+                      UniqueConstraint("seq", name="uq_admin_event_seq"))
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True, nullable=True)
@@ -272,9 +277,24 @@ class AdminEvent(Base):
     target_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     target: Mapped[str] = mapped_column(String(255), default="")  # a readable label, e.g. the username
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # One keyed hash chain over the whole log, like a case's history (engine.integrity.adminlog).
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    hash_alg: Mapped[str] = mapped_column(String(16), server_default="sha256")
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
-__all__ += ["AdminEvent"]
+class AdminLogHead(Base):
+    """The head of the admin log's chain (one row, id 1): locked by each writer, so the log
+    never forks; the next event chains onto `last_hash`."""
+    __tablename__ = "admin_log_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+__all__ += ["AdminEvent", "AdminLogHead"]
 
 
 class RateLimitHit(Base):

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from engine.env import Env, make_env
+from engine.integrity.keys import load_keyring
 
 
 
@@ -44,12 +45,14 @@ def _make_env(app: Flask) -> Env:
     holidays = cfg.get("HOLIDAYS_FILE")
     return make_env(cfg["DATABASE_URL"], bpmn_dir=Path(cfg["BPMN_DIR"]),
                     holidays_file=Path(holidays) if holidays else None,
-                    busy_timeout_ms=int(cfg["SQLITE_BUSY_TIMEOUT_MS"]))
+                    busy_timeout_ms=int(cfg["SQLITE_BUSY_TIMEOUT_MS"]),
+                    keyring=load_keyring(cfg.get("HISTORY_KEY"), cfg.get("HISTORY_KEY_FILE")))
 
 
 def _init_extensions(app: Flask) -> None:
-    from webapp import errors, security, templating
+    from webapp import errors, inputs, security, templating
     from webapp.extensions import bootstrap, csrf, login_manager
+    inputs.init_app(app)  # first: the int converter before any route, the input check before CSRF
     bootstrap.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
