@@ -50,9 +50,10 @@ def _make_env(app: Flask) -> Env:
 
 
 def _init_extensions(app: Flask) -> None:
-    from webapp import errors, inputs, security, templating
+    from webapp import errors, inputs, ops, security, templating
     from webapp.extensions import bootstrap, csrf, login_manager
     inputs.init_app(app)  # first: the int converter before any route, the input check before CSRF
+    ops.init_app(app)  # the request id and log line (its hook runs before all others), /healthz
     bootstrap.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)

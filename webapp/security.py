@@ -14,7 +14,8 @@ from engine.models import Role
 from engine.orgs import Actor
 from webapp.extensions import login_manager
 
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "bootstrap.static", "public.query", "public.evaluate"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "bootstrap.static", "public.query", "public.evaluate",
+                              "ops.healthz", "ops.readyz", "ops.metrics"})
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'")
