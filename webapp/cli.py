@@ -3,22 +3,25 @@
     flask --app webapp init-db            create or upgrade the schema (Alembic)
     flask --app webapp deploy             deploy every bpmn/<process>/ (new version if changed)
     flask --app webapp workflows check    parse, check lanes/forms, smoke-run every process
-    flask --app webapp worker [--once]    fire due timers (long-running)
+    flask --app webapp worker [--once]    fire due timers (long-running; stops on SIGTERM)
+    flask --app webapp backup / restore   one checked set: database, uploads, holiday data
+    rongflow serve                        the production server (gunicorn), see deploy/
+    rongflow <any command above>          the same as `flask --app webapp <command>`
     flask --app webapp demo               build the demo city with its cases
     rongflow demo                         all of the above on the SQLite default, then serve
 """
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask.cli import FlaskGroup, with_appcontext
 
 from engine.env import Env
+from webapp.opscli import serve_command
 
 
 def _env() -> Env:
@@ -96,21 +99,6 @@ def run_checks(env: Env) -> int:
     return failed
 
 
-@click.command("worker")
-@click.option("--once", is_flag=True, help="fire what is due now, then exit")
-@with_appcontext
-def worker_command(once: bool) -> None:
-    """Fire due timers and run the engine on, one transaction per case."""
-    from engine.worker import run_due_timers, run_forever
-    env = _env()
-    if once:
-        click.echo(f"handled {run_due_timers(env)} case(s)")
-        return
-    logging.basicConfig(level=logging.INFO)
-    cfg = current_app.config
-    run_forever(env, cfg["WORKER_POLL_SECONDS"], cfg["WORKER_BATCH"])
-
-
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
@@ -128,13 +116,24 @@ def build_demo(env: Env) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for command in (init_db_command, deploy_command, workflows_group, worker_command, demo_command):
+    from webapp.opscli import backup_command, restore_command, worker_command
+    for command in (init_db_command, deploy_command, workflows_group, worker_command, demo_command,
+                    backup_command, restore_command):
         app.cli.add_command(command)
 
 
-@click.group()
+def _create_app() -> Flask:
+    from webapp import create_app
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, load_dotenv=False,
+             set_debug_flag=False)
 def main() -> None:
-    """RongFlow 戎务流程."""
+    """RongFlow 戎务流程: every `flask --app webapp` command, plus serve and demo."""
+
+
+main.add_command(serve_command)
 
 
 @main.command("demo")
