@@ -52,8 +52,16 @@ def deploy_all(env: Env, key: str | None = None) -> list[tuple[str, int, bool]]:
 @click.command("init-db")
 @with_appcontext
 def init_db_command() -> None:
-    """Create or upgrade the database schema."""
-    init_db(_env())
+    """Create or upgrade the database schema (as MIGRATION_DATABASE_URL's role, if set)."""
+    url = current_app.config.get("MIGRATION_DATABASE_URL")
+    if url:
+        from sqlalchemy import create_engine
+        from engine.schema import upgrade
+        owner = create_engine(url)
+        upgrade(owner)
+        owner.dispose()
+    else:
+        init_db(_env())
     click.echo("数据库已就绪 (schema at head)")
 
 
@@ -120,6 +128,8 @@ def register_cli(app: Flask) -> None:
     for command in (init_db_command, deploy_command, workflows_group, worker_command, demo_command,
                     backup_command, restore_command):
         app.cli.add_command(command)
+    from webapp.integrity_cli import audit_group
+    app.cli.add_command(audit_group)
 
 
 def _create_app() -> Flask:
