@@ -63,25 +63,25 @@ def logged_command(fn: F | None = None, *, returns_case: bool = False) -> Any:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind_partial(*args, **kwargs).arguments
         started = time.perf_counter()
-        outcome, result = "ok", None
+        outcome, result, level = "ok", None, logging.INFO
         try:
             result = fn(*args, **kwargs)
             return result
-        except BaseException as exc:
+        except BaseException as exc:  # engine errors (refusals, bad input) carry a code
             outcome = str(getattr(exc, "code", "") or type(exc).__name__)
+            level = logging.INFO if getattr(exc, "code", None) else logging.ERROR
             raise
         finally:
             if not (returns_case and outcome == "ok" and result is None):
                 case_id = result if returns_case else bound.get("instance_id", getattr(result, "instance_id", None))
-                _emit(name, outcome, time.perf_counter() - started, bound, case_id)
+                _emit(name, outcome, level, time.perf_counter() - started, bound, case_id)
     return wrapper
 
 
-def _emit(name: str, outcome: str, duration: float, bound: dict[str, Any], case_id: Any) -> None:
+def _emit(name: str, outcome: str, level: int, duration: float, bound: dict[str, Any], case_id: Any) -> None:
     actor = bound.get("actor")
     record = CommandRecord(name, outcome, duration, _int(case_id), _int(bound.get("task_id")),
                            _int(getattr(actor, "id", None)) or _int(context_value("user_id")))
-    level = logging.INFO if outcome == "ok" else logging.WARNING
     command_log.log(level, "command %s %s", name, outcome, extra={"fields": {
         "event": "command", "command": name, "case_id": record.case_id, "task_id": record.task_id,
         "user_id": record.user_id, "duration_ms": round(duration * 1000, 1), "outcome": outcome}})
