@@ -19,16 +19,17 @@ from engine.calendar import to_local_date
 from engine.definitions import latest_definition
 from engine.env import Env
 from engine.errors import Conflict, EngineError, FormInvalid, InvalidState, NotFound, PermissionDenied
+from engine.faults import StepFailure, describe
 from engine.forms import load_form, validate_form
 from engine.history import append_event, changed_fields
 from engine.models import (CaseSequence, HistoryEvent, HumanTask, InstanceStatus, OrgUnit,
                            ProcessInstance, Role, RoleGrant, TaskStatus)
 from engine.orgs import Actor, SessionOrgLookup, has_role
-from engine.persistence import to_json_safe
+from engine.persistence import load_state, to_json_safe
 from engine.process_api import ProcessConfig
+from engine.stepguard import fail_step, keep_completion, keep_fix, run_step
 from engine.stepper import (OPEN_STATUSES, Case, SessionCaseLookup, case_context, find_spiff_task,
-                            hook_context, lock_case, record_error, run_engine, save_case,
-                            workflow_data)
+                            hook_context, lock_case, process_config, save_case, workflow_data)
 from engine.ops.logs import logged_command
 
 START_FORM = "start"
@@ -47,7 +48,8 @@ class StepResult:
     instance_id: int
     status: InstanceStatus
     new_task_ids: list[int]
-    error: str | None = None
+    error: str | None = None            # the failure's English message, if the step failed
+    user_message: str | None = None     # what to tell the user about that failure (Chinese)
 
 
 def _run(env: Env, fn: Any) -> Any:
@@ -71,7 +73,7 @@ def start_case(env: Env, process_key: str, actor: Actor, org_unit_id: int,
                data: dict[str, Any], attach: AttachFiles | None = None) -> StartResult:
     """Start a case of the newest version of a process, registered by `actor` at a unit.
     `attach` (engine.attachments.start_case_with_files) adds the start form's files."""
-    config = env.process(process_key)
+    config = process_config(env, process_key)
     return _run(env, lambda s: _start(env, s, config, actor, org_unit_id, data, attach))  # type: ignore[no-any-return]
 
 
@@ -92,8 +94,12 @@ def _start(env: Env, session: Session, config: ProcessConfig, actor: Actor, unit
                 received_at=now.isoformat())
     if config.on_start:
         seed.update(config.on_start(seed, ctx))
-    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=env.script_engine)
-    workflow.get_tasks(state=TaskState.READY)[0].data.update(seed)
+
+    def fresh() -> BpmnWorkflow:  # the case as registered, before any step ran
+        wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=env.script_engine)
+        wf.get_tasks(state=TaskState.READY)[0].data.update(seed)
+        return wf
+    workflow = fresh()
     title, name, id_no = config.summarize(seed) if config.summarize else (config.name, None, None)
     instance = ProcessInstance(
         case_no=case_no, query_code=f"{secrets.randbelow(10**6):06d}", definition_id=definition.id,
@@ -107,14 +113,12 @@ def _start(env: Env, session: Session, config: ProcessConfig, actor: Actor, unit
         data = {**data, **files}
         if schema is not None:
             validate_form(schema, data)
+        seed.update(files)
         workflow.get_tasks(state=TaskState.READY)[0].data.update(files)
     case = Case(instance, parsed, config, workflow, session, orgs, open_rows=[])
     append_event(session, instance, at=now, action="start", actor_id=actor.id, actor_name=actor.name,
                  org_unit_id=unit_id, data={k: [None, v] for k, v in data.items()})
-    error = run_engine(case)
-    if error is not None:
-        record_error(case, error, now)
-    save_case(env, case, now)
+    run_step(env, case, now, restore=fresh)
     return StartResult(instance.id, case_no, instance.query_code)
 
 
@@ -269,11 +273,7 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
     now = env.clock.now()
     before = dict(spiff_task.data)
     spiff_task.set_data(**data)
-    extra: dict[str, Any] = {}
-    if case.config.on_complete:
-        extra = case.config.on_complete(row.step_id, dict(spiff_task.data), case_context(env, case))
-        spiff_task.set_data(**extra)
-    spiff_task.run()
+    extra, hook_failure = _on_complete(env, case, spiff_task)
     row.status, row.assignee_id = TaskStatus.completed, actor.id
     row.completed_at, row.completed_by_id = now, actor.id
     case.completed_row = row
@@ -281,18 +281,45 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
                  actor_name=actor.name, step_id=row.step_id, step_name=row.step_name,
                  task_id=row.id, org_unit_id=row.org_unit_id, opinion=opinion,
                  data=changed_fields(to_json_safe(before), to_json_safe({**data, **extra})))
-    return _finish_step(env, case, now)
+    keep = keep_completion(row.spiff_task_id, {**data, **extra})
+    if hook_failure is not None:  # a bug in the process package: the workflow was not touched
+        failure = fail_step(env, case, now, hook_failure, _committed(env, case), keep)
+        return _step_result(case, failure)
+    return _finish_step(env, case, now, spiff_task.run, keep)
 
 
-def _finish_step(env: Env, case: Case, now: Any) -> StepResult:
-    error = run_engine(case)
-    if error is not None:
-        record_error(case, error, now)
-    save_case(env, case, now)
+def _on_complete(env: Env, case: Case, spiff_task: Any) -> tuple[dict[str, Any], StepFailure | None]:
+    """Run the process's on_complete hook and add its data to the task. An EngineError is the
+    hook's deliberate refusal and propagates; any other exception is a bug in the process
+    package: the case goes to error (the completion is recorded) and retry re-runs the hook."""
+    if not case.config.on_complete:
+        return {}, None
+    step_id = spiff_task.task_spec.bpmn_id
+    try:
+        extra = case.config.on_complete(step_id, dict(spiff_task.data), case_context(env, case))
+    except EngineError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any bug in a hook becomes the case's error state
+        return {}, describe(exc, rolled_back=True, task=spiff_task, hook="on_complete")
+    spiff_task.set_data(**extra)
+    return extra, None
+
+
+def _committed(env: Env, case: Case) -> Any:
+    state = case.instance.state
+    return lambda: load_state(state, case.parsed.spec, case.parsed.subprocess_specs, env.script_engine)
+
+
+def _finish_step(env: Env, case: Case, now: Any, advance: Any = None, keep: Any = None) -> StepResult:
+    return _step_result(case, run_step(env, case, now, advance, keep))
+
+
+def _step_result(case: Case, failure: StepFailure | None) -> StepResult:
     case.session.flush()
     i = case.instance
     return StepResult(i.id, i.status, [r.id for r in case.new_rows],
-                      i.error_message if error is not None else None)
+                      failure.message if failure is not None else None,
+                      failure.user_message if failure is not None else None)
 
 
 def four_eyes_refusal(session: Session, config: ProcessConfig, row: HumanTask,
@@ -406,19 +433,19 @@ def retry_case(env: Env, instance_id: int, actor: Actor, data_fix: dict[str, Any
                      actor_name=actor.name, opinion=reason,
                      step_id=failed[0].task_spec.bpmn_id if failed else None,
                      data={k: [None, v] for k, v in data_fix.items()})
-        try:
-            for t in failed:
-                t.set_data(**data_fix)
-                t.run()
-        except Exception as exc:  # the step fails again: back to error, with the new message
-            from SpiffWorkflow.exceptions import WorkflowException
-            if not isinstance(exc, WorkflowException):
-                raise
-            record_error(case, exc, now)
-            save_case(env, case, now)
-            return StepResult(case.instance.id, case.instance.status, [], str(exc))
-        return _finish_step(env, case, now)
+        return _finish_step(env, case, now, lambda: _rerun(env, case, failed, data_fix),
+                            keep_fix(data_fix))
     return _run(env, body)  # type: ignore[no-any-return]
+
+
+def _rerun(env: Env, case: Case, failed: list[Any], data_fix: dict[str, Any]) -> None:
+    """Re-run failed tasks with the admin's corrected data. A user task in error is a completion
+    that was rolled back: its on_complete hook runs again before it completes."""
+    for t in failed:
+        t.set_data(**data_fix)
+        if t.task_spec.manual and case.config.on_complete:
+            t.set_data(**case.config.on_complete(t.task_spec.bpmn_id, dict(t.data), case_context(env, case)))
+        t.run()
 
 
 @logged_command
@@ -465,17 +492,35 @@ def deliver_message(env: Env, instance_id: int, message: str, payload: dict[str,
         if schema is not None:
             validate_form(schema, payload)
         now = env.clock.now()
+        committed = _committed(env, case)
+        failure = None
         try:
             case.workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload=payload))
         except WorkflowException as exc:
-            raise InvalidState(f"case {case.instance.case_no} is not waiting for message {message!r}",
-                               "案件当前未在等待该消息") from exc
+            if "not waiting for" in str(exc):
+                raise InvalidState(f"case {case.instance.case_no} is not waiting for message {message!r}",
+                                   "案件当前未在等待该消息") from exc
+            failure = describe(exc, rolled_back=True)
+        except Exception as exc:  # noqa: BLE001 - the message's catch failed: the case goes to error
+            failure = describe(exc, rolled_back=True)
         append_event(session, case.instance, at=now, action="message",
                      actor_id=actor.id if actor else None, actor_name=actor.name if actor else source,
                      step_id=message, step_name=step_name or (schema or {}).get("title"),
                      data={k: [None, v] for k, v in payload.items()})
-        return _finish_step(env, case, now)
-    return _run(env, body)  # type: ignore[no-any-return]
+        if failure is not None:  # recorded in the history; the workflow stays as committed
+            return _step_result(case, fail_step(env, case, now, failure, committed))
+        return _finish_step(env, case, now, keep=_keep_message(message, payload))
+    return _run(env, body)
+
+
+def _keep_message(message: str, payload: dict[str, Any]) -> Any:
+    """After a rollback, the delivered message stays caught (its catch event runs on retry)."""
+    from SpiffWorkflow.bpmn import BpmnEvent
+    from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+
+    def keep(workflow: BpmnWorkflow) -> None:
+        workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload=payload))
+    return keep  # type: ignore[no-any-return]
 
 
 def may_register_message(session: Session, user_id: int, instance: ProcessInstance,
@@ -504,7 +549,6 @@ def waiting_messages(env: Env, instance_id: int) -> list[str]:
         if instance is None:
             raise NotFound(f"case {instance_id} does not exist", "案件不存在")
         parsed = env.specs.get(session, instance.definition_id)
-        from engine.persistence import load_state
         wf = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
         return [e.name for e in wf.waiting_events() if e.event_type == "MessageEventDefinition"]
 
@@ -518,7 +562,6 @@ def case_data(env: Env, instance_id: int) -> dict[str, Any]:
         if instance is None:
             raise NotFound(f"case {instance_id} does not exist", "案件不存在")
         parsed = env.specs.get(session, instance.definition_id)
-        from engine.persistence import load_state
         wf = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
         return to_json_safe(workflow_data(wf))  # type: ignore[no-any-return]
 

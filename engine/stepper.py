@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from engine.definitions import ParsedDefinition
 from engine.env import Env
 from engine.errors import Conflict, InvalidState, NotFound
+from engine.faults import StepFailure, describe, is_clean
 from engine.history import append_event
 from engine.models import (HumanTask, InstanceStatus, ProcessInstance, Role, TaskStatus)
 from engine.orgs import SessionOrgLookup
@@ -62,6 +63,15 @@ def role_for_lane(lane: str | None, step_id: str, config: ProcessConfig) -> Role
                            f"流程泳道“{lane}”未对应任何角色") from exc
 
 
+def process_config(env: Env, key: str) -> ProcessConfig:
+    """The process package of a deployed key; NotFound (not a bare KeyError) when it has none."""
+    try:
+        return env.process(key)
+    except KeyError as exc:
+        raise NotFound(f"process {key!r} has no process package (workflows/{key}/): {exc}",
+                       "该流程尚未配置办理规则，暂不能办理，请联系系统管理员") from exc
+
+
 def lock_case(env: Env, session: Session, instance_id: int, *, for_task: int | None = None) -> Case:
     """Lock the case row (SELECT … FOR UPDATE on PostgreSQL) and load its workflow."""
     if for_task is not None:
@@ -76,7 +86,7 @@ def lock_case(env: Env, session: Session, instance_id: int, *, for_task: int | N
         raise NotFound(f"case {instance_id or ('of task %s' % for_task)} does not exist", "案件不存在")
     parsed = env.specs.get(session, instance.definition_id)
     workflow = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
-    return Case(instance, parsed, env.process(instance.process_key), workflow, session,
+    return Case(instance, parsed, process_config(env, instance.process_key), workflow, session,
                 SessionOrgLookup(session))
 
 
@@ -136,15 +146,53 @@ def find_spiff_task(case: Case, spiff_task_id: str) -> SpiffTask:
     return task
 
 
-def run_engine(case: Case) -> WorkflowException | None:
-    """Run every automatic step; a script error is returned (the case goes to error), not raised."""
+def run_engine(case: Case, now: datetime) -> WorkflowException | None:
+    """Run every automatic step and record each timer that fires (a `timer` history event),
+    whoever runs the step: the worker, a user's completion, a message, a retry.
+
+    A clean failure (SpiffWorkflow left the failing task in ERROR) is returned, not raised: the
+    case keeps that state and goes to error. Any other exception propagates, so that the caller
+    rolls the step back (engine.stepguard.run_step)."""
+    timers = FiredTimers(case, now)
     try:
-        case.workflow.do_engine_steps()
+        case.workflow.do_engine_steps(did_complete_task=timers.completed)
         case.workflow.refresh_timers()
-        case.workflow.do_engine_steps()
+        case.workflow.do_engine_steps(did_complete_task=timers.completed)
     except WorkflowException as exc:
+        if not is_clean(exc):
+            raise
+        timers.record_moved()
         return exc
+    timers.record_moved()
     return None
+
+
+class FiredTimers:
+    """Records a `timer` history event for each timer that fires during one engine run: a timer
+    event that completes, or a cycle timer that keeps waiting with its next due time moved on."""
+
+    def __init__(self, case: Case, now: datetime) -> None:
+        self._case, self._now = case, now
+        self._waiting = timer_values(case.workflow)
+        self._recorded: set[UUID] = set()
+
+    def completed(self, t: SpiffTask) -> None:
+        definition = getattr(t.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) and not isinstance(definition, CycleTimerEventDefinition):
+            due = t.internal_data.get("event_value")
+            self._record(t, due if isinstance(due, str) else None)
+
+    def record_moved(self) -> None:
+        for t, due in self._waiting:
+            if t.state == TaskState.WAITING and timer_fired(t, due):
+                self._record(t, due)
+
+    def _record(self, t: SpiffTask, due: str | None) -> None:
+        if t.id in self._recorded:
+            return
+        self._recorded.add(t.id)
+        append_event(self._case.session, self._case.instance, at=self._now, action="timer",
+                     step_id=t.task_spec.bpmn_id, step_name=t.task_spec.bpmn_name, data={"due": due})
 
 
 def timer_values(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, str]]:
@@ -233,20 +281,19 @@ def _widen_scope(instance: ProcessInstance, unit_ids: list[int]) -> None:
     instance.unit_ids = scope
 
 
-def record_error(case: Case, exc: WorkflowException, now: datetime) -> None:
+def record_error(case: Case, error: BaseException | StepFailure, now: datetime) -> StepFailure:
     """Put the case in the error state with message, step and line, and say so in the history."""
-    task = getattr(exc, "task", None)
-    step = task.task_spec.bpmn_id if task is not None else None
-    line = getattr(exc, "line_number", None)
+    failure = error if isinstance(error, StepFailure) else describe(error, rolled_back=False)
     i = case.instance
     i.status = InstanceStatus.error
-    i.error_message = str(exc)
-    i.error_step = step
-    i.error_line = int(line) if isinstance(line, int) and line > 0 else None
-    append_event(case.session, i, at=now, action="error", step_id=step,
-                 step_name=task.task_spec.bpmn_name if task is not None else None,
-                 data={"message": str(exc), "line": i.error_line,
-                       "error_line": getattr(exc, "error_line", None)})
+    i.error_message = failure.message
+    i.error_step = failure.step_id
+    i.error_line = failure.line
+    append_event(case.session, i, at=now, action="error", step_id=failure.step_id,
+                 step_name=failure.step_name,
+                 data={"message": failure.message, "line": failure.line,
+                       "error_line": failure.error_line, "rolled_back": failure.rolled_back})
+    return failure
 
 
 def save_case(env: Env, case: Case, now: datetime) -> None:
@@ -267,7 +314,8 @@ def workflow_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     if workflow.is_completed():
         return dict(workflow.data)
     # A join still waiting for its other branches holds no data: it is not the freshest.
-    tasks = [t for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+    tasks = [t for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED
+                                                    | TaskState.ERROR)
              if t.data]
     if tasks:
         return dict(max(tasks, key=lambda t: t.last_state_change).data)

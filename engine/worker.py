@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.env import Env
-from engine.history import append_event
 from engine.models import InstanceStatus, ProcessInstance
 from engine.ops.heartbeat import beat, worker_name
 from engine.ops.logs import logged_command
-from engine.stepper import lock_case, record_error, run_engine, save_case, timer_fired, timer_values
+from engine.stepguard import run_step
+from engine.stepper import lock_case
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +39,7 @@ def fire_due_timer(env: Env) -> int | None:
         if instance_id is None:
             return None
         case = lock_case(env, session, instance_id)
-        now = env.clock.now()
-        waiting = {t.id: (t, due) for t, due in timer_values(case.workflow)}
-        error = run_engine(case)
-        for task_id, (t, due) in waiting.items():
-            if timer_fired(t, due):
-                append_event(session, case.instance, at=now, action="timer",
-                             step_id=t.task_spec.bpmn_id, step_name=t.task_spec.bpmn_name,
-                             data={"due": due})
-        if error is not None:
-            record_error(case, error, now)
-        save_case(env, case, now)
+        run_step(env, case, env.clock.now())  # records each fired timer; a failure puts the case in error
         return instance_id
 
 
