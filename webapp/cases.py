@@ -128,10 +128,12 @@ def register_message(case_id: int, name: str) -> Response | tuple[str, int]:
     raw = raw_from_request(schema, request.form)
     try:
         data = coerce_form(schema, raw) if schema else {}
-        deliver_message(current_env(), case_id, name, data, actor())
+        result = deliver_message(current_env(), case_id, name, data, actor())
     except FormInvalid as exc:
         return _render_show(_case(case_id), {name: (raw, exc.errors)}), 422
     flash(f"已登记：{(schema or {}).get('title') or name}", "success")
+    if result.user_message:
+        flash(result.user_message, "warning")
     return redirect(url_for("cases.show", case_id=case_id))
 
 

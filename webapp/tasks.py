@@ -75,7 +75,7 @@ def submit(task_id: int) -> Response | tuple[str, int]:
         return _render(page, raw, exc.errors, opinion), 422
     flash(f"已办理：{page.instance.case_no}「{page.task.step_name}」", "success")
     if result.error:
-        flash("流程在后续自动步骤中出错，已记录，系统管理员将处理。", "warning")
+        flash(result.user_message or "流程在后续自动步骤中出错，已记录，系统管理员将处理。", "warning")
     return redirect(url_for(NEXT_PAGES.get(request.form.get("_next", ""), "home.index")))
 
 
