@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (Conflict, EngineError, FormInvalid, InvalidState, NotFound,
                            PermissionDenied)
+from webapp.inputs import HostileInput
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +60,23 @@ def _http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
         return error_page(413, f"上传的文件过大，单个文件不能超过 {mb} MB。")
     if status < 400:
         return exc
+    if isinstance(exc, HostileInput):
+        log.info("hostile input refused: %s %s", request.method, request.path[:200])
+        return error_page(status, str(exc.description))
     return error_page(status, MESSAGES.get(status, exc.description or "请求无法完成。"))
+
+
+def _unexpected(exc: Exception) -> tuple[str, int]:
+    """Last resort: any other exception is logged with its stack and a request id; the page
+    shows only the Chinese message and the id (no stack text, no English)."""
+    request_id = getattr(g, "request_id", None) or uuid.uuid4().hex[:12]
+    log.exception("unexpected error (request %s) in %s %s", request_id, request.method, request.path[:200])
+    return render_template("errors/error.html", status=500, title=TITLES[500], message=MESSAGES[500],
+                           request_id=request_id), 500
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(EngineError, _engine_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
