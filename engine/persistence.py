@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from engine.timers import ENGINE_CLOCK_TIMERS
 from engine.wiring import ensure_wired
 
 STATE_FORMAT = "rongflow-1"
@@ -46,6 +47,10 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
 def _build_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = SpeclessWorkflowConverter
+    # Timer definitions swapped for clock-aware ones show up in task data (an event-based
+    # gateway keeps the events it saw), so they need a converter too.
+    for clock_cls in ENGINE_CLOCK_TIMERS:
+        config[clock_cls] = config[clock_cls.__mro__[1]]
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda d: Decimal(d["value"]))
     registry.register(date, lambda v: {"value": v.isoformat()},

@@ -94,6 +94,9 @@ _SWAP: dict[type, type] = {
 }
 
 
+ENGINE_CLOCK_TIMERS = tuple(_SWAP.values())
+
+
 def _swap(definition: Any) -> None:
     new_cls = _SWAP.get(type(definition))
     if new_cls is not None:
