@@ -210,3 +210,10 @@ def form_opinion(schema: dict[str, Any] | None, data: dict[str, Any], typed: str
 
 def today_iso() -> str:
     return date.today().isoformat()
+
+
+def today_defaults(schema: dict[str, Any] | None, today: date) -> dict[str, str]:
+    """Initial values of the date fields a form marks `"x-default": "today"` (e.g. 收到日期):
+    the local date of the engine's clock, as a form shows and the demo fills them."""
+    props = (schema or {}).get("properties") or {}
+    return {name: today.isoformat() for name, prop in props.items() if prop.get("x-default") == "today"}

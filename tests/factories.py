@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.calendar import BEIJING
+from engine.calendar import BEIJING, to_local_date
 from engine.definitions import deploy, read_process_dir
 from engine.env import Env
 from engine.errors import PermissionDenied
@@ -120,7 +120,8 @@ def beijing(day: str, hour: int = 9) -> datetime:
 def petition_start_data(**overrides: object) -> dict[str, object]:
     """Valid registration data of one petitioner (synthetic name and ID number)."""
     data: dict[str, object] = {
-        "channel": "来访", "petitioner_name": "王建国", "id_number": "320602196805120016",
+        "channel": "来访", "received_on": "2026-03-02",  # the day of the tests' DEFAULT_START
+        "petitioner_name": "王建国", "id_number": "320602196805120016",
         "phone": "13912345678", "address": "海安区城东街道幸福社区3栋201室", "identity": "退役军人",
         "headcount": 1, "category": "安置", "purpose": "求决",
         "facts": "1990年退役后安置工作单位改制，工龄认定有争议。", "requests": "请求依政策认定军龄并补缴社保。",
@@ -170,8 +171,9 @@ def build_org_with_sections(env: Env) -> Org:
 def register_petition(env: Env, org: Org, username: str = "t1_cw", unit: str = "t1",
                       **data: Any) -> int:
     """Register a petition (valid data, overridable) and return the case id."""
+    today = to_local_date(env.clock.now()).isoformat()  # the form's default 收到日期
     return start_case(env, "petition", org.actor(username), org.units[unit],
-                      petition_start_data(**data)).instance_id
+                      petition_start_data(**{"received_on": today, **data})).instance_id
 
 
 def case_row(env: Env, case_id: int) -> ProcessInstance:
@@ -317,7 +319,12 @@ def file_to_report_in(env: Env, org: Org, **overrides: Any) -> int:
 
 def sign_assignment(env: Env, org: Org, case_id: int, district: str = "d1") -> StepResult:
     """The district's caseworker signs for (签收) a matter the city assigned to it (交办)."""
-    return act(env, org, case_id, "receive_assignment", f"{district}_cw", {"assignment_decision": "签收"})
+    today = to_local_date(env.clock.now()).isoformat()
+    signed = act(env, org, case_id, "receive_assignment", f"{district}_cw",
+                 {"assignment_decision": "签收", "assignment_received_on": today})
+    act(env, org, case_id, "assignment_notice", f"{district}_cw",  # Art.23 ¶3 written notice
+        {"assignment_notice_on": today, "assignment_notice_method": "邮寄送达"})
+    return signed
 
 
 def assign_petition(env: Env, org: Org, case_id: int, district: str = "d1") -> None:

@@ -14,7 +14,8 @@ from engine.access import StartOption, startable_processes
 from engine.attachments import add_attachment, attachment_download, start_case_with_files
 from engine.copies import copy_case, mark_copy_read
 from engine.errors import FormInvalid
-from engine.forms import coerce_form, load_form
+from engine.calendar import to_local_date
+from engine.forms import coerce_form, load_form, today_defaults
 from engine.casefile import CaseFile, case_file, diagram_input
 from engine.messages import MessageForm, message_schema
 from engine.queries import unit_choices, user_choices
@@ -57,7 +58,10 @@ def _render_start(option: StartOption, values: dict, errors: dict[str, str],
 
 @bp.get("/start/<key>")
 def start_form(key: str) -> str:
-    return _render_start(_start_option(key), {}, {})
+    option = _start_option(key)
+    schema = load_form(current_env().process(key).forms_dir, "start")
+    today = to_local_date(current_env().clock.now())
+    return _render_start(option, today_defaults(schema, today), {})
 
 
 @bp.post("/start/<key>")

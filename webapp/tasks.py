@@ -12,7 +12,8 @@ from werkzeug.wrappers import Response
 from engine.access import check_task_visible
 from engine.attachments import add_files
 from engine.errors import FormInvalid
-from engine.forms import coerce_form, form_opinion, opinion_field
+from engine.calendar import to_local_date
+from engine.forms import coerce_form, form_opinion, opinion_field, today_defaults
 from engine.models import Role
 from engine.casefile import TaskPage, task_page
 from engine.queries import unit_choices
@@ -54,7 +55,8 @@ def _page(task_id: int) -> TaskPage:
 @bp.get("/tasks/<int:task_id>")
 def show(task_id: int) -> str:
     page = _page(task_id)
-    return _render(page, page.values, {})
+    today = to_local_date(current_env().clock.now())
+    return _render(page, {**today_defaults(page.schema, today), **page.values}, {})
 
 
 @bp.post("/tasks/<int:task_id>")

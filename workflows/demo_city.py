@@ -17,7 +17,8 @@ from sqlalchemy import select
 from engine.clock import ManualClock, SystemClock
 from engine.env import Env
 from engine.errors import EngineError
-from engine.forms import id_check_digit
+from engine.calendar import to_local_date
+from engine.forms import id_check_digit, load_form, today_defaults
 from engine.models import HumanTask, OrgLevel, OrgUnit, Role, RoleGrant, TaskStatus, User
 from engine.orgs import Actor, create_unit, create_user, hash_password
 from engine.runtime import complete_task, start_case
@@ -146,6 +147,8 @@ class Driver:
         actors = self.holders.get((task.role, task.org_unit_id))
         if not actors:
             return False
+        schema = load_form(self.env.process(task.process_key).forms_dir, task.step_id)
+        answer = {**today_defaults(schema, to_local_date(self.env.clock.now())), **answer}  # as the form does
         for actor in self.rng.sample(actors, len(actors)):  # four-eyes steps need another person
             try:
                 complete_task(self.env, task.id, actor, answer, opinion=self.rng.choice(OPINIONS))
@@ -251,6 +254,8 @@ def _one_case(env: Env, driver: Driver, key: str, city: DemoCity, names: Names,
     config = env.process(key)
     maker = config.settings.get("demo_start")
     data = maker(names, rng) if callable(maker) else dict(config.smoke_start)
+    schema = load_form(config.forms_dir, "start")
+    data = {**today_defaults(schema, to_local_date(env.clock.now())), **data}  # as the form does
     unit_code = rng.choice(config.settings.get("demo_start_units") or START_UNITS.get(key, ["d*.t*"]))
     unit_code = _pick_unit(city, unit_code, rng)
     starters = [a for (role, uid), actors in driver.holders.items() if uid == city.units[unit_code]

@@ -48,8 +48,14 @@ def test_town_registers_city_assigns_district_handles_with_extension_and_one_ret
     act(env, org, case_id, "intake", "city_cw",
         {"intake_outcome": "交办", "handling_unit_id": org.units["d1"]}, "请海安区依政策办理",
         refused=("t1_cw", "d1_cw", "city_rev", "city_lead"))
-    act(env, org, case_id, "receive_assignment", "d1_cw", {"assignment_decision": "签收"}, "已签收",
+    act(env, org, case_id, "receive_assignment", "d1_cw",
+        {"assignment_decision": "签收", "assignment_received_on": "2026-03-05"}, "已签收",
         refused=("d2_cw", "city_cw"))
+    # the district tells the petitioner in writing within 15 days of receipt (Art.23 ¶3)
+    [notice] = open_tasks(env, case_id, "assignment_notice")
+    assert (notice.org_unit_id, notice.due_at) == (org.units["d1"], at("2026-03-21", 0))
+    act(env, org, case_id, "assignment_notice", "d1_cw",
+        {"assignment_notice_on": "2026-03-05", "assignment_notice_method": "邮寄送达"})
 
     # 调查办理 at the district, due 60 days after the intake decision (2026-05-04)
     [handle] = open_tasks(env, case_id, "handle")
@@ -91,15 +97,19 @@ def test_town_registers_city_assigns_district_handles_with_extension_and_one_ret
     done = act(env, org, case_id, "evaluate", "d1_cw", EVALUATED, "电话回访，信访人基本满意",
                refused=("d2_cw", "city_cw", "d1_rev"))
 
-    # nobody asks the city for 复查 within 30 days of serving: the case closes (办结) at the end
+    # nobody asks the city for 复查 within 30 days of serving: the case closes (办结) at the end.
+    # The 30th day, 2026-06-19, is the Dragon Boat Festival (then a weekend): the petitioner's
+    # window rolls to Monday 06-22 (民法典 Art.203).
     assert done.status == InstanceStatus.running and done.new_task_ids == []
     assert inbox_ids(env, org, "d1_cw") == set()
     [window] = open_tasks(env, case_id, "review_request")
-    assert (window.org_unit_id, window.due_at) == (org.units["city_xf"], at("2026-06-20", 0))
-    clock.set(at("2026-06-20", 0))
+    assert (window.org_unit_id, window.due_at) == (org.units["city_xf"], at("2026-06-23", 0))
+    clock.set(at("2026-06-23", 0) - timedelta(seconds=1))
+    assert run_due_timers(env) == 0
+    clock.set(at("2026-06-23", 0))
     assert run_due_timers(env) == 1
     assert instance(env, case_id).status == InstanceStatus.completed
-    assert instance(env, case_id).closed_at == at("2026-06-20", 0)
+    assert instance(env, case_id).closed_at == at("2026-06-23", 0)
     assert inbox_ids(env, org, "city_cw") == set()
     data = case_data(env, case_id)
     assert (data["handling_due_on"], data["extension_days_granted"]) == ("2026-06-03", 30)
@@ -113,7 +123,7 @@ def _check_history(env: Env, org: Org, case_id: int) -> None:
     steps = [(e.action, e.step_id, e.actor_id) for e in events if e.action in ("start", "complete")]
     assert steps == [
         ("start", None, uid["t1_cw"]), ("complete", "intake", uid["city_cw"]),
-        ("complete", "receive_assignment", uid["d1_cw"]),
+        ("complete", "receive_assignment", uid["d1_cw"]), ("complete", "assignment_notice", uid["d1_cw"]),
         ("complete", "handle", uid["d1_cw"]), ("complete", "approve_extension", uid["d1_lead"]),
         ("complete", "handle", uid["d1_cw"]), ("complete", "review", uid["d1_rev"]),
         ("complete", "handle", uid["d1_cw"]), ("complete", "review", uid["d1_rev"]),

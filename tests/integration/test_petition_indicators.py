@@ -77,7 +77,7 @@ def six_cases(env: Env, org: Org, clock) -> dict[str, int]:
     petition_replied(env, org, ids["f"])
     act(env, org, ids["f"], "evaluate", "city_cw", {"followup_on": "2026-03-25", "followup_method": "电话回访",
                                                     "evaluated": False, "not_evaluated_reason": "信访人拒绝评价"})
-    clock.set(at("2026-04-20", 0))
+    clock.set(at("2026-04-21", 0))  # A's 30th day, Sunday 04-19, rolls to Monday 04-20
     assert run_due_timers(env) == 1  # A closes
     clock.set(at("2026-04-25", 0))
     assert run_due_timers(env) == 1  # F closes
@@ -104,7 +104,7 @@ def six_cases(env: Env, org: Org, clock) -> dict[str, int]:
     tick(env, clock, "2026-06-25")
     act(env, org, ids["b"], "first_review", "city_cw",
         {"first_review_result": "维持原处理意见", "first_review_opinion": "维持"})
-    clock.set(at("2026-07-26", 0))
+    clock.set(at("2026-07-28", 0))  # the 复核 window's 30th day, Saturday 07-25, rolls to Monday 07-27
     run_due_timers(env)  # B closes (and D's intake deadline opened its 督办 long ago)
     return ids
 

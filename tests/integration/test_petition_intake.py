@@ -110,12 +110,14 @@ def test_district_objects_to_an_assignment_and_the_section_decides_again(env, or
     assert (receive.due_at, receive.due_provisional) == (at("2026-03-10", 0), False)
     assert receive.id not in inbox_ids(env, org, "d2_cw")
     with pytest.raises(FormInvalid) as silent:
-        complete_task(env, receive.id, org.actor("d1_cw"), {"assignment_decision": "提出异议"})
+        complete_task(env, receive.id, org.actor("d1_cw"),
+                      {"assignment_decision": "提出异议", "assignment_received_on": "2026-03-02"})
     assert silent.value.errors == {"objection_reason": "请填写异议理由"}
 
     clock.set(at("2026-03-09", 17))  # the last day of the window
     act(env, org, case_id, "receive_assignment", "d1_cw",
-        {"assignment_decision": "提出异议", "objection_reason": "信访人原安置单位在江北区"},
+        {"assignment_decision": "提出异议", "objection_reason": "信访人原安置单位在江北区",
+         "assignment_received_on": "2026-03-02"},
         "不属本区职责", refused=("city_cw", "d2_cw"))
     assert all_tasks(env, case_id, "handle") == []
     [again] = open_tasks(env, case_id, "intake")
@@ -145,7 +147,11 @@ def test_objection_option_lapses_after_5_working_days_across_the_may_holiday(env
     clock.set(due)
     assert run_due_timers(env) == 1
     assert [t.status for t in all_tasks(env, case_id, "receive_assignment")] == [TaskStatus.cancelled]
-    [handle] = open_tasks(env, case_id, "handle")  # deemed signed for: 办理 at the district
+    [notice] = open_tasks(env, case_id, "assignment_notice")  # deemed signed for: notice, 办理
+    assert notice.due_at == at("2026-05-16", 0)  # 15 days from the system's delivery on 04-30
+    act(env, org, case_id, "assignment_notice", "d1_cw",
+        {"assignment_notice_on": "2026-05-12", "assignment_notice_method": "邮寄送达"})
+    [handle] = open_tasks(env, case_id, "handle")
     assert handle.org_unit_id == org.units["d1"] and handle.id in inbox_ids(env, org, "d1_cw")
     assert handle.due_at == at("2026-06-30", 0)  # still 60 days from the 交办 decision
     [fired] = [e for e in case_history(env, case_id) if e.action == "timer"]

@@ -79,7 +79,8 @@ def test_a_step_without_an_opinion_field_keeps_the_generic_box(env, client, org)
     login(client, "d1_cw")
     page = client.get(f"/tasks/{sign.id}").text
     assert 'name="_opinion"' in page and "办理意见" in page
-    client.post(f"/tasks/{sign.id}", data={"assignment_decision": "签收", "_opinion": "已签收"})
+    client.post(f"/tasks/{sign.id}", data={"assignment_decision": "签收", "assignment_received_on": "2026-03-02",
+                                           "_opinion": "已签收"})
     assert opinion_of(env, case, "receive_assignment") == "已签收"
 
 

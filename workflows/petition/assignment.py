@@ -17,6 +17,8 @@ Units of the steps:
   receive_assignment, handle, review, reply, evaluate,
   supervise_handling                                            -> the handling unit
   approve_extension, approve                                    -> the organ of the handling unit (its leader)
+  assignment_notice, handle_matter                              -> the handling unit
+  accept_late_first / accept_late_second                        -> the organ of the 复查 / 复核 unit (its leader)
   review_request, first_review, supervise_first_review          -> the 复查 unit
   second_request, second_review, hearing, supervise_second_review -> the 复核 unit
   supervision_feedback                                          -> the unit the 督办单 names
@@ -33,12 +35,14 @@ DISTRICT_LEVEL = "district"
 
 INTAKE_UNIT_STEPS = frozenset({"intake", "refusal_notice", "supervise_intake"})
 INTAKE_ORGAN_STEPS = frozenset({"approve_refusal"})
-HANDLING_UNIT_STEPS = frozenset({"receive_assignment", "handle", "review", "reply", "evaluate",
-                                 "supervise_handling"})
+HANDLING_UNIT_STEPS = frozenset({"receive_assignment", "assignment_notice", "handle", "handle_matter",
+                                 "review", "reply", "evaluate", "supervise_handling"})
 HANDLING_ORGAN_STEPS = frozenset({"approve_extension", "approve"})
 FIRST_REVIEW_STEPS = frozenset({"review_request", "first_review", "supervise_first_review"})
 SECOND_REVIEW_STEPS = frozenset({"second_request", "second_review", "hearing",
                                  "supervise_second_review"})
+LATE_REQUEST_STEPS = {"accept_late_first": "first_review_unit_id",
+                      "accept_late_second": "second_review_unit_id"}
 UNIT_KEYS = {**{s: "intake_unit_id" for s in INTAKE_UNIT_STEPS},
              **{s: "handling_unit_id" for s in HANDLING_UNIT_STEPS},
              **{s: "first_review_unit_id" for s in FIRST_REVIEW_STEPS},
@@ -98,6 +102,8 @@ def assign(step_id: str, data: dict[str, Any], ctx: HookContext) -> int:
         return ctx.orgs.organ_of(int(data["intake_unit_id"]))
     if step_id in HANDLING_ORGAN_STEPS:
         return ctx.orgs.organ_of(int(data["handling_unit_id"]))
+    if step_id in LATE_REQUEST_STEPS:
+        return ctx.orgs.organ_of(int(data[LATE_REQUEST_STEPS[step_id]]))
     raise EngineError(f"petition step {step_id!r} has no assignment rule", "流程环节未配置办理单位")
 
 

@@ -12,10 +12,14 @@ from engine.errors import FormInvalid
 from engine.process_api import HookContext
 from workflows.petition import matters, reviews, supervision
 from workflows.petition.assignment import check_assignee_unit, intake_unit
-from workflows.petition.deadlines import (HANDLING, INTAKE, MAX_EXTENSION_DAYS, OBJECTION,
-                                          extended_handling_deadline, extension_room,
+from engine.calendar import days_late
+from engine.calendar import Deadline
+from workflows.dates import past_date
+from workflows.petition.deadlines import (ASSIGNMENT_NOTICE, HANDLING, HANDLING_DAYS, INTAKE,
+                                          INTAKE_DAYS, MAX_EXTENSION_DAYS, days_deadline,
+                                          due_fields, extended_handling_deadline, extension_room,
                                           handling_deadline, intake_deadline, is_overdue,
-                                          is_running, objection_deadline)
+                                          objection_deadline, opinion_matter)
 
 GROUP_HEADCOUNT = 5  # 5 or more petitioners = a group petition (集体访)
 
@@ -29,19 +33,22 @@ Hook = Callable[[dict[str, Any], HookContext], dict[str, Any]]
 
 
 def on_start(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
-    """Route the intake decision, start the 15-day clock on the day of receipt, check the
-    repeat link and look for the same matter in the petitioner's other cases."""
+    """Route the intake decision, start the 15-day clock on the day of receipt (收到日期, Art.22),
+    note whether the matter is answered with a 意见书, check the repeat link and look for the
+    same matter in the petitioner's other cases."""
+    received = past_date(ctx, data, "received_on")
     unit = intake_unit(ctx)
     matter = matters.same_matter(data, unit, ctx)
     return {
         "intake_unit_id": unit,
-        "received_on": ctx.today.isoformat(),
+        "received_on": received.isoformat(),
+        "opinion_matter": opinion_matter(data),
         "group_petition": int(data.get("headcount") or 1) >= GROUP_HEADCOUNT,
         "intake_overdue": False,
         "handling_overdue": False,
         "extension_days_granted": 0,
         "review_final": False,
-        **intake_deadline(ctx.today, ctx.calendar),
+        **intake_deadline(received, ctx),
         **matters.repeat_link(data, ctx),
         **matter.facts(),
         "same_matter_hint": matters.hint(matter),
@@ -54,9 +61,13 @@ def on_complete(step_id: str, data: dict[str, Any], ctx: HookContext) -> dict[st
 
 
 def _intake(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
-    """受理 / 交办 fix the handling unit and start the 60-day clock (交办 also the 5-working-day
-    objection window); 转送 closes the case; 不予受理 waits for the leader. 受理, 交办 and 转送
-    record their written notice (告知书) and its date; 不予受理's comes after the approval."""
+    """受理 fixes the handling unit and, for a matter answered with a 意见书, starts the 60-day
+    clock (Art.34); 交办 sends it to a district with the 指定办理期限 the intake unit sets
+    (Art.22(3)) and opens the 5-working-day objection window and the 15-day notice clock, both
+    counted from the district's receipt (Art.23 ¶3; in the system it receives the matter the
+    day it is assigned, and records its own receipt date when it signs); 转送 closes the case;
+    不予受理 waits for the leader. 受理, 交办 and 转送 record their written notice (告知书) and its
+    date; 不予受理's comes after the approval."""
     decided = {"intake_decided_on": ctx.today.isoformat(),
                "intake_overdue": is_overdue(data, INTAKE, ctx.now), "assignment_objected": False,
                **matters.check_intake(data, ctx)}
@@ -70,11 +81,26 @@ def _intake(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
     if outcome == ASSIGN:
         handling_unit_id = int(data["handling_unit_id"])
         check_assignee_unit(handling_unit_id, intake_unit_id, ctx)
-        decided.update(objection_deadline(ctx.today, ctx.calendar))
+        decided.update({**objection_deadline(ctx.today, ctx.calendar), **_assigned_deadline(data, ctx),
+                        **days_deadline(ASSIGNMENT_NOTICE, ctx.today, INTAKE_DAYS, ctx)})
     else:
         handling_unit_id = intake_unit_id
-    return {**decided, "handling_unit_id": handling_unit_id, "accepted_on": ctx.today.isoformat(),
-            **handling_deadline(ctx.today, ctx.calendar)}
+        if data.get("opinion_matter"):
+            decided.update(handling_deadline(ctx.today, ctx))
+    return {**decided, "handling_unit_id": handling_unit_id, "accepted_on": ctx.today.isoformat()}
+
+
+def _assigned_deadline(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
+    """The 指定办理期限 of a 交办 (Art.22(3)): after today, within the 60 days of Art.34 (which
+    it is when the intake unit sets none)."""
+    if not data.get("assigned_due_on"):
+        return handling_deadline(ctx.today, ctx)
+    due = date.fromisoformat(str(data["assigned_due_on"]))
+    if due <= ctx.today:
+        raise FormInvalid({"assigned_due_on": "指定办理期限应晚于交办日期"})
+    if due > ctx.calendar.add_days(ctx.today, HANDLING_DAYS).due:
+        raise FormInvalid({"assigned_due_on": f"指定办理期限不得超过{HANDLING_DAYS}日"})
+    return due_fields(HANDLING, Deadline(due, False), ctx.calendar)
 
 
 def _intake_notice(data: dict[str, Any], kind: str, ctx: HookContext) -> dict[str, Any]:
@@ -86,13 +112,29 @@ def _intake_notice(data: dict[str, Any], kind: str, ctx: HookContext) -> dict[st
 
 
 def _receive_assignment(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
-    """签收, or an objection (Art.23) within the 5 working days: back to the intake unit."""
+    """签收, or an objection within 5 working days of receipt (Art.23 ¶3): back to the intake
+    unit. The receipt date restarts the 15-day written-notice clock."""
+    received = past_date(ctx, data, "assignment_received_on")
+    if received < date.fromisoformat(str(data["intake_decided_on"])):
+        raise FormInvalid({"assignment_received_on": "收到日期不能早于交办日期"})
+    receipt = {"assignment_received_on": received.isoformat(),
+               **days_deadline(ASSIGNMENT_NOTICE, received, INTAKE_DAYS, ctx)}
     if data["assignment_decision"] != OBJECT:
-        return {"assignment_received_on": ctx.today.isoformat()}
-    if not is_running(data, OBJECTION, ctx.now):
-        raise FormInvalid({"assignment_decision": "异议期（5个工作日）已过，不能再提出异议"})
-    return {"assignment_objected": True, "objected_on": ctx.today.isoformat(),
+        return receipt
+    if ctx.today > date.fromisoformat(objection_deadline(received, ctx.calendar)["objection_due_on"]):
+        raise FormInvalid({"assignment_decision": "异议期（收到之日起5个工作日）已过，不能再提出异议"})
+    return {**receipt, "assignment_objected": True, "objected_on": ctx.today.isoformat(),
             "objecting_unit_id": int(data["handling_unit_id"])}
+
+
+def _assignment_notice(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
+    """The assigned unit's written notice to the petitioner (Art.23 ¶3), on time or not."""
+    on = past_date(ctx, data, "assignment_notice_on")
+    received = data.get("assignment_received_on") or data["intake_decided_on"]
+    if on < date.fromisoformat(str(received)):
+        raise FormInvalid({"assignment_notice_on": "告知日期不能早于收到交办事项的日期"})
+    late = days_late(on, date.fromisoformat(str(data["assignment_notice_due_on"])))
+    return {"assignment_notice_on": on.isoformat(), "assignment_notice_late": late > 0}
 
 
 def _handle(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
@@ -114,9 +156,13 @@ def _approve_extension(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]
     if data["extension_decision"] != APPROVED:
         return {}
     days = int(data["extension_days"])
-    moved = extended_handling_deadline(data, days, ctx.calendar)
+    notice = reviews.day(data, "extension_notice_on", ctx)
+    moved = extended_handling_deadline(data, days, ctx)
+    notices = [*(data.get("extension_notices") or []),
+               {"days": days, "reason": data.get("extension_reason"), "notice_on": notice.isoformat(),
+                "method": data.get("extension_notice_method"), "new_due_on": moved["handling_due_on"]}]
     return {**moved, "extension_days_granted": int(data.get("extension_days_granted") or 0) + days,
-            "handling_overdue": is_overdue(moved, HANDLING, ctx.now)}
+            "handling_overdue": is_overdue(moved, HANDLING, ctx.now), "extension_notices": notices}
 
 
 def _refusal_notice(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
@@ -134,6 +180,8 @@ def _not_future(field: str) -> Hook:
 _HOOKS: dict[str, Hook] = {
     "intake": _intake,
     "receive_assignment": _receive_assignment,
+    "assignment_notice": _assignment_notice,
+    "handle_matter": _not_future("matter_feedback_on"),
     "handle": _handle,
     "approve_extension": _approve_extension,
     "refusal_notice": _refusal_notice,

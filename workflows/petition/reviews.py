@@ -8,9 +8,10 @@ while it runs; when it ends, the 复核 deadline moves by the hearing's days (bo
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from engine.calendar import days_late
 from engine.errors import FormInvalid
 from engine.process_api import HookContext
 from workflows.petition.assignment import superior_unit
@@ -35,37 +36,51 @@ def _not_before(on: date, earlier: Any, field: str, message: str) -> None:
         raise FormInvalid({field: message})
 
 
+def window(name: str, served: date, ctx: HookContext) -> dict[str, Any]:
+    """A citizen's 30-day request window from `served` (rolled forward by default), and the
+    instant the window task closes: its end, or later by the `late_request_days` setting
+    (*local*), during which a late request can still be registered for a leader to accept."""
+    fields = days_deadline(name, served, REQUEST_DAYS, ctx)
+    grace = int(ctx.settings.get("late_request_days") or 0)
+    last = date.fromisoformat(fields[f"{name}_due_on"]) + timedelta(days=grace)
+    return {**fields, f"{name}_close_at": ctx.calendar.deadline_end(last).isoformat()}
+
+
 def reply(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
     """The 意见书 is served: the 复查 window opens, at the organ above the handling unit."""
     served = day(data, "served_on", ctx)
     unit, external = superior_unit(int(data["handling_unit_id"]), int(data["intake_unit_id"]), ctx)
     return {"served_on": served.isoformat(), "replied_on": ctx.today.isoformat(),
             "first_review_unit_id": unit, "first_review_external": external,
-            **days_deadline(FIRST_REQUEST, served, REQUEST_DAYS, ctx.calendar)}
+            **window(FIRST_REQUEST, served, ctx)}
 
 
 def first_request(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
     """A 复查 request registered: the 30-day answer clock starts on the day it was made."""
-    asked = _request_day(data, "first_review_requested_on", "served_on", FIRST_REQUEST, ctx)
+    asked = _request_day(data, "first_review_requested_on", "served_on", ctx)
     return {"first_review_requested_on": asked.isoformat(), "first_review_overdue": False,
-            **days_deadline(FIRST_REVIEW, asked, REVIEW_DAYS, ctx.calendar)}
+            "first_request_late": _late(asked, data, FIRST_REQUEST),
+            **days_deadline(FIRST_REVIEW, asked, REVIEW_DAYS, ctx)}
 
 
 def second_request(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
     """A 复核 request registered: the 30-day answer clock starts on the day it was made."""
-    asked = _request_day(data, "second_review_requested_on", "first_review_served_on",
-                         SECOND_REQUEST, ctx)
+    asked = _request_day(data, "second_review_requested_on", "first_review_served_on", ctx)
     return {"second_review_requested_on": asked.isoformat(), "second_review_overdue": False,
-            "hearing_days_total": 0, **days_deadline(SECOND_REVIEW, asked, REVIEW_DAYS, ctx.calendar)}
+            "second_request_late": _late(asked, data, SECOND_REQUEST),
+            "hearing_days_total": 0, **days_deadline(SECOND_REVIEW, asked, REVIEW_DAYS, ctx)}
 
 
-def _request_day(data: dict[str, Any], field: str, served_field: str, window: str,
-                 ctx: HookContext) -> date:
+def _request_day(data: dict[str, Any], field: str, served_field: str, ctx: HookContext) -> date:
     asked = day(data, field, ctx)
     _not_before(asked, data.get(served_field), field, "申请日期不能早于答复意见送达日期")
-    if asked > date.fromisoformat(str(data[f"{window}_due_on"])):
-        raise FormInvalid({field: "申请日期已超过30日申请期限"})
     return asked
+
+
+def _late(asked: date, data: dict[str, Any], window: str) -> bool:
+    """A request made after the window's (rolled) last day is not refused outright: it goes to
+    the leader, who accepts or refuses it with a written reason."""
+    return days_late(asked, date.fromisoformat(str(data[f"{window}_due_on"]))) > 0
 
 
 def first_review(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
@@ -78,7 +93,7 @@ def first_review(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
     return {"first_review_served_on": served.isoformat(), "first_review_decided_on": ctx.today.isoformat(),
             "first_review_late": is_overdue(data, FIRST_REVIEW, ctx.now),
             "second_review_unit_id": unit, "second_review_external": external,
-            **days_deadline(SECOND_REQUEST, served, REQUEST_DAYS, ctx.calendar)}
+            **window(SECOND_REQUEST, served, ctx)}
 
 
 def second_review(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
@@ -100,7 +115,7 @@ def hearing(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
     ended = day(data, "hearing_ended_on", ctx)
     _not_before(ended, started, "hearing_ended_on", "听证结束日期不能早于开始日期")
     days = hearing_days(started, ended)
-    moved = moved_deadline(data, SECOND_REVIEW, days, ctx.calendar)
+    moved = moved_deadline(data, SECOND_REVIEW, days, ctx)
     return {**moved, "hearing_ended_on": ended.isoformat(),
             "hearing_days_total": int(data.get("hearing_days_total") or 0) + days,
             "second_review_overdue": is_overdue(moved, SECOND_REVIEW, ctx.now)}
