@@ -96,24 +96,36 @@ def _clean_files(files: dict[str, bytes]) -> dict[str, bytes]:
 def upload_definition(env: Env, actor: Actor, key: str, files: dict[str, bytes]) -> DeployResult:
     """Validate and deploy a BPMN/DMN set as the next version of `key` (city admins only).
 
+    The main process is the one whose id is `key`, or else the files' one executable process
+    (a modeler's generated id, e.g. Process_1l85e0n, deployed under the key the admin chose).
+    Every user task's lane must name a role, unless the process package sets that step's role.
     Raises DefinitionError (file, element, line) and deploys nothing when any file is bad;
     the same content as an existing version deploys nothing and returns created=False.
     """
     key = (key or "").strip()
     if not KEY_RE.match(key):
-        raise FormInvalid({"key": "流程标识为小写字母开头的字母、数字或下划线（与主流程 id 相同）"})
+        raise FormInvalid({"key": "流程标识为小写字母开头的字母、数字或下划线，如 veteran_subsidy"})
     clean = _clean_files(files)
     if not clean:
         raise FormInvalid({"files": "请选择要上传的 .bpmn / .dmn 文件"})
     with env.db.write() as session:
         require_system_admin(session, actor.id)
         now = env.clock.now()
-        definition, created = deploy(session, key, clean, now, actor_id=actor.id)
+        definition, created = deploy(session, key, clean, now, actor_id=actor.id,
+                                     role_steps=_role_steps(env, key))
         if created:
             log_admin(session, actor, now, "deploy", "definition", definition.id,
                       f"{key} v{definition.version}", key=key, version=definition.version,
                       files=sorted(clean), content_hash=definition.content_hash)
         return DeployResult(key, definition.version, created)
+
+
+def _role_steps(env: Env, key: str) -> frozenset[str]:
+    """The steps whose role the key's process package sets (none without a package)."""
+    try:
+        return frozenset(env.process(key).roles)
+    except KeyError:
+        return frozenset()
 
 
 # ----------------------------------------------------------------------------- cases

@@ -21,7 +21,7 @@ from engine.errors import EngineError, FormInvalid
 from engine.forms import load_form, validate_form
 from engine.process_api import HookContext, ProcessConfig
 from engine.scripting import RongScriptEngine
-from engine.stepper import LANE_ROLES
+from engine.lanes import LANE_ROLES
 
 MAX_SMOKE_STEPS = 300
 

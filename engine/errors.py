@@ -54,7 +54,7 @@ class DefinitionError(EngineError):
     http_status = 422
 
     def __init__(self, message: str, file: str | None = None, element: str | None = None,
-                 line: int | None = None) -> None:
+                 line: int | None = None, user_message: str | None = None) -> None:
         where = ", ".join(p for p in (f"file {file}" if file else "",
                                       f"element {element}" if element else "",
                                       f"line {line}" if line else "") if p)
@@ -62,7 +62,7 @@ class DefinitionError(EngineError):
         zh_where = "，".join(p for p in (f"文件 {file}" if file else "",
                                          f"元素 {element}" if element else "",
                                          f"第 {line} 行" if line else "") if p)
-        super().__init__(full, f"流程定义有误：{message}" + (f"（{zh_where}）" if zh_where else ""),
+        super().__init__(full, f"流程定义有误：{user_message or message}" + (f"（{zh_where}）" if zh_where else ""),
                          file=file, element=element, line=line)
         self.file, self.element, self.line = file, element, line
 

@@ -23,17 +23,14 @@ from engine.env import Env
 from engine.errors import Conflict, InvalidState, NotFound
 from engine.faults import StepFailure, describe, is_clean
 from engine.history import append_event
+from engine.lanes import LANE_ROLES
 from engine.models import (HumanTask, InstanceStatus, ProcessInstance, Role, TaskStatus)
 from engine.orgs import SessionOrgLookup
 from engine.persistence import dump_state, load_state, to_json_safe
+from engine.pruning import prune_finished
 from engine.process_api import CaseInfo, CaseLookup, HookContext, ProcessConfig
 from engine.timers import timer_due
 
-LANE_ROLES: dict[str, Role] = {
-    **{r.value: r for r in Role},
-    "经办人": Role.caseworker, "审核人": Role.reviewer, "科室负责人": Role.reviewer,
-    "领导": Role.leader, "分管领导": Role.leader, "局领导": Role.leader,
-}
 OPEN_STATUSES = (TaskStatus.open, TaskStatus.claimed)
 
 
@@ -300,6 +297,7 @@ def save_case(env: Env, case: Case, now: datetime) -> None:
     """Write the workflow state, the derived columns and the task mirror (history is appended by the
     command itself). The instance's version column makes a concurrent writer fail, not overwrite."""
     i, wf = case.instance, case.workflow
+    prune_finished(wf)  # finished rounds of a loop live on in the history, not in the state
     i.state = dump_state(wf)
     i.updated_at = now
     if i.status == InstanceStatus.running and wf.is_completed():
