@@ -39,7 +39,7 @@ def _apply_filter(stmt: Any, f: TaskFilter) -> Any:
     if f.due_before:
         stmt = stmt.where(HumanTask.due_at <= f.due_before)
     if f.overdue_at:
-        stmt = stmt.where(HumanTask.due_at < f.overdue_at)
+        stmt = stmt.where(HumanTask.due_at <= f.overdue_at)  # engine.calendar.is_overdue, in SQL
     if f.search:
         term = f.search.strip()
         sub = select(ProcessInstance.id).where(or_(

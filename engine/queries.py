@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.calendar import to_local_date
+from engine.calendar import is_overdue, to_local_date
 from engine.env import Env
 from engine.inbox import inbox_count
 from engine.paging import Page
@@ -47,7 +47,7 @@ def due_info(due_at: datetime | None, now: datetime, soon_days: int,
         return None
     day = to_local_date(due_at - timedelta(microseconds=1))
     days_left = (day - to_local_date(now)).days
-    state = "overdue" if now >= due_at else ("soon" if days_left <= soon_days else "ok")
+    state = "overdue" if is_overdue(now, due_at) else ("soon" if days_left <= soon_days else "ok")
     return Due(due_at, day, days_left, state, provisional)
 
 
@@ -200,11 +200,11 @@ def legal_clocks(rows: list[HumanTask], now: datetime, soon_days: int) -> list[L
 def _clock_state(row: HumanTask, now: datetime) -> str:
     assert row.due_at is not None
     if row.status in OPEN_STATUSES:
-        return "overdue" if now >= row.due_at else "running"
+        return "overdue" if is_overdue(now, row.due_at) else "running"
     finished = row.completed_at or now
     if row.status == TaskStatus.completed:
-        return "met" if finished <= row.due_at else "missed"
-    return "missed" if finished >= row.due_at else "stopped"
+        return "missed" if is_overdue(finished, row.due_at) else "met"
+    return "missed" if is_overdue(finished, row.due_at) else "stopped"
 
 
 # ----------------------------------------------------------------------------- pickers

@@ -16,6 +16,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDef
                                                               TimeDateEventDefinition,
                                                               TimerEventDefinition)
 
+from engine.calendar import is_overdue
+
 
 def _now(my_task: Any) -> datetime:
     clock = getattr(my_task.workflow.script_engine, "clock", None)
@@ -30,8 +32,8 @@ class ClockTimeDate(TimeDateEventDefinition):
             if isinstance(event_value, datetime):
                 event_value = event_value.isoformat()
             my_task._set_internal_data(event_value=event_value)
-        if TimerEventDefinition.parse_time_or_duration(event_value) <= _now(my_task):
-            my_task._set_internal_data(event_fired=True)
+        if is_overdue(_now(my_task), TimerEventDefinition.parse_time_or_duration(event_value)):
+            my_task._set_internal_data(event_fired=True)  # the deadline rule of engine.calendar
         return bool(my_task._get_internal_data("event_fired", False))
 
 
