@@ -295,7 +295,7 @@ def test_on_post_date_after_the_30_days_is_late_even_before_the_timer(env, org, 
     do(env, org, case, "confirm_on_post", "孙杰", "ya_cw", {"on_post_date": "2026-04-02"})
     # the command itself ran the case's due timers: 赵强, still not on post, is now late
     assert [t.step_name for t in open_tasks(env, case, "late_on_post")] == [
-        "逾期上岗处理（接收单位发放生活费）：赵强"]
+        "30日期满上岗确认（逾期的由接收单位发放生活费）：赵强"]
     placed = {p["name"]: p["late"] for p in recorded(env, case, "confirm_on_post", "placement")}
     assert placed == {"钱勇": False, "孙杰": True}
 
@@ -304,3 +304,43 @@ def test_the_definition_passes_the_workflows_check(env):
     report = check_process(KEY, ROOT / "bpmn", get_process(KEY), env.calendar)
     assert report.ok, report.problems
     assert report.completed and report.steps_run >= 16
+
+
+def test_on_post_within_30_days_but_confirmed_after_the_timer_is_not_late(env, org, clock):
+    """Art.75 ¶2 applies only if the veteran is not on post within 30 days of the letter: the
+    on-post date decides, not whether the timer fired before someone recorded it."""
+    case = to_letters(env, org)
+    letters(env, org, case, "2026-03-02")  # day 30 is 2026-04-01
+    clock.set(beijing("2026-03-05", 10))
+    for name in ("钱勇", "孙杰"):
+        do(env, org, case, "confirm_on_post", name, "ya_cw", {"on_post_date": "2026-03-05"})
+    clock.set(beijing("2026-04-02", 0))
+    assert run_due_timers(env) == 1  # 赵强 not recorded by the end of day 30
+    clock.set(beijing("2026-04-03", 10))  # day 32: the unit reports he was on post on day 29
+    with pytest.raises(FormInvalid) as late_needs_facts:
+        do(env, org, case, "late_on_post", "赵强", "ya_cw", {"on_post_date": "2026-04-02"})
+    assert set(late_needs_facts.value.errors) == {"late_reason", "allowance_arranged"}
+    do(env, org, case, "late_on_post", "赵强", "ya_cw", {"on_post_date": "2026-03-31"})
+    [placed] = recorded(env, case, "late_on_post", "placement")
+    assert (placed["late"], placed["unit_owes_allowance"]) == (False, False)
+    assert "legal_basis" not in placed
+    with env.db.read() as s:
+        [numbers] = plan_indicators(s, now=clock.now())
+    assert (numbers.on_post_in_time, numbers.on_post_late) == (3, 0)
+
+
+def test_on_post_on_day_31_is_late_with_the_unit_owing_the_allowance(env, org, clock):
+    case = to_letters(env, org)
+    letters(env, org, case, "2026-03-02")
+    clock.set(beijing("2026-04-01", 23))
+    for name in ("钱勇", "孙杰"):
+        do(env, org, case, "confirm_on_post", name, "ya_cw", {"on_post_date": "2026-04-01"})
+    clock.set(beijing("2026-04-02", 0))
+    assert run_due_timers(env) == 1
+    do(env, org, case, "late_on_post", "赵强", "ya_cw",
+       {"on_post_date": "2026-04-02", "late_reason": "编制审批延迟", "allowance_arranged": True})
+    [placed] = recorded(env, case, "late_on_post", "placement")
+    assert (placed["late"], placed["unit_owes_allowance"]) == (True, True)
+    with env.db.read() as s:
+        [numbers] = plan_indicators(s, now=clock.now())
+    assert (numbers.on_post_in_time, numbers.on_post_late) == (2, 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from engine.calendar import days_late
 from engine.errors import FormInvalid
 from engine.process_api import HookContext
 from workflows.dates import day, due_after, end_of, past_date
@@ -130,16 +131,30 @@ def _letter_issued(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
 
 
 def _placement(data: dict[str, Any], ctx: HookContext, timer_fired: bool) -> dict[str, Any]:
+    """Late means on post after the 30th day (Art.75 ¶2), whenever it is confirmed: a veteran on
+    post on day 29 and confirmed after the timer fired is on time."""
     on_post = past_date(ctx, data, "on_post_date")
     if on_post < day(data["letter_date"]):
         raise FormInvalid({"on_post_date": "上岗日期不能早于介绍信日期"})
-    late = timer_fired or on_post > day(data["onpost_due_on"])
+    late = days_late(on_post, day(data["onpost_due_on"])) > 0
+    if late and timer_fired:
+        _require_late_facts(data)
     placement = {**data["alloc"], "letter_no": data["letter_no"], "letter_date": data["letter_date"],
                  "on_post_date": on_post.isoformat(), "late": late, "unit_owes_allowance": late}
     if late:
         placement.update(legal_basis=ART75, allowance_min_ratio=ctx.settings["allowance_min_ratio"],
                          allowance_arranged=bool(data.get("allowance_arranged")))
     return {"placement": placement}
+
+
+def _require_late_facts(data: dict[str, Any]) -> None:
+    missing = {}
+    if not str(data.get("late_reason") or "").strip():
+        missing["late_reason"] = "上岗日期晚于30日期限，请填写逾期原因"
+    if data.get("allowance_arranged") is None:
+        missing["allowance_arranged"] = "上岗日期晚于30日期限，请填写接收单位是否已发放生活费"
+    if missing:
+        raise FormInvalid(missing)
 
 
 def _on_post(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
