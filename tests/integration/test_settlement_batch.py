@@ -19,8 +19,8 @@ from workflows.settlement_handover.batch import register_batch
 from workflows.settlement_handover.indicators import handover_indicators
 
 KEY = "settlement_handover"
-REPORT_DEADLINE_END = beijing("2026-03-23", 0)   # discharged 2026-02-20: 30 days, end of day
-FORFEIT_DEADLINE_END = beijing("2026-04-22", 0)  # 30 more days
+REPORT_DEADLINE_END = beijing("2026-03-24", 0)   # discharged 2026-02-20: day 30 (Sun 03-22) rolls to 03-23
+FORFEIT_DEADLINE_END = beijing("2026-04-23", 0)  # 30 more days
 SECOND = timedelta(seconds=1)
 
 
@@ -62,11 +62,16 @@ def test_indicators_count_handovers_late_reports_and_forfeits(env, clock):
     on_time = file_to_report_in(env, org, serial=1)
     late = file_to_report_in(env, org, serial=2)
     gave_up = file_to_report_in(env, org, serial=3)
+    recorded_late = file_to_report_in(env, org, serial=4)
     act(env, org, on_time, "report_in", "d1_cw", {"reported_on": "2026-03-02"})
     clock.set(REPORT_DEADLINE_END + SECOND)
-    assert run_due_timers(env) == 2
+    assert run_due_timers(env) == 3
     clock.set(beijing("2026-04-01"))
     act(env, org, late, "late_report", "d1_cw", {"reported_on": "2026-03-31", "good_reason": False})
+    # reported on the (rolled) last day, registered after the clock ran out: 0 days late, on time
+    act(env, org, recorded_late, "late_report", "d1_cw", {"reported_on": "2026-03-23"})
+    data = case_data(env, recorded_late)
+    assert (data["reported_late"], data["days_late"], data["report_outcome"]) == (False, 0, "按期报到")
     clock.set(FORFEIT_DEADLINE_END + SECOND)
     assert run_due_timers(env) == 1
     act(env, org, gave_up, "forfeit_confirm", "d1_lead",
@@ -74,10 +79,10 @@ def test_indicators_count_handovers_late_reports_and_forfeits(env, clock):
     with env.db.read() as s:
         numbers = handover_indicators(s)
         march = handover_indicators(s, until=beijing("2026-04-01", 0))
-    assert (numbers.files_registered, numbers.files_handed_over) == (3, 3)
-    assert (numbers.reported_on_time, numbers.report_deadline_missed, numbers.reported_late) == (1, 2, 1)
+    assert (numbers.files_registered, numbers.files_handed_over) == (4, 4)
+    assert (numbers.reported_on_time, numbers.report_deadline_missed, numbers.reported_late) == (2, 3, 1)
     assert numbers.gave_up_benefits == 1 and numbers.queries_sent == 0 and numbers.archived == 0
-    assert (march.reported_late, march.gave_up_benefits, march.report_deadline_missed) == (0, 0, 2)
+    assert (march.reported_late, march.gave_up_benefits, march.report_deadline_missed) == (0, 0, 3)
 
 
 def test_the_definition_passes_the_workflows_check(env):

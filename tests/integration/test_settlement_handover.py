@@ -20,8 +20,10 @@ from tests.factories import (Org, act, all_tasks, beijing, confirm_category, fil
 
 KEY = "settlement_handover"
 # Files are discharged 2026-02-20 (soldier_file): report-in due by 2026-03-22, grace to 2026-04-21.
-REPORT_DEADLINE_END = beijing("2026-03-23", 0)
-FORFEIT_DEADLINE_END = beijing("2026-04-22", 0)
+# discharged 2026-02-20: the 30th day, Sunday 03-22, rolls to Monday 03-23 (the veteran's window,
+# 民法典 Art.203); the 30 days of grace count from that last day.
+REPORT_DEADLINE_END = beijing("2026-03-24", 0)
+FORFEIT_DEADLINE_END = beijing("2026-04-23", 0)
 SECOND = timedelta(seconds=1)
 SIGNED = {"seal_intact": True, "page_count": 48, "signed": True}
 
@@ -250,7 +252,7 @@ def test_report_clock_fires_just_after_the_30th_day_not_before(env, org, clock):
         refused=("ya_cw",))
     act(env, org, case, "archive", "d1_cw", {"archive_no": "DA-002", "archived_on": "2026-03-30"})
     data = case_data(env, case)
-    assert (data["reported_late"], data["days_late"], data["forfeit_candidate"]) == (True, 8, False)
+    assert (data["reported_late"], data["days_late"], data["forfeit_candidate"]) == (True, 7, False)
     assert "gave_up_benefits" not in data and status(env, case) == InstanceStatus.completed
 
 
@@ -277,11 +279,14 @@ def test_late_report_beyond_the_grace_without_good_reason_goes_to_the_leader(env
     clock.set(REPORT_DEADLINE_END + SECOND)
     run_due_timers(env)
     clock.set(beijing("2026-04-25"))  # the worker has not run since the grace ended
+    with pytest.raises(FormInvalid) as undecided:
+        act(env, org, case, "late_report", "d1_cw", {"reported_on": "2026-04-24"})
+    assert undecided.value.errors == {"good_reason": "逾期超过30日，请填写是否有正当理由"}
     act(env, org, case, "late_report", "d1_cw", {"reported_on": "2026-04-24", "good_reason": False})
     act(env, org, case, "forfeit_confirm", "d1_lead",
         {"forfeit_decision": "有正当理由，保留安置待遇", "forfeit_reason": "住院治疗，有医院证明"})
     data = case_data(env, case)
-    assert (data["days_late"], data["forfeit_candidate"], data["gave_up_benefits"]) == (33, True, False)
+    assert (data["days_late"], data["forfeit_candidate"], data["gave_up_benefits"]) == (32, True, False)
 
 
 def test_report_dates_are_checked(env, org):
@@ -301,3 +306,27 @@ def test_deadlines_are_stored_as_beijing_end_of_day(env, org):
     assert data["report_due_at"] == REPORT_DEADLINE_END.isoformat()
     assert data["forfeit_due_at"] == FORFEIT_DEADLINE_END.isoformat()
     assert REPORT_DEADLINE_END.tzinfo == BEIJING
+
+
+def test_report_window_ending_in_national_day_rolls_to_the_first_working_day(env, org, clock):
+    clock.set(beijing("2026-09-07"))
+    case = register_soldier_file(env, org, serial=7, discharge_approved_on="2026-09-05")
+    data = case_data(env, case)  # day 30 is 10-05, inside the 10-01..10-07 break
+    assert (data["report_due_on"], data["report_due_at_provisional"]) == ("2026-10-08", False)
+    assert data["report_due_at"] == beijing("2026-10-09", 0).isoformat()
+    assert data["forfeit_due_on"] == "2026-11-07"
+
+
+def test_report_window_in_a_year_without_official_schedule_is_provisional(env, org, clock):
+    clock.set(beijing("2026-12-10"))
+    case = register_soldier_file(env, org, serial=8, discharge_approved_on="2026-12-02")
+    data = case_data(env, case)  # day 30 is Friday 2027-01-01 (New Year), then the weekend
+    assert (data["report_due_on"], data["report_due_at_provisional"]) == ("2027-01-04", True)
+    assert data["forfeit_due_at_provisional"] is True
+
+
+def test_roll_forward_of_the_report_window_is_a_deployment_setting(env, org, clock):
+    env.settings[KEY] = {"roll_forward_report": False}
+    clock.set(beijing("2026-09-07"))
+    case = register_soldier_file(env, org, serial=6, discharge_approved_on="2026-09-05")
+    assert case_data(env, case)["report_due_on"] == "2026-10-05"

@@ -25,9 +25,9 @@ class HandoverIndicators:
     files_registered: int        # soldier files registered (cases started)
     files_handed_over: int       # receipts signed by a district (移交区镇)
     queries_sent: int            # query letters to army units (every round counts)
-    reported_on_time: int        # 自主就业 reported within the 30 days
-    report_deadline_missed: int  # the 30-day report clock ran out first
-    reported_late: int           # reported after the deadline (both paths)
+    reported_on_time: int        # 自主就业 whose report date is within the (rolled) 30 days
+    report_deadline_missed: int  # the 30-day report clock ran out before the report was registered
+    reported_late: int           # report date after the deadline (both paths)
     gave_up_benefits: int        # Art.51 determinations: treated as giving up benefits
     archived: int
 
@@ -86,13 +86,16 @@ def handover_indicators(session: Session, since: datetime | None = None,
                            ProcessInstance.id, ProcessInstance.created_at, scope)
     on_time_or_late = _completed(session, "report_in", scope)
     late_in_time_task = _flag_count(session, "report_in", "reported_late", scope)
+    # registered after the clock ran out, yet the report date may lie within it (0 days late)
+    late_task_late = _flag_count(session, "late_report", "reported_late", scope)
+    late_task_on_time = _completed(session, "late_report", scope) - late_task_late
     return HandoverIndicators(
         files_registered=session.scalar(registered) or 0,
         files_handed_over=_completed(session, "district_receipt", scope),
         queries_sent=_completed(session, "send_query", scope),
-        reported_on_time=on_time_or_late - late_in_time_task,
+        reported_on_time=on_time_or_late - late_in_time_task + late_task_on_time,
         report_deadline_missed=_created(session, "late_report", scope),
-        reported_late=late_in_time_task + _completed(session, "late_report", scope),
+        reported_late=late_in_time_task + late_task_late,
         gave_up_benefits=_flag_count(session, "forfeit_confirm", "gave_up_benefits", scope),
         archived=_completed(session, "archive", scope),
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from engine.calendar import days_late
 from engine.errors import FormInvalid, NotFound
 from engine.process_api import HookContext
 from workflows.dates import day, due_after, end_of, past_date
@@ -34,6 +35,10 @@ SETTINGS: dict[str, Any] = {
     # Reporting more than this many days after the report deadline without a good reason
     # is treated as giving up the settlement benefits (Art.51).
     "forfeit_after_late_days": 30,
+    # Roll-forward (民法典 Art.203: a last day on a rest day or holiday moves to the next
+    # working day): on for the veteran's report-in window, off for the forfeit threshold.
+    "roll_forward_report": True,
+    "roll_forward_forfeit": False,
     # Days the army unit has to answer a query before it is reminded.
     "query_wait_days": 15,
     # Reminders by the caseworker before each further expiry goes to the leader.
@@ -50,14 +55,19 @@ def on_start(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
     """The report-in clocks run from the discharge approval, whatever happens to the file."""
     s = ctx.settings
     discharged = past_date(ctx, data, "discharge_approved_on")
-    report_due = due_after(ctx, discharged, s["report_days"])
-    forfeit_due = due_after(ctx, report_due, s["forfeit_after_late_days"])
+    report = ctx.calendar.add_days(discharged, s["report_days"], bool(s.get("roll_forward_report")))
+    report_due = report.due
+    forfeit = ctx.calendar.add_days(report_due, s["forfeit_after_late_days"],
+                                    bool(s.get("roll_forward_forfeit")))
+    forfeit_due = forfeit.due
     return {
         "id_number": str(data["id_number"]).upper(),
         "unsealing_parties": [dict(p) for p in s["unsealing_parties"]],
         "confirmed_category": data["category"],
         "report_due_on": report_due.isoformat(), "report_due_at": end_of(ctx, report_due),
+        "report_due_at_provisional": report.provisional,
         "forfeit_due_on": forfeit_due.isoformat(), "forfeit_due_at": end_of(ctx, forfeit_due),
+        "forfeit_due_at_provisional": report.provisional or forfeit.provisional,
         "query_round": 0, "queries": [], "reminders": 0, "reminder_log": [],
     }
 
@@ -160,7 +170,7 @@ def _report_date(data: dict[str, Any], ctx: HookContext) -> tuple[date, int]:
     on = past_date(ctx, data, "reported_on")
     if on < day(data["discharge_approved_on"]):
         raise FormInvalid({"reported_on": "报到日期不能早于批准退出现役日期"})
-    return on, max((on - day(data["report_due_on"])).days, 0)
+    return on, days_late(on, day(data["report_due_on"]))
 
 
 def _reported(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
@@ -170,11 +180,14 @@ def _reported(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
 
 
 def _late_reported(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
-    """Reported after the deadline: beyond the grace period without a good reason goes to the
-    district leader for the Art.51 determination."""
+    """Registered after the report clock ran out. The report date decides: on or before the
+    last day is 按期报到 (0 days late); beyond the grace period without a good reason goes to
+    the district leader for the Art.51 determination."""
     _on, late = _report_date(data, ctx)
     beyond = late > ctx.settings["forfeit_after_late_days"]
-    return {"reported_late": True, "days_late": late, "report_outcome": "逾期报到",
+    if beyond and data.get("good_reason") is None:
+        raise FormInvalid({"good_reason": f"逾期超过{ctx.settings['forfeit_after_late_days']}日，请填写是否有正当理由"})
+    return {"reported_late": late > 0, "days_late": late, "report_outcome": "逾期报到" if late else "按期报到",
             "forfeit_candidate": beyond and not data.get("good_reason")}
 
 
