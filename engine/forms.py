@@ -6,6 +6,7 @@ messages are Chinese, per field, ready for the form page.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -172,18 +173,23 @@ def _coerce_item(schema: dict[str, Any], value: Any) -> Any:
     return _coerce_scalar(schema.get("type"), value)
 
 
+# What a number field may hold: ASCII digits of a sane length (not "²", "1_000", "nan", "inf" or
+# 5,000 digits, which int()/float() accept or choke on); anything else stays text for the validator.
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,15}")
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]{1,15}(?:\.[0-9]{0,12})?|\.[0-9]{1,12})(?:[eE][+-]?[0-9]{1,2})?")
+
+
 def _coerce_scalar(kind: Any, value: Any) -> Any:
     if not isinstance(value, str):
         return value
     text = value.strip()
-    try:
-        if kind == "integer":
-            return int(text)
-        if kind == "number":
-            number = float(text)
-            return int(number) if number.is_integer() and "." not in text else number
-    except ValueError:
-        return text
+    if kind == "integer":
+        return int(text) if _INTEGER_TEXT.fullmatch(text) else text
+    if kind == "number":
+        if not _NUMBER_TEXT.fullmatch(text):
+            return text
+        number = float(text)
+        return int(number) if number.is_integer() and "." not in text else number
     if kind == "boolean":
         return {"true": True, "1": True, "on": True, "yes": True, "是": True,
                 "false": False, "0": False, "no": False, "否": False}.get(text.lower(), text)

@@ -22,6 +22,7 @@ from engine.queries import unit_choices, user_choices
 from engine.runtime import deliver_message
 from webapp.diagram import render_svg
 from webapp.formschema import field_views, files_from_request, raw_from_request, split_actions
+from webapp.inputs import parse_id
 from webapp.security import actor, current_env
 from webapp.uploads import upload_policy
 
@@ -149,7 +150,7 @@ def print_view(case_id: int) -> str:
 
 @bp.post("/cases/<int:case_id>/cc")
 def cc(case_id: int) -> Response:
-    ids = [int(v) for v in request.form.getlist("user_ids") if v.isdigit()]
+    ids = [i for i in map(parse_id, request.form.getlist("user_ids")) if i is not None]
     try:
         names = copy_case(current_env(), case_id, actor(), ids, request.form.get("note"))
     except FormInvalid as exc:
@@ -162,20 +163,19 @@ def cc(case_id: int) -> Response:
 # ----------------------------------------------------------------------------- attachments
 
 def _back(case_id: int) -> Response:
-    task_id = request.form.get("task_id", "")
-    if task_id.isdigit():
-        return redirect(url_for("tasks.show", task_id=int(task_id)))
+    task_id = parse_id(request.form.get("task_id"))
+    if task_id is not None:
+        return redirect(url_for("tasks.show", task_id=task_id))
     return redirect(url_for("cases.show", case_id=case_id))
 
 
 @bp.post("/cases/<int:case_id>/attachments")
 def upload(case_id: int) -> Response:
     file = request.files.get("file")
-    task_id = request.form.get("task_id", "")
     try:
         add_attachment(current_env(), case_id, actor(), (file.filename or "") if file else "",
                        file.read() if file else b"", upload_policy(),
-                       int(task_id) if task_id.isdigit() else None)
+                       parse_id(request.form.get("task_id")))
     except FormInvalid as exc:
         flash(f"附件未上传：{'；'.join(exc.errors.values())}", "danger")
     else:

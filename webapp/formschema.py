@@ -17,6 +17,7 @@ from typing import Any
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from engine.attachments import ALLOWED_TYPES, Upload
+from webapp.inputs import parse_id
 
 UnitChoices = Callable[[list[str] | None], list[tuple[int, str, int]]]
 
@@ -179,7 +180,7 @@ def name_files(views: list[FieldView], names: dict[int, str]) -> None:
     for view in views:
         if view.widget == "file":
             kept = view.value if isinstance(view.value, list) else []
-            view.options = [(v, names.get(int(v), f"附件 {v}") if v.isdigit() else v) for v in kept]
+            view.options = [(v, names.get(parse_id(v) or 0, f"附件 {v}") if parse_id(v) else v) for v in kept]
 
 
 def split_actions(views: list[FieldView]) -> tuple[list[FieldView], FieldView | None]:
@@ -204,7 +205,7 @@ def raw_from_request(schema: dict[str, Any] | None, form: MultiDict[str, str]) -
 def _table_rows(form: MultiDict[str, str], name: str) -> list[dict[str, str]]:
     """The rows of a table field (inputs "<name>-<row>-<column>"); blank cells and rows dropped."""
     cells: dict[int, dict[str, str]] = {}
-    pattern = re.compile(rf"{re.escape(name)}-(\d+)-(\w+)")
+    pattern = re.compile(rf"{re.escape(name)}-([0-9]{1,4})-(\w+)")
     for key in form:
         found = pattern.fullmatch(key)
         value = (form.get(key) or "").strip()

@@ -12,6 +12,7 @@ from engine.calendar import BusinessCalendar
 from engine.inbox import TaskFilter, done_list, inbox
 from engine.models import InstanceStatus
 from engine.queries import STATUS_LABELS, CaseFilter, copied_cases, deployed_processes, started_cases
+from webapp.inputs import parse_page
 from webapp.security import current_env
 
 bp = Blueprint("home", __name__)
@@ -36,7 +37,7 @@ class ListArgs:
         page = a.get("page", "1")
         return cls(tab if tab in TABS else "todo", a.get("process", ""), a.get("status", ""),
                    a.get("due", ""), a.get("q", "").strip()[:64],
-                   max(1, int(page)) if page.isdigit() else 1)
+                   parse_page(page))
 
     def due_date(self) -> date | None:
         try:

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from engine.errors import FormInvalid
 from webapp.audit.views import to_csv
 from webapp.errors import error_page
+from webapp.inputs import parse_id
 from webapp.security import current_env
 from workflows.indicators import Report, csv_rows, report
 
@@ -50,7 +51,7 @@ class StatsArgs:
 
 def _report(args: StatsArgs) -> Report:
     date_from, date_to = args.dates()
-    return report(current_env(), current_user.id, int(args.unit) if args.unit.isdigit() else None,
+    return report(current_env(), current_user.id, parse_id(args.unit),
                   date_from, date_to)
 
 

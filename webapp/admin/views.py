@@ -13,6 +13,7 @@ from engine.errors import Conflict, DefinitionError, EngineError, FormInvalid, I
 from engine.models import OrgLevel, Role
 from engine.orgs import LEVEL_LABELS
 from engine.runtime import reassign_task, resume_case, suspend_case, terminate_case
+from webapp.inputs import parse_id, parse_page
 from webapp.security import actor, current_env
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -25,13 +26,11 @@ def _form(name: str) -> str:
 
 
 def _form_int(name: str) -> int | None:
-    value = _form(name)
-    return int(value) if value.isdigit() else None
+    return parse_id(_form(name))
 
 
 def _page() -> int:
-    value = request.args.get("page", "1")
-    return max(1, int(value)) if value.isdigit() else 1
+    return parse_page(request.args.get("page"))
 
 
 def _per_page() -> int:

@@ -16,6 +16,7 @@ from engine import audit
 from engine.errors import FormInvalid
 from engine.history import ACTION_LABELS
 from webapp.errors import error_page
+from webapp.inputs import parse_id, parse_page
 from webapp.security import current_env
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -55,7 +56,7 @@ class SearchArgs:
             case_no=self.case_no or None, person=self.person or None,
             action=self.action if self.action in ACTION_LABELS else None,
             date_from=dates["date_from"], date_to=dates["date_to"],
-            unit_id=int(self.unit) if self.unit.isdigit() else None)
+            unit_id=parse_id(self.unit))
 
     def query(self) -> dict[str, str]:
         return {k: v for k, v in asdict(self).items() if v}
@@ -69,8 +70,7 @@ def _auditors_only() -> None:
 
 
 def _page() -> int:
-    value = request.args.get("page", "1")
-    return max(1, int(value)) if value.isdigit() else 1
+    return parse_page(request.args.get("page"))
 
 
 @bp.get("/")
