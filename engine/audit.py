@@ -23,7 +23,9 @@ from engine.calendar import BEIJING
 from engine.env import Env
 from engine.errors import FormInvalid, NotFound, PermissionDenied
 from engine.history import ACTION_LABELS, ChainCheck, check_events
-from engine.integrity.keys import keyring_of
+from engine.integrity.checkpoint import (FEWER_EVENTS, REWRITTEN, UNKEYED_LATE, CheckpointInvalid, case_faults,
+                                        newest as newest_checkpoint)
+from engine.integrity.keys import Keyring, keyring_of
 from engine.models import HistoryEvent, OrgUnit, ProcessInstance, Role, RoleGrant, User
 from engine.casefile import CaseFile, case_file, form_catalog
 from engine.runtime import case_data
@@ -32,7 +34,9 @@ CHAIN_REASONS = {"missing event": "缺少事件", "broken link": "前后哈希�
                  "content changed": "内容被改动", "events missing at the end": "末尾事件缺失",
                  "chain head does not match": "链头与末条事件不符", "unknown key": "密钥无法识别",
                  "unknown hash scheme": "哈希方式无法识别",
-                 "unkeyed event after keyed ones": "加密链之后出现未加密事件"}
+                 "unkeyed event after keyed ones": "加密链之后出现未加密事件",
+                 FEWER_EVENTS: "少于检查点记录的事件（末尾事件被删除）", REWRITTEN: "与检查点记录不符（链被重算）",
+                 UNKEYED_LATE: "检查点之后出现未加密事件（链被重算）", "checkpoint invalid": "检查点文件无效"}
 EXPORT_HEADERS = ["案件编号", "流程", "序号", "时间", "操作人", "操作", "步骤", "单位", "意见",
                   "数据", "哈希"]
 EXPORT_LIMIT = 100_000
@@ -178,7 +182,7 @@ class AuditCase:
     def chain_label(self) -> str:
         if self.chain.ok:
             return "校验通过"
-        return f"校验失败 第{self.chain.first_bad_seq}条"
+        return "校验失败" if self.chain.first_bad_seq is None else f"校验失败 第{self.chain.first_bad_seq}条"
 
     @property
     def chain_reason(self) -> str:
@@ -202,12 +206,25 @@ def audit_case(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> 
         key = instance.process_key
         events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
                                  .order_by(HistoryEvent.seq)).all()
-        chain = check_events(list(events), instance, keyring_of(session))
+        chain = chain_check(env, list(events), instance, keyring_of(session))
     return AuditCase(case_file(env, user_id, instance_id, soon_days), case_data(env, instance_id),
                      _labels(env, key), chain)
 
 
 # ----------------------------------------------------------------------------- all chains
+
+def chain_check(env: Env, events: list[HistoryEvent], instance: ProcessInstance, keyring: Keyring) -> ChainCheck:
+    """The case's chain, then its head against the newest signed checkpoint (if any)."""
+    check = check_events(events, instance, keyring)
+    if not check.ok:
+        return check
+    try:
+        anchor = newest_checkpoint(env.checkpoint_dir, keyring)
+    except CheckpointInvalid:
+        return ChainCheck(False, len(events), None, "checkpoint invalid")
+    faults = case_faults(anchor, instance.id, events) if anchor else []
+    return ChainCheck(False, len(events), *faults[0]) if faults else check
+
 
 @dataclass(frozen=True)
 class BrokenCase:
@@ -240,7 +257,7 @@ def verify_scope(env: Env, user_id: int) -> ChainSummary:
                                      .order_by(HistoryEvent.instance_id, HistoryEvent.seq)):
                 events[e.instance_id].append(e)
             for c in batch:
-                check = check_events(events[c.id], c, keyring)
+                check = chain_check(env, events[c.id], c, keyring)
                 if not check.ok:
                     broken.append(BrokenCase(c.id, c.case_no, check.first_bad_seq,
                                              CHAIN_REASONS.get(check.reason, check.reason)))

@@ -16,7 +16,7 @@ from engine.db import Database
 from engine.definitions import SpecCache
 from engine.integrity.keys import Keyring
 from engine.process_api import ProcessConfig
-from engine.scripting import RongScriptEngine
+from engine.scripting import RongScriptEngine, ScriptLimits
 
 
 def _workflows_registry(key: str) -> ProcessConfig:
@@ -35,6 +35,10 @@ class Env:
     # Process configs by key; tests register their own here, the rest come from workflows/.
     extra_processes: dict[str, ProcessConfig] = field(default_factory=dict)
     lookup: Callable[[str], ProcessConfig] = _workflows_registry
+    # Signed checkpoints of the chain heads (engine.integrity.checkpoint); None: none are read.
+    checkpoint_dir: Path | None = None
+    # Step, time and size budget of each BPMN script and expression (config SCRIPT_*).
+    script_limits: ScriptLimits = field(default_factory=ScriptLimits)
     _script_engine: RongScriptEngine | None = None
 
     def process(self, key: str) -> ProcessConfig:
@@ -45,13 +49,14 @@ class Env:
     @property
     def script_engine(self) -> RongScriptEngine:
         if self._script_engine is None:
-            self._script_engine = RongScriptEngine(self.clock, self.calendar)
+            self._script_engine = RongScriptEngine(self.clock, self.calendar, self.script_limits)
         return self._script_engine
 
 
 def make_env(database_url: str, *, clock: Clock | None = None, bpmn_dir: Path | None = None,
              holidays_file: Path | None = None, busy_timeout_ms: int = 30000,
-             settings: dict[str, Any] | None = None, keyring: Keyring | None = None) -> Env:
+             settings: dict[str, Any] | None = None, keyring: Keyring | None = None,
+             checkpoint_dir: Path | None = None) -> Env:
     calendar = BusinessCalendar(holidays_file) if holidays_file else default_calendar()
     return Env(db=Database(database_url, busy_timeout_ms, keyring=keyring), clock=clock or SystemClock(),
-               calendar=calendar, bpmn_dir=bpmn_dir, settings=settings or {})
+               calendar=calendar, bpmn_dir=bpmn_dir, settings=settings or {}, checkpoint_dir=checkpoint_dir)

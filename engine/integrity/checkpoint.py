@@ -147,3 +147,37 @@ def load(path: Path, keyring: Keyring) -> Checkpoint:
     except OSError as exc:
         raise CheckpointInvalid(f"cannot read checkpoint {path}: {exc.strerror}") from exc
     return loads(text, keyring)
+
+
+def case_faults(cp: Checkpoint, instance_id: int, events: list[HistoryEvent]) -> list[tuple[int, str]]:
+    """(seq, reason) for each way the case's events (in seq order) no longer hold what the
+    checkpoint recorded; none for a case newer than the checkpoint."""
+    faults = [(e.seq, UNKEYED_LATE) for e in events if e.hash_alg == SHA256 and e.id > cp.unkeyed_event_id][:1]
+    anchored = cp.cases.get(instance_id)
+    if anchored is None or anchored.event_count == 0:
+        return faults
+    stored = next((e.hash for e in events if e.seq == anchored.event_count), None)
+    if stored is None:
+        faults.append((anchored.event_count, FEWER_EVENTS))
+    elif stored != anchored.head:
+        faults.append((anchored.event_count, REWRITTEN))
+    return faults
+
+
+FEWER_EVENTS = "event missing: the checkpoint holds more events"
+REWRITTEN = "hash differs from the checkpoint (chain rewritten)"
+UNKEYED_LATE = "unkeyed event newer than the checkpoint's last unkeyed one (chain re-hashed without the key)"
+_newest: dict[tuple[str, float, str], Checkpoint] = {}
+
+
+def newest(directory: Path | None, keyring: Keyring) -> Checkpoint | None:
+    """The newest checkpoint in `directory` (parsed once per file), or None when there is none.
+    CheckpointInvalid when it is forged or altered."""
+    path = latest_path(directory) if directory else None
+    if path is None:
+        return None
+    key = (str(path), path.stat().st_mtime, keyring.current_id)
+    if key not in _newest:
+        _newest.clear()
+        _newest[key] = load(path, keyring)
+    return _newest[key]

@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session, defer
 
 from engine.history import check_events
 from engine.integrity.adminlog import verify_admin_log
-from engine.integrity.checkpoint import Checkpoint
+from engine.integrity.checkpoint import FEWER_EVENTS, REWRITTEN, UNKEYED_LATE, Checkpoint, case_faults
 from engine.integrity.keys import SHA256, keyring_of
 from engine.models import AdminEvent, HistoryEvent, ProcessInstance
 
 BATCH = 200
-UNKEYED_LATE = "unkeyed event newer than the checkpoint's last unkeyed one (chain re-hashed without the key)"
 
 
 @dataclass(frozen=True)
@@ -58,17 +57,6 @@ def _events_of(session: Session, ids: list[int]) -> dict[int, list[HistoryEvent]
     return events
 
 
-def _against_checkpoint(events: list[HistoryEvent], no: str, count: int, head: str) -> Problem | None:
-    if count == 0:
-        return None
-    at = next((e for e in events if e.seq == count), None)
-    if at is None:
-        return Problem(f"case {no}", count, f"event missing: the checkpoint holds {count} events")
-    if at.hash != head:
-        return Problem(f"case {no}", count, "hash differs from the checkpoint (chain rewritten)")
-    return None
-
-
 def verify_cases(session: Session, checkpoint: Checkpoint | None, report: Report) -> None:
     keyring = keyring_of(session)
     seen: set[int] = set()
@@ -81,15 +69,8 @@ def verify_cases(session: Session, checkpoint: Checkpoint | None, report: Report
             check = check_events(events[case.id], case, keyring)
             if not check.ok:
                 report.problems.append(Problem(f"case {case.case_no}", check.first_bad_seq, check.reason))
-            late = [e.seq for e in events[case.id] if e.hash_alg == SHA256 and checkpoint
-                    and e.id > checkpoint.unkeyed_event_id]
-            if late:
-                report.problems.append(Problem(f"case {case.case_no}", late[0], UNKEYED_LATE))
-            anchored = checkpoint.cases.get(case.id) if checkpoint else None
-            if anchored is not None:
-                problem = _against_checkpoint(events[case.id], case.case_no, anchored.event_count, anchored.head)
-                if problem:
-                    report.problems.append(problem)
+            for seq, reason in case_faults(checkpoint, case.id, events[case.id]) if checkpoint else []:
+                report.problems.append(Problem(f"case {case.case_no}", seq, reason))
     for case_id, anchored in (checkpoint.cases.items() if checkpoint else []):
         if case_id not in seen:
             report.problems.append(Problem(f"case {anchored.case_no}", None, "in the checkpoint with "
@@ -111,11 +92,9 @@ def verify_admin(session: Session, checkpoint: Checkpoint | None, report: Report
         return
     at = session.scalar(select(AdminEvent).where(AdminEvent.seq == checkpoint.admin_count))
     if at is None:
-        report.problems.append(Problem("admin log", checkpoint.admin_count,
-                                       f"event missing: the checkpoint holds {checkpoint.admin_count} events"))
+        report.problems.append(Problem("admin log", checkpoint.admin_count, FEWER_EVENTS))
     elif at.hash != checkpoint.admin_head:
-        report.problems.append(Problem("admin log", checkpoint.admin_count,
-                                       "hash differs from the checkpoint (chain rewritten)"))
+        report.problems.append(Problem("admin log", checkpoint.admin_count, REWRITTEN))
 
 
 def verify_database(session: Session, checkpoint: Checkpoint | None) -> Report:

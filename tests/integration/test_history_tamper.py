@@ -41,6 +41,7 @@ def world(env, tmp_path):
     admin.create_user(env, boss, "new_two", "新用户二", "secret-pass-2")
     directory = tmp_path / "checkpoints"
     service.write_checkpoint(env, directory)
+    env.checkpoint_dir = directory  # the auditor's case view compares with it too
     return {"org": org, "cases": cases, "dir": directory, "a": cases[0].instance_id,
             "a_no": cases[0].case_no}
 
@@ -131,6 +132,10 @@ def test_rehash_with_plain_sha256_is_found_through_the_checkpoint(env, world):
     assert f"case {world['a_no']} seq 1: unkeyed event newer than the checkpoint's last unkeyed one " \
            "(chain re-hashed without the key)" in found
     assert f"case {world['a_no']} seq 2: hash differs from the checkpoint (chain rewritten)" in found
+    view = auditor_view(env, world, world["a"])
+    assert (view.chain_label, view.chain_reason) == ("校验失败 第1条", "检查点之后出现未加密事件（链被重算）")
+    summary = audit.verify_scope(env, world["org"].actor("city_audit").id)
+    assert [(b.case_no, b.first_bad_seq) for b in summary.broken] == [(world["a_no"], 1)]
 
 
 def test_rehash_of_part_of_a_keyed_chain_with_plain_sha256_breaks_the_chain(env, world):
@@ -159,9 +164,13 @@ def test_deleting_the_last_event_and_moving_the_head_back_is_found_through_the_c
         s.delete(last)
         case = s.get(ProcessInstance, world["a"])
         case.event_count, case.last_event_hash = 1, first.hash
-    with env.db.read() as s:  # the chain alone cannot tell
-        assert auditor_view(env, world, world["a"]).chain.ok
-    assert problems(env, world["dir"]) == [f"case {world['a_no']} seq 2: event missing: the checkpoint holds 2 events"]
+    env.checkpoint_dir = None  # the chain alone cannot tell
+    assert auditor_view(env, world, world["a"]).chain.ok
+    env.checkpoint_dir = world["dir"]
+    view = auditor_view(env, world, world["a"])
+    assert (view.chain_label, view.chain_reason) == ("校验失败 第2条", "少于检查点记录的事件（末尾事件被删除）")
+    assert problems(env, world["dir"]) == [
+        f"case {world['a_no']} seq 2: event missing: the checkpoint holds more events"]
 
 
 def test_deleting_the_last_event_without_moving_the_head_is_found_by_the_chain(env, world):
@@ -221,7 +230,7 @@ def test_emptied_history_is_found(env, world):
         s.execute(text("TRUNCATE history_event" if not env.db.is_sqlite else "DELETE FROM history_event"))
     found = problems(env, world["dir"])
     assert f"case {world['a_no']} seq 1: events missing at the end" in found
-    assert f"case {world['a_no']} seq 2: event missing: the checkpoint holds 2 events" in found
+    assert f"case {world['a_no']} seq 2: event missing: the checkpoint holds more events" in found
 
 
 def test_a_case_removed_whole_is_found_through_the_checkpoint(env, world):
@@ -269,7 +278,7 @@ def test_admin_log_last_event_deleted_and_head_moved_back_is_found(env, world):
         head = s.get(AdminLogHead, 1)
         head.event_count, head.last_hash = 1, first.hash
     assert problems(env, None) == []
-    assert problems(env, world["dir"]) == ["admin log seq 2: event missing: the checkpoint holds 2 events"]
+    assert problems(env, world["dir"]) == ["admin log seq 2: event missing: the checkpoint holds more events"]
 
 
 def test_admin_log_forged_event_is_found(env, world):
@@ -301,6 +310,18 @@ def test_an_altered_checkpoint_file_is_refused(env, world):
     forged.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(cp.CheckpointInvalid, match="signature does not verify"):
         service.verify(env, world["dir"], forged)
+
+
+def test_the_auditor_view_says_when_the_newest_checkpoint_is_forged(env, world):
+    newest = cp.latest_path(world["dir"])
+    doc = json.loads(newest.read_text(encoding="utf-8"))
+    doc["payload"]["admin"][0] = 1   # "the admin log had one event"
+    (world["dir"] / (newest.stem[:-2] + "9Z.json")).write_text(json.dumps(doc), encoding="utf-8")
+    assert cp.latest_path(world["dir"]) != newest
+    view = auditor_view(env, world, world["a"])
+    assert (view.chain_label, view.chain_reason) == ("校验失败", "检查点文件无效")
+    with pytest.raises(cp.CheckpointInvalid, match="signature does not verify"):
+        service.verify(env, world["dir"])
 
 
 def test_a_checkpoint_from_another_key_is_refused(env, world):
@@ -368,7 +389,7 @@ def test_cli_checkpoint_writes_a_copy_for_the_auditor(runner, env, world, tmp_pa
         case.event_count, case.last_event_hash = 2, second.hash
     result = runner.invoke(args=["audit", "verify", "--checkpoint", str(out)])
     assert result.exit_code == 1
-    assert f"case {world['a_no']} seq 3: event missing: the checkpoint holds 3 events" in result.output
+    assert f"case {world['a_no']} seq 3: event missing: the checkpoint holds more events" in result.output
 
 
 def test_cli_checkpoint_refuses_a_broken_database(runner, env, world):
