@@ -216,6 +216,13 @@ def _fact(catalog: FormCatalog, name: str, value: Any, files: dict[int, str]) ->
     return Fact(name, catalog.titles.get(name, name), value, columns=catalog.columns.get(name, []))
 
 
+def _lapse_labels(env: Env, key: str) -> dict[str, str]:
+    try:
+        return env.process(key).lapse_labels
+    except KeyError:  # a process no longer registered: plain clock states
+        return {}
+
+
 def case_file(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> CaseFile:
     with env.db.read() as session:
         instance = visible_case(session, user_id, instance_id)
@@ -235,7 +242,7 @@ def case_file(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> C
             routed_units=[units[u] for u in case_unit_ids(instance) if u in units],
             initiator_name=_user_name(session, instance.initiator_id),
             facts=_facts(catalog, fold_facts(events), attachments), open_tasks=open_rows,
-            clocks=legal_clocks(rows, env.clock.now(), soon_days),
+            clocks=legal_clocks(rows, env.clock.now(), soon_days, _lapse_labels(env, instance.process_key)),
             timeline=[_timeline_entry(e, catalog, units) for e in events],
             attachments=attachments,
             copy=session.scalar(select(CaseCopy).where(CaseCopy.instance_id == instance.id,

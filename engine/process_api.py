@@ -86,6 +86,10 @@ class ProcessConfig:
     on_complete: DataHook | None = None
     # step id -> task-data key of the task's due datetime (ISO); else its boundary timer.
     due_keys: dict[str, str] = field(default_factory=dict)
+    # Steps whose clock is someone's option window (a 复查 request, an objection, an evaluation):
+    # step id -> the neutral label the case page shows when the window closed unused (e.g.
+    # 期满未申请) instead of a red 超期; a lapse there is nobody's failure.
+    lapse_labels: dict[str, str] = field(default_factory=dict)
     # Title and searchable subject of a case from its data: (title, name, id number).
     summarize: Callable[[dict[str, Any]], tuple[str, str | None, str | None]] | None = None
     # Smoke run for `workflows check`: start data and an answer per step (or a list of answers).

@@ -174,16 +174,19 @@ class LegalClock:
     step_id: str
     step_name: str
     due: Due
-    state: str          # "running" | "overdue" | "met" | "missed" | "stopped"
+    state: str          # "running" | "overdue" | "met" | "missed" | "stopped" | "lapsed"
     finished_at: datetime | None
+    lapse_label: str | None = None  # the neutral label of a window that closed unused
 
 
 CLOCK_LABELS = {"running": "计时中", "overdue": "已超期", "met": "按期完成", "missed": "超期完成",
-                "stopped": "已停止"}
+                "stopped": "已停止", "lapsed": "期满"}
 
 
-def legal_clocks(rows: list[HumanTask], now: datetime, soon_days: int) -> list[LegalClock]:
-    """One clock per (step, deadline) of the case's task rows: running, met or missed."""
+def legal_clocks(rows: list[HumanTask], now: datetime, soon_days: int,
+                 lapse_labels: dict[str, str] | None = None) -> list[LegalClock]:
+    """One clock per (step, deadline) of the case's task rows: running, met or missed; an
+    option window (`lapse_labels`, ProcessConfig) closed unused by its timer is "lapsed"."""
     latest: dict[tuple[str, datetime], HumanTask] = {}
     for row in sorted(rows, key=lambda r: r.id):
         if row.due_at is not None:
@@ -192,8 +195,12 @@ def legal_clocks(rows: list[HumanTask], now: datetime, soon_days: int) -> list[L
     for row in latest.values():
         due = due_info(row.due_at, now, soon_days, row.due_provisional)
         assert due is not None
-        clocks.append(LegalClock(row.step_id, row.step_name, due, _clock_state(row, now),
-                                 row.completed_at))
+        state = _clock_state(row, now)
+        label = (lapse_labels or {}).get(row.step_id)
+        if label and state == "missed" and row.status == TaskStatus.cancelled:
+            state = "lapsed"
+        clocks.append(LegalClock(row.step_id, row.step_name, due, state, row.completed_at,
+                                 label if state == "lapsed" else None))
     return sorted(clocks, key=lambda c: c.due.due_at)
 
 

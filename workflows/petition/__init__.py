@@ -105,6 +105,8 @@ PROCESS = ProcessConfig(
         "second_request": due_key(SECOND_REQUEST), "second_review": due_key(SECOND_REVIEW),
         "supervision_feedback": "supervision_due_at",
     },
+    lapse_labels={"receive_assignment": "期满未提出异议", "review_request": "期满未申请",
+                  "second_request": "期满未申请", "evaluate": "未评价"},
     summarize=summarize,
     task_label=task_label,
     smoke_start=SMOKE_START,

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access import case_unit_ids
-from engine.calendar import BusinessCalendar
+from engine.calendar import BusinessCalendar, days_late, is_overdue
 from engine.casefile import fold_facts
 from engine.models import HistoryEvent, HumanTask, InstanceStatus, OrgUnit, ProcessInstance, TaskStatus
 
@@ -159,8 +159,8 @@ def _timely_intake(cases: Any, now: datetime) -> Rate:
         first = done[0] if done else None
         if first is not None:
             counted += 1
-            timely += first.due_at is None or first.completed_at < first.due_at
-        elif any(t.due_at is not None and t.due_at <= now for t in intakes):
+            timely += first.due_at is None or not is_overdue(first.completed_at, first.due_at)
+        elif any(t.due_at is not None and is_overdue(now, t.due_at) for t in intakes):
             counted += 1
     return Rate(timely, counted)
 
@@ -174,8 +174,8 @@ def _on_time_handling(cases: Any, now: datetime) -> Rate:
         due = date.fromisoformat(str(f["handling_due_on"]))
         if f.get("served_on"):
             counted += 1
-            on_time += date.fromisoformat(str(f["served_on"])) <= due
-        elif c.row.status == InstanceStatus.running and BusinessCalendar.deadline_end(due) <= now:
+            on_time += days_late(date.fromisoformat(str(f["served_on"])), due) == 0
+        elif c.row.status == InstanceStatus.running and is_overdue(now, BusinessCalendar.deadline_end(due)):
             counted += 1
     return Rate(on_time, counted)
 
@@ -266,8 +266,9 @@ def _supervision(cases: Any, now: datetime) -> Rate:
                 continue
             if t.status == TaskStatus.completed:
                 counted += 1
-                on_time += t.completed_at < t.due_at
-            elif t.due_at <= now and (t.status != TaskStatus.cancelled or
-                                      (t.completed_at is not None and t.completed_at >= t.due_at)):
+                on_time += not is_overdue(t.completed_at, t.due_at)
+            elif is_overdue(now, t.due_at) and (t.status != TaskStatus.cancelled or
+                                                (t.completed_at is not None
+                                                 and is_overdue(t.completed_at, t.due_at))):
                 counted += 1
     return Rate(on_time, counted)

@@ -33,6 +33,7 @@ PROCESS = ProcessConfig(
     on_start=on_start,
     on_complete=on_complete,
     due_keys={"report_in": "report_due_at", "late_report": "forfeit_due_at"},  # report-in rolls (Art.51)
+    lapse_labels={"report_in": "期满未报到"},
     summarize=summarize,
     task_label=task_label,
     four_eyes={"second_review": "first_review"},
