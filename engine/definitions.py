@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from engine.errors import DefinitionError, NotFound
 from engine.lanes import LANE_ROLES, lane_problems
 from engine.models import ProcessDefinition
+from engine.policy import check_policy
+from engine.sandbox.deploy_check import check_definition
 from engine.timers import use_engine_clock
 from engine.wiring import prewire
 
@@ -83,6 +85,7 @@ def parse_files(key: str, files: dict[str, bytes]) -> tuple[Any, dict[str, Any]]
     parser = SpiffBpmnParser(validator=VALIDATOR)
     for name in sorted(files):
         _add_file(parser, name, files[name])
+    check_definition(files)  # every script and expression compiles under the sandbox rules
     process_id = main_process_id(key, files)
     try:
         spec = parser.get_spec(process_id)
@@ -147,6 +150,7 @@ def _add_file(parser: SpiffBpmnParser, name: str, data: bytes) -> None:
                               line=exc.lineno) from exc
     if name.endswith(".bpmn"):
         _check_references(tree, name)
+        check_policy(tree, name)
     try:
         if name.endswith(".dmn"):
             parser.add_dmn_xml(tree, filename=name)

@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
@@ -181,7 +182,7 @@ class FiredTimers:
 
     def record_moved(self) -> None:
         for t, due in self._waiting:
-            if t.state == TaskState.WAITING and timer_fired(t, due):
+            if timer_fired(t, due):
                 self._record(t, due)
 
     def _record(self, t: SpiffTask, due: str | None) -> None:
@@ -204,11 +205,20 @@ def timer_values(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, str]]:
 
 
 def timer_fired(t: SpiffTask, due: str) -> bool:
-    """Whether a timer that was waiting for `due` has fired since (a cycle timer keeps waiting
-    with its next due time moved on)."""
-    if t.state != TaskState.WAITING:
-        return True
-    return timer_due(getattr(t.task_spec, "event_definition", None), t.internal_data.get("event_value")) != due
+    """Whether a timer that was waiting for `due` has fired since: a timer event ran (one that
+    was cancelled did not fire), a cycle timer moved its next due time on or ran its last cycle,
+    an event-based gateway went down its timer's path."""
+    definition = getattr(t.task_spec, "event_definition", None)
+    if isinstance(definition, CycleTimerEventDefinition):
+        value = t.internal_data.get("event_value")
+        return not t.has_state(TaskState.CANCELLED) and timer_due(definition, value) != due
+    if isinstance(definition, MultipleEventDefinition):
+        outputs = t.task_spec.outputs
+        paths = {outputs[i] for i, d in enumerate(definition.event_definitions)
+                 if isinstance(d, TimerEventDefinition) and i < len(outputs)}
+        return any(c.task_spec in paths and not c.has_state(TaskState.PREDICTED_MASK | TaskState.CANCELLED)
+                   for c in t.children)
+    return t.has_state(TaskState.READY | TaskState.COMPLETED)
 
 
 def next_timer(workflow: BpmnWorkflow) -> datetime | None:

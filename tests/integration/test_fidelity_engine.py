@@ -1,0 +1,170 @@
+"""Engine fidelity beyond the three-way suite: a shared spec carries no case's wiring, timers
+(cycles, event-based gateways, boundaries on subprocesses and call activities) are due on the
+engine's clock, a loop ends only at its end event, and compensation is refused at deploy."""
+from datetime import timedelta
+
+import pytest
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from engine.definitions import SpecCache, parse_files
+from engine.errors import DefinitionError
+from engine.models import HistoryEvent, InstanceStatus, ProcessInstance
+from engine.runtime import case_data, complete_task, start_case
+from engine.worker import run_due_timers
+from tests.factories import build_org, deploy_files, open_tasks
+from tests.integration.fidelity_runner import deploy_fixture, fixture_files, rongflow_state
+
+
+def _setup(env, *constructs):
+    org = build_org(env)
+    for construct in constructs:
+        deploy_fixture(env, construct)
+    return org, org.actor("t1_cw"), org.units["t1"]
+
+
+def _complete(env, iid, step, actor, data):
+    row = open_tasks(env, iid, step)[0]
+    result = complete_task(env, row.id, actor, data)
+    assert result.error is None, result.error
+    return result
+
+
+def _instance(env, iid):
+    with env.db.read() as s:
+        return s.get(ProcessInstance, iid)
+
+
+def test_two_multi_instance_cases_interleaved_on_one_shared_spec(env):
+    _org, actor, unit = _setup(env, "mi_parallel")
+    a = start_case(env, "mi_parallel", actor, unit, {}).instance_id
+    b = start_case(env, "mi_parallel", actor, unit, {}).instance_id
+    for sig in ("1", "2", "3"):
+        _complete(env, a, "sign", actor, {"signature": f"A{sig}"})
+        if sig != "3":
+            _complete(env, b, "sign", actor, {"signature": f"B{sig}"})
+    assert [r.step_id for r in open_tasks(env, a, "archive")] == ["archive"]
+    assert [r.step_id for r in open_tasks(env, b, "sign")] == ["sign"]  # B is not carried along by A
+    _complete(env, b, "sign", actor, {"signature": "B3"})
+    assert case_data(env, a)["signatures"] == ["A1", "A2", "A3"]
+    assert case_data(env, b)["signatures"] == ["B1", "B2", "B3"]
+    with env.db.read() as s:
+        spec = env.specs.get(s, _instance(env, a).definition_id).spec
+    child = spec.task_specs["sign [child]"]
+    assert child.completed_event.n_subscribers() == 1  # one merge, however many loads and cases
+
+
+def test_an_event_subprocess_started_in_one_case_leaves_the_shared_spec_alone(env):
+    _org, actor, unit = _setup(env, "esp_signal")
+    a = start_case(env, "esp_signal", actor, unit, {}).instance_id
+    with env.db.read() as s:
+        spec = env.specs.get(s, _instance(env, a).definition_id).spec
+    start_outputs = [t.name for t in spec.start.outputs]
+    _complete(env, a, "draft", actor, {})
+    assert open_tasks(env, a, "handle_alarm")
+    b = start_case(env, "esp_signal", actor, unit, {}).instance_id
+    assert [t.name for t in spec.start.outputs] == start_outputs
+    assert [r.step_id for r in open_tasks(env, b, "draft")] == ["draft"]
+    assert not open_tasks(env, b, "handle_alarm")
+    env.specs = SpecCache()  # a restart: the alarm handler still finishes
+    _complete(env, a, "handle_alarm", actor, {})
+    _complete(env, a, "finish", actor, {})
+    assert _instance(env, a).status == InstanceStatus.completed
+
+
+def _timer_events(env, iid):
+    with env.db.read() as s:
+        return [e.step_id for e in s.scalars(select(HistoryEvent).where(
+            HistoryEvent.instance_id == iid, HistoryEvent.action == "timer").order_by(HistoryEvent.seq))]
+
+
+def test_a_cycle_timer_is_due_on_the_engine_clock_and_rearmed_after_each_firing(env, clock):
+    _org, actor, unit = _setup(env, "timer_cycle")
+    t0 = clock.now()
+    iid = start_case(env, "timer_cycle", actor, unit, {}).instance_id
+    assert _instance(env, iid).next_timer_at == t0 + timedelta(hours=1)
+    clock.set(t0 + timedelta(minutes=59))
+    assert run_due_timers(env) == 0
+    clock.set(t0 + timedelta(hours=1))
+    assert run_due_timers(env) == 1
+    assert _instance(env, iid).next_timer_at == t0 + timedelta(hours=2)
+    assert len(open_tasks(env, iid, "remind")) == 1
+    clock.set(t0 + timedelta(hours=2))
+    assert run_due_timers(env) == 1
+    assert len(open_tasks(env, iid, "remind")) == 2
+    assert _instance(env, iid).next_timer_at is None  # R2: two firings, then no more
+    clock.set(t0 + timedelta(days=3))
+    assert run_due_timers(env) == 0
+    assert _timer_events(env, iid) == ["every_hour", "every_hour"]
+
+
+def test_a_timer_behind_an_event_based_gateway_is_due_on_the_engine_clock(env, clock):
+    _org, actor, unit = _setup(env, "timer_gateway")
+    iid = start_case(env, "timer_gateway", actor, unit, {}).instance_id
+    clock.advance(timedelta(hours=3))
+    asked = clock.now()
+    _complete(env, iid, "ask", actor, {})
+    due = asked + timedelta(days=2)
+    assert _instance(env, iid).next_timer_at == due
+    clock.set(due - timedelta(seconds=1))
+    assert run_due_timers(env) == 0
+    clock.set(due)
+    assert run_due_timers(env) == 1
+    assert [r.step_id for r in open_tasks(env, iid, "chase")] == ["chase"]
+    assert _timer_events(env, iid) == ["wait"]
+    assert _instance(env, iid).next_timer_at is None
+
+
+@pytest.mark.parametrize("construct, hours", [("timer_subprocess", 4), ("timer_call", 1)])
+def test_boundary_timers_on_subprocesses_and_call_activities_are_due(env, clock, construct, hours):
+    _org, actor, unit = _setup(env, construct)
+    t0 = clock.now()
+    iid = start_case(env, construct, actor, unit, {}).instance_id
+    assert _instance(env, iid).next_timer_at == t0 + timedelta(hours=hours)
+
+
+def test_a_loop_completed_2000_times_runs_on_and_ends_only_at_its_end_event(env):
+    _org, actor, unit = _setup(env, "loop_backflow")
+    iid = start_case(env, "loop_backflow", actor, unit, {"title": "loop"}).instance_id
+    task_id = open_tasks(env, iid, "review")[0].id
+    size_at_10 = 0
+    for n in range(1, 2001):
+        result = complete_task(env, task_id, actor, {"decision": "again", "round": n})
+        assert result.status == InstanceStatus.running and len(result.new_task_ids) == 1, n
+        task_id = result.new_task_ids[0]
+        if n == 10:
+            size_at_10 = len(_instance(env, iid).state)
+    # The finished rounds left the live state (kept whole, it would be about 1.6 MB by now).
+    assert len(_instance(env, iid).state) < 4 * size_at_10
+    assert [r.id for r in open_tasks(env, iid, "review")] == [task_id]
+    complete_task(env, task_id, actor, {"decision": "done", "round": 2001})
+    completed, ends, data = rongflow_state(env, iid)
+    assert completed and ends == ["done"]
+    assert data["round"] == 2001 and data["title"] == "loop"
+
+
+def test_a_deep_loop_is_not_mistaken_for_a_finished_case():
+    """SpiffWorkflow's task iterator stops at depth 1,000 (about 333 rounds of this loop): with the
+    limit lifted the open task is still found, even where no finished round is dropped."""
+    spec, subs = parse_files("loop_backflow", fixture_files("loop_backflow"))
+    wf = BpmnWorkflow(spec, subs)
+    wf.do_engine_steps()
+    for n in range(400):
+        task = wf.get_next_task(state=TaskState.READY, manual=True)
+        assert task is not None, n
+        task.set_data(decision="again")
+        task.run()
+        wf.do_engine_steps()
+    assert not wf.is_completed()
+    assert wf.get_next_task(state=TaskState.READY, manual=True).task_spec.bpmn_id == "review"
+
+
+def test_compensation_is_refused_at_deploy_with_element_and_line(env):
+    with pytest.raises(DefinitionError) as caught:
+        deploy_files(env, "compensation", fixture_files("compensation"))
+    err = caught.value
+    assert err.file == "compensation.bpmn" and err.line == 6
+    assert err.element == "bpmn:boundaryEvent id=undo_pay"
+    assert "compensation is not supported" in err.message
+    assert "流程定义有误" in err.user_message
