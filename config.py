@@ -67,6 +67,13 @@ class Config:
     PAGE_SIZE = _int("PAGE_SIZE", 20)
     # Bootstrap's CSS/JS are served from the app itself (no CDN; the bureau's network may be closed).
     BOOTSTRAP_SERVE_LOCAL = True
+    # BPMN scripts and expressions: each run may take this many milliseconds and trace steps, make
+    # no single value (string, list, number in bytes) larger than SCRIPT_MAX_SIZE, and no more than
+    # SCRIPT_MAX_ALLOC items in all; over budget, the case goes to its error state.
+    SCRIPT_TIME_LIMIT_MS = _int("SCRIPT_TIME_LIMIT_MS", 500)
+    SCRIPT_MAX_STEPS = _int("SCRIPT_MAX_STEPS", 1_000_000)
+    SCRIPT_MAX_SIZE = _int("SCRIPT_MAX_SIZE", 100_000)
+    SCRIPT_MAX_ALLOC = _int("SCRIPT_MAX_ALLOC", 10_000_000)
     # Worker: seconds between polls, and cases handled per poll.
     WORKER_POLL_SECONDS = _int("WORKER_POLL_SECONDS", 30)
     WORKER_BATCH = _int("WORKER_BATCH", 50)

@@ -16,7 +16,7 @@ from engine.db import Database
 from engine.definitions import SpecCache
 from engine.integrity.keys import Keyring
 from engine.process_api import ProcessConfig
-from engine.scripting import RongScriptEngine
+from engine.scripting import RongScriptEngine, ScriptLimits
 
 
 def _workflows_registry(key: str) -> ProcessConfig:
@@ -37,6 +37,8 @@ class Env:
     lookup: Callable[[str], ProcessConfig] = _workflows_registry
     # Signed checkpoints of the chain heads (engine.integrity.checkpoint); None: none are read.
     checkpoint_dir: Path | None = None
+    # Step, time and size budget of each BPMN script and expression (config SCRIPT_*).
+    script_limits: ScriptLimits = field(default_factory=ScriptLimits)
     _script_engine: RongScriptEngine | None = None
 
     def process(self, key: str) -> ProcessConfig:
@@ -47,7 +49,7 @@ class Env:
     @property
     def script_engine(self) -> RongScriptEngine:
         if self._script_engine is None:
-            self._script_engine = RongScriptEngine(self.clock, self.calendar)
+            self._script_engine = RongScriptEngine(self.clock, self.calendar, self.script_limits)
         return self._script_engine
 
 

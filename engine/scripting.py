@@ -1,12 +1,13 @@
-"""The restricted script engine for BPMN scripts, conditions and timer expressions.
+"""The restricted script engine for BPMN scripts, conditions, timer and DMN expressions.
 
-Defence in depth, not a sandbox: only trusted admins deploy BPMN. Scripts get a small builtin
-whitelist, no imports beyond what C helpers need internally, no dunder access, and a few helpers:
-dates, Decimal and the business calendar, with "now" from the engine's clock.
+Every script and expression is compiled under RestrictedPython with stricter rules
+(engine/sandbox/policy.py), runs with guarded attribute, item, operator and builtin access
+(engine/sandbox/guards.py) under a step, time and size budget (engine/sandbox/limits.py), and
+sees only its task data and the helpers below: dates, Decimal and the business calendar, with
+"now" from the engine's clock. Nothing else of the process (config, secrets, modules) is in reach.
 """
 from __future__ import annotations
 
-import builtins
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -16,63 +17,81 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 
 from engine.calendar import BEIJING, BusinessCalendar, to_local_date
 from engine.clock import Clock
+from engine.sandbox.deploy_check import check_definition
+from engine.sandbox.guards import Guards
+from engine.sandbox.limits import Budget, ScriptBudgetExceeded, ScriptLimits, traced
+from engine.sandbox.policy import ScriptRefused, compile_script
 
-_SAFE_NAMES = (
-    "abs all any bool dict enumerate filter float int isinstance len list map max min "
-    "range reversed round set sorted str sum tuple zip True False None "
-    "ValueError KeyError TypeError Exception"
-).split()
-# C code inside date helpers imports these modules through the script's __import__.
-_ALLOWED_IMPORTS = frozenset({"time", "datetime", "decimal", "math", "_strptime"})
+__all__ = ["RongScriptEngine", "SafeEnvironment", "ScriptBudgetExceeded", "ScriptLimits",
+           "ScriptRefused", "check_definition", "script_helpers"]
 
-
-def _guarded_import(name: str, *args: Any, **kwargs: Any) -> Any:
-    if name.split(".")[0] not in _ALLOWED_IMPORTS:
-        raise ImportError(f"import of {name!r} is not allowed in BPMN scripts")
-    return builtins.__import__(name, *args, **kwargs)
+# A deadline helper asked for more days than this is a mistake (and would loop for long).
+MAX_HELPER_DAYS = 3660
 
 
-SAFE_BUILTINS: dict[str, Any] = {k: getattr(builtins, k) for k in _SAFE_NAMES}
-SAFE_BUILTINS["__import__"] = _guarded_import
-
-
-class ScriptRefused(ValueError):
-    """A script or expression used a construct that BPMN scripts may not use."""
-
-
-def _check(source: str) -> None:
-    if "__" in source:
-        raise ScriptRefused("double underscores are not allowed in BPMN scripts")
-    for word in ("import ", "open(", "exec(", "eval(", "compile(", "globals(", "getattr("):
-        if word in source:
-            raise ScriptRefused(f"'{word.strip()}' is not allowed in BPMN scripts")
+def _visible(data: dict[str, Any]) -> dict[str, Any]:
+    """Task data a script may see: names starting with "_" cannot be written in a script, and
+    must not shadow the guard functions."""
+    return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
 class SafeEnvironment(TaskDataEnvironment):
-    def __init__(self, helpers: dict[str, Any]) -> None:
-        super().__init__({"__builtins__": SAFE_BUILTINS, **helpers})
+    """Runs scripts and expressions in a fresh scope per run; only data flows back."""
 
-    def execute(self, script: str, context: dict[str, Any],
-                external_context: dict[str, Any] | None = None) -> Any:
-        _check(script)
-        return super().execute(script, context, external_context)
+    def __init__(self, helpers: dict[str, Any], limits: ScriptLimits | None = None) -> None:
+        super().__init__(dict(helpers))
+        self.limits = limits or ScriptLimits()
 
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: dict[str, Any] | None = None) -> Any:
-        _check(expression)
-        return super().evaluate(expression, context, external_context)
+        code = compile_script(expression, "eval")
+        guards = Guards(Budget(self.limits))
+        scope = {**self.globals, **_visible(external_context or {}), **_visible(context),
+                 "__builtins__": guards.builtins()}
+        with traced(guards.budget):
+            return eval(code, scope)
+
+    def execute(self, script: str, context: dict[str, Any],
+                external_context: dict[str, Any] | None = None) -> Any:
+        external = external_context or {}
+        self.check_for_overwrite(context, external)
+        code = compile_script(script, "exec")
+        guards = Guards(Budget(self.limits))
+        scope = {**self.globals, **_visible(external), **_visible(context),
+                 "__builtins__": guards.builtins()}
+        with traced(guards.budget):
+            exec(code, scope)
+        self._write_back(context, scope, external)
+        return True
+
+    def _write_back(self, context: dict[str, Any], scope: dict[str, Any], external: dict[str, Any]) -> None:
+        """Names the script assigned become task data; helpers, functions and deleted names do not."""
+        for key in [k for k in context if not k.startswith("_") and k not in scope]:
+            del context[key]
+        for key, value in scope.items():
+            if key.startswith("_") or key in self.globals or key in external or callable(value):
+                context.pop(key, None)
+                continue
+            context[key] = value
 
 
 class RongScriptEngine(PythonScriptEngine):
     """A script engine that also carries the engine's clock (read by the timer events)."""
 
-    def __init__(self, clock: Clock, calendar: BusinessCalendar) -> None:
+    def __init__(self, clock: Clock, calendar: BusinessCalendar, limits: ScriptLimits | None = None) -> None:
         self.clock = clock
-        super().__init__(environment=SafeEnvironment(script_helpers(clock, calendar)))
+        super().__init__(environment=SafeEnvironment(script_helpers(clock, calendar), limits))
+
+
+def _days(n: Any) -> int:
+    if not isinstance(n, int) or isinstance(n, bool) or abs(n) > MAX_HELPER_DAYS:
+        raise ValueError(f"days must be a whole number between -{MAX_HELPER_DAYS} and {MAX_HELPER_DAYS}")
+    return n
 
 
 def script_helpers(clock: Clock, calendar: BusinessCalendar) -> dict[str, Any]:
-    """The names BPMN scripts and expressions may use besides their task data."""
+    """The names BPMN scripts and expressions may use besides their task data (closures: their
+    module globals are reachable only through "_" attributes, which the sandbox refuses)."""
     def now() -> datetime:
         return clock.now()
 
@@ -88,10 +107,10 @@ def script_helpers(clock: Clock, calendar: BusinessCalendar) -> dict[str, Any]:
 
     def add_days(start: Any, n: int) -> str:
         """End of the deadline n calendar days after start, as an ISO datetime (timer-ready)."""
-        return calendar.deadline_end(calendar.add_days(_as_date(start), n).due).isoformat()
+        return calendar.deadline_end(calendar.add_days(_as_date(start), _days(n)).due).isoformat()
 
     def add_working_days(start: Any, n: int) -> str:
-        return calendar.deadline_end(calendar.add_working_days(_as_date(start), n).due).isoformat()
+        return calendar.deadline_end(calendar.add_working_days(_as_date(start), _days(n)).due).isoformat()
 
     helpers: dict[str, Callable[..., Any] | type | Any] = {
         "Decimal": Decimal, "date": date, "datetime": datetime, "timedelta": timedelta,

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from engine.env import Env, make_env
+from engine.sandbox.limits import limits_from
 from engine.integrity.keys import load_keyring
 
 
@@ -43,11 +44,13 @@ def _configure(app: Flask, given: type | Mapping[str, Any] | None) -> None:
 def _make_env(app: Flask) -> Env:
     cfg = app.config
     holidays = cfg.get("HOLIDAYS_FILE")
-    return make_env(cfg["DATABASE_URL"], bpmn_dir=Path(cfg["BPMN_DIR"]),
+    env = make_env(cfg["DATABASE_URL"], bpmn_dir=Path(cfg["BPMN_DIR"]),
                     holidays_file=Path(holidays) if holidays else None,
                     busy_timeout_ms=int(cfg["SQLITE_BUSY_TIMEOUT_MS"]),
                     keyring=load_keyring(cfg.get("HISTORY_KEY"), cfg.get("HISTORY_KEY_FILE")),
                     checkpoint_dir=Path(cfg["CHECKPOINT_DIR"]))
+    env.script_limits = limits_from(cfg)
+    return env
 
 
 def _init_extensions(app: Flask) -> None:
