@@ -27,8 +27,9 @@ from engine.models import (CaseSequence, HistoryEvent, HumanTask, InstanceStatus
 from engine.orgs import Actor, SessionOrgLookup, has_role
 from engine.persistence import load_state, to_json_safe
 from engine.process_api import ProcessConfig
-from engine.stepguard import fail_step, keep_completion, keep_fix, run_step
-from engine.stepper import (OPEN_STATUSES, Case, SessionCaseLookup, case_context, find_spiff_task,
+from engine.stepguard import (committed_workflow, fail_step, keep_completion, keep_fix, keep_message,
+                              rerun_failed, run_on_complete, run_step)
+from engine.stepper import (OPEN_STATUSES, Case, SessionCaseLookup, find_spiff_task,
                             hook_context, lock_case, process_config, save_case, workflow_data)
 from engine.ops.logs import logged_command
 
@@ -273,7 +274,7 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
     now = env.clock.now()
     before = dict(spiff_task.data)
     spiff_task.set_data(**data)
-    extra, hook_failure = _on_complete(env, case, spiff_task)
+    extra, hook_failure = run_on_complete(env, case, spiff_task)
     row.status, row.assignee_id = TaskStatus.completed, actor.id
     row.completed_at, row.completed_by_id = now, actor.id
     case.completed_row = row
@@ -283,31 +284,9 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
                  data=changed_fields(to_json_safe(before), to_json_safe({**data, **extra})))
     keep = keep_completion(row.spiff_task_id, {**data, **extra})
     if hook_failure is not None:  # a bug in the process package: the workflow was not touched
-        failure = fail_step(env, case, now, hook_failure, _committed(env, case), keep)
+        failure = fail_step(env, case, now, hook_failure, committed_workflow(env, case), keep)
         return _step_result(case, failure)
     return _finish_step(env, case, now, spiff_task.run, keep)
-
-
-def _on_complete(env: Env, case: Case, spiff_task: Any) -> tuple[dict[str, Any], StepFailure | None]:
-    """Run the process's on_complete hook and add its data to the task. An EngineError is the
-    hook's deliberate refusal and propagates; any other exception is a bug in the process
-    package: the case goes to error (the completion is recorded) and retry re-runs the hook."""
-    if not case.config.on_complete:
-        return {}, None
-    step_id = spiff_task.task_spec.bpmn_id
-    try:
-        extra = case.config.on_complete(step_id, dict(spiff_task.data), case_context(env, case))
-    except EngineError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any bug in a hook becomes the case's error state
-        return {}, describe(exc, rolled_back=True, task=spiff_task, hook="on_complete")
-    spiff_task.set_data(**extra)
-    return extra, None
-
-
-def _committed(env: Env, case: Case) -> Any:
-    state = case.instance.state
-    return lambda: load_state(state, case.parsed.spec, case.parsed.subprocess_specs, env.script_engine)
 
 
 def _finish_step(env: Env, case: Case, now: Any, advance: Any = None, keep: Any = None) -> StepResult:
@@ -433,19 +412,9 @@ def retry_case(env: Env, instance_id: int, actor: Actor, data_fix: dict[str, Any
                      actor_name=actor.name, opinion=reason,
                      step_id=failed[0].task_spec.bpmn_id if failed else None,
                      data={k: [None, v] for k, v in data_fix.items()})
-        return _finish_step(env, case, now, lambda: _rerun(env, case, failed, data_fix),
+        return _finish_step(env, case, now, lambda: rerun_failed(env, case, failed, data_fix),
                             keep_fix(data_fix))
     return _run(env, body)  # type: ignore[no-any-return]
-
-
-def _rerun(env: Env, case: Case, failed: list[Any], data_fix: dict[str, Any]) -> None:
-    """Re-run failed tasks with the admin's corrected data. A user task in error is a completion
-    that was rolled back: its on_complete hook runs again before it completes."""
-    for t in failed:
-        t.set_data(**data_fix)
-        if t.task_spec.manual and case.config.on_complete:
-            t.set_data(**case.config.on_complete(t.task_spec.bpmn_id, dict(t.data), case_context(env, case)))
-        t.run()
 
 
 @logged_command
@@ -492,7 +461,7 @@ def deliver_message(env: Env, instance_id: int, message: str, payload: dict[str,
         if schema is not None:
             validate_form(schema, payload)
         now = env.clock.now()
-        committed = _committed(env, case)
+        committed = committed_workflow(env, case)
         failure = None
         try:
             case.workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload=payload))
@@ -509,18 +478,8 @@ def deliver_message(env: Env, instance_id: int, message: str, payload: dict[str,
                      data={k: [None, v] for k, v in payload.items()})
         if failure is not None:  # recorded in the history; the workflow stays as committed
             return _step_result(case, fail_step(env, case, now, failure, committed))
-        return _finish_step(env, case, now, keep=_keep_message(message, payload))
+        return _finish_step(env, case, now, keep=keep_message(message, payload))
     return _run(env, body)
-
-
-def _keep_message(message: str, payload: dict[str, Any]) -> Any:
-    """After a rollback, the delivered message stays caught (its catch event runs on retry)."""
-    from SpiffWorkflow.bpmn import BpmnEvent
-    from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
-
-    def keep(workflow: BpmnWorkflow) -> None:
-        workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload=payload))
-    return keep  # type: ignore[no-any-return]
 
 
 def may_register_message(session: Session, user_id: int, instance: ProcessInstance,

@@ -25,8 +25,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -34,7 +35,7 @@ from engine.env import Env
 from engine.errors import EngineError
 from engine.faults import StepFailure, describe, is_clean
 from engine.persistence import load_state
-from engine.stepper import Case, record_error, run_engine, save_case
+from engine.stepper import Case, case_context, record_error, run_engine, save_case
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def run_step(env: Env, case: Case, now: datetime, advance: Callable[[], Any] | N
              keep: Keep | None = None, restore: Restore | None = None) -> StepFailure | None:
     """Apply `advance`, run the engine on and save the case; returns the failure, if any.
     `restore` rebuilds the last committed workflow (default: the case's stored state)."""
-    committed = case.instance.state
+    restore = restore or committed_workflow(env, case)
     try:
         with case.session.begin_nested():
             failure = _advance_and_run(case, now, advance)
@@ -55,8 +56,6 @@ def run_step(env: Env, case: Case, now: datetime, advance: Callable[[], Any] | N
     except (EngineError, SQLAlchemyError):
         raise
     except Exception as exc:  # any other failure of the step: back to the committed state
-        restore = restore or (lambda: load_state(committed, case.parsed.spec, case.parsed.subprocess_specs,
-                                                 env.script_engine))
         return fail_step(env, case, now, describe(exc, rolled_back=True), restore, keep, exc)
 
 
@@ -102,3 +101,45 @@ def keep_fix(data_fix: dict[str, Any]) -> Keep:
         for task in workflow.get_tasks(state=TaskState.ERROR):
             task.set_data(**data_fix)
     return keep
+
+
+def keep_message(message: str, payload: dict[str, Any]) -> Keep:
+    """After a rollback, the delivered message stays caught (its catch event runs on retry)."""
+    def keep(workflow: BpmnWorkflow) -> None:
+        workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload=payload))
+    return keep
+
+
+# ----------------------------------------------------------------------------- hooks
+
+def run_on_complete(env: Env, case: Case, spiff_task: Any) -> tuple[dict[str, Any], StepFailure | None]:
+    """Run the process's on_complete hook and add its data to the task. An EngineError is the
+    hook's deliberate refusal and propagates; any other exception is a bug in the process
+    package: the case goes to error (the completion is recorded) and retry re-runs the hook."""
+    if not case.config.on_complete:
+        return {}, None
+    step_id = spiff_task.task_spec.bpmn_id
+    try:
+        extra = case.config.on_complete(step_id, dict(spiff_task.data), case_context(env, case))
+    except EngineError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any bug in a hook becomes the case's error state
+        return {}, describe(exc, rolled_back=True, task=spiff_task, hook="on_complete")
+    spiff_task.set_data(**extra)
+    return extra, None
+
+
+def rerun_failed(env: Env, case: Case, failed: list[Any], data_fix: dict[str, Any]) -> None:
+    """Re-run failed tasks with the admin's corrected data. A user task in error is a completion
+    that was rolled back: its on_complete hook runs again before it completes."""
+    for t in failed:
+        t.set_data(**data_fix)
+        if t.task_spec.manual and case.config.on_complete:
+            t.set_data(**case.config.on_complete(t.task_spec.bpmn_id, dict(t.data), case_context(env, case)))
+        t.run()
+
+
+def committed_workflow(env: Env, case: Case) -> Restore:
+    """Rebuilds the case's workflow as last committed (before this command changed it)."""
+    state = case.instance.state
+    return lambda: load_state(state, case.parsed.spec, case.parsed.subprocess_specs, env.script_engine)
