@@ -183,6 +183,7 @@ def reset_password(env: Env, actor: Actor, user_id: int, new_password: str) -> N
         user = _get_user(session, user_id)
         _require_over_user(session, actor.id, user)
         user.password_hash = orgs.hash_password(new_password)
+        user.must_change_password = True  # the admin knows it: the user must choose their own
         user.session_version = (user.session_version or 0) + 1
         user.failed_logins, user.locked_until = 0, None
         log_admin(session, actor, env.clock.now(), "password_reset", "user", user.id, user.username)

@@ -10,11 +10,14 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
+from engine import ratelimit
 from engine.env import Env
+from engine.errors import FormInvalid, NotFound
 from engine.models import OrgUnit, Role, RoleGrant, User
 from engine.orgs import check_password, hash_password
+from engine.ratelimit import Limit
 
 # Verified against when the username is unknown, so both paths cost one argon2 check.
 _DUMMY_HASH = hash_password("rongflow-dummy-password")
@@ -55,6 +58,7 @@ class SessionUser:
     full_name: str
     session_version: int
     grants: tuple[Grant, ...]
+    must_change_password: bool = False
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -66,30 +70,84 @@ class SessionUser:
 
 def attempt_login(env: Env, username: str, password: str, *, max_failures: int,
                   lock_minutes: int) -> LoginResult:
-    """Check a password; count failures and lock the account after `max_failures` in a row."""
-    now = env.clock.now()
+    """Check a password; count failures and lock the account after `max_failures` in a row.
+
+    The attempt is counted (one atomic UPDATE ... RETURNING, committed) before the password is
+    verified, so parallel guesses can never get more than `max_failures` checks between locks.
+    An unknown username costs the same argon2 check and is counted and locked the same way
+    (in the rate-limit table), so the answers do not tell which usernames exist."""
+    now, name = env.clock.now(), username.strip()
+    lock = timedelta(minutes=lock_minutes)
+    slot = _reserve_attempt(env, name, now, max_failures, lock)
+    if slot is None:
+        return _unknown_user(env, name, password, now, Limit(max_failures, lock))
+    if slot.locked_until is not None:
+        return LoginResult(LoginOutcome.locked, slot.user_id, locked_until=slot.locked_until)
+    right = check_password(slot.password_hash, password)
+    return _settle(env, slot, right, now, max_failures, lock)
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A counted login attempt of a known user (or the lock that refused one)."""
+    user_id: int
+    password_hash: str = ""
+    count: int = 0
+    locked_until: datetime | None = None
+
+
+def _reserve_attempt(env: Env, username: str, now: datetime, max_failures: int,
+                     lock: timedelta) -> _Slot | None:
     with env.db.write() as session:
-        user = session.scalar(select(User).where(User.username == username.strip()))
+        user = session.execute(select(User.id, User.password_hash, User.locked_until)
+                               .where(User.username == username)).first()
         if user is None:
-            check_password(_DUMMY_HASH, password)
-            return LoginResult(LoginOutcome.bad_credentials)
+            return None
         if user.locked_until is not None and user.locked_until > now:
+            return _Slot(user.id, locked_until=user.locked_until)
+        count = session.scalar(
+            update(User).where(User.id == user.id, User.failed_logins < max_failures,
+                               or_(User.locked_until.is_(None), User.locked_until <= now))
+            .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins))
+        if count is None:  # the last allowed attempt is being checked, or just locked the account
+            until = session.scalar(select(User.locked_until).where(User.id == user.id))
+            return _Slot(user.id, locked_until=until if until and until > now else now + lock)
+        return _Slot(user.id, user.password_hash, count)
+
+
+def _settle(env: Env, slot: _Slot, right: bool, now: datetime, max_failures: int,
+            lock: timedelta) -> LoginResult:
+    """Record the outcome of a counted attempt."""
+    with env.db.write() as session:
+        user = session.get(User, slot.user_id)
+        if user is None:
+            return LoginResult(LoginOutcome.bad_credentials)
+        if right:
+            user.failed_logins, user.locked_until = 0, None
+            if not user.active:
+                return LoginResult(LoginOutcome.inactive, user.id)
+            return LoginResult(LoginOutcome.ok, user.id, user.session_version)
+        if slot.count >= max_failures:
+            user.failed_logins, user.locked_until = 0, now + lock
             return LoginResult(LoginOutcome.locked, user.id, locked_until=user.locked_until)
-        if not check_password(user.password_hash, password):
-            return _count_failure(user, now, max_failures, lock_minutes)
-        if not user.active:
-            return LoginResult(LoginOutcome.inactive, user.id)
-        user.failed_logins, user.locked_until = 0, None
-        return LoginResult(LoginOutcome.ok, user.id, user.session_version)
+        return LoginResult(LoginOutcome.bad_credentials, user.id, failures_left=max_failures - slot.count)
 
 
-def _count_failure(user: User, now: datetime, max_failures: int, lock_minutes: int) -> LoginResult:
-    user.failed_logins = (user.failed_logins or 0) + 1
-    if user.failed_logins >= max_failures:
-        user.failed_logins, user.locked_until = 0, now + timedelta(minutes=lock_minutes)
-        return LoginResult(LoginOutcome.locked, user.id, locked_until=user.locked_until)
-    return LoginResult(LoginOutcome.bad_credentials, user.id,
-                       failures_left=max_failures - user.failed_logins)
+def _unknown_user(env: Env, username: str, password: str, now: datetime, limit: Limit) -> LoginResult:
+    """No such user: the same argon2 work, count and lock as for a wrong password."""
+    bucket = f"login:{username[:64]}"
+    with env.db.read() as session:
+        until = ratelimit.locked_until(session, [bucket], now, limit)
+    if until is not None:
+        return LoginResult(LoginOutcome.locked, locked_until=until)
+    check_password(_DUMMY_HASH, password)
+    with env.db.write() as session:
+        ratelimit.record_failure(session, [bucket], now, limit)
+        until = ratelimit.locked_until(session, [bucket], now, limit)
+        if until is not None:
+            return LoginResult(LoginOutcome.locked, locked_until=until)
+        left = limit.max_failures - ratelimit.failures(session, bucket, now, limit)
+        return LoginResult(LoginOutcome.bad_credentials, failures_left=left)
 
 
 def end_all_sessions(env: Env, user_id: int) -> None:
@@ -111,4 +169,49 @@ def session_user(env: Env, user_id: int, session_version: int) -> SessionUser | 
             .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
             .where(RoleGrant.user_id == user_id).order_by(RoleGrant.id)).all()
         return SessionUser(user.id, user.username, user.full_name, user.session_version,
-                           tuple(Grant(r.role, r.org_unit_id, r.name) for r in rows))
+                           tuple(Grant(r.role, r.org_unit_id, r.name) for r in rows),
+                           bool(user.must_change_password))
+
+
+MIN_PASSWORD = 8
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """Why a new password is too weak (Chinese), or None: at least 8 characters, not only
+    digits, not the username."""
+    if len(password) < MIN_PASSWORD:
+        return f"密码至少 {MIN_PASSWORD} 位"
+    if password.isdigit():
+        return "密码不能全部是数字"
+    if password.strip().lower() == username.strip().lower():
+        return "密码不能与用户名相同"
+    return None
+
+
+def change_password(env: Env, user_id: int, current: str, new: str, repeat: str) -> int:
+    """The user's own password change: the current password, the new one twice, the strength
+    rule. Lifts a forced change and ends every other session; returns the new session version."""
+    with env.db.read() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            raise NotFound(f"user {user_id} does not exist", "用户不存在")
+        stored, username = user.password_hash, user.username
+    errors = {}
+    if not check_password(stored, current):
+        errors["current"] = "当前密码不正确"
+    problem = password_problem(new, username)
+    if problem:
+        errors["new"] = problem
+    elif new != repeat:
+        errors["repeat"] = "两次输入的新密码不一致"
+    elif new == current:
+        errors["new"] = "新密码不能与当前密码相同"
+    if errors:
+        raise FormInvalid(errors)
+    with env.db.write() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        user.password_hash = hash_password(new)
+        user.must_change_password = False
+        user.session_version = (user.session_version or 0) + 1
+        return user.session_version

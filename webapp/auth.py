@@ -7,7 +7,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from engine.auth import LoginOutcome, LoginResult, attempt_login, end_all_sessions, session_user
+from engine.auth import (LoginOutcome, LoginResult, attempt_login, change_password as change_own_password,
+                         end_all_sessions, session_user)
+from engine.errors import FormInvalid
 from webapp.security import CurrentUser, current_env
 from webapp.templating import local_dt
 
@@ -75,3 +77,23 @@ def logout() -> Response:
     session.clear()
     flash("您已安全退出。", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Response | str | tuple[str, int]:
+    """The user's own password change; also where a password reset by an admin leads."""
+    forced = current_user.info.must_change_password
+    if request.method == "GET":
+        return render_template("auth/password.html", forced=forced, errors={})
+    form = request.form
+    try:
+        version = change_own_password(current_env(), current_user.id, form.get("current", ""),
+                                      form.get("new", ""), form.get("repeat", ""))
+    except FormInvalid as exc:
+        return render_template("auth/password.html", forced=forced, errors=exc.errors), 422
+    info = session_user(current_env(), current_user.id, version)
+    assert info is not None
+    login_user(CurrentUser(info))  # this session goes on with the new version; the others end
+    flash("密码已修改。", "success")
+    return redirect(url_for("home.index"))

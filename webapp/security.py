@@ -61,7 +61,7 @@ def actor() -> Actor:
 @login_manager.user_loader
 def _load_user(session_id: str) -> CurrentUser | None:
     user_id, _, version = session_id.partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
+    if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
         return None
     info = session_user(current_env(), int(user_id), int(version))
     return CurrentUser(info) if info else None
@@ -72,7 +72,18 @@ def _require_login() -> Any:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    return _check_idle()
+    return _check_idle() or _require_own_password()
+
+
+# Where a user whose password an admin reset may still go: the change page and signing out.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout"})
+
+
+def _require_own_password() -> Any:
+    """After an admin reset, every page leads to the password change until it is done."""
+    if current_user.info.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 def _check_idle() -> Any:

@@ -1,10 +1,10 @@
-"""sign-in and admin hardening
+"""sign-in and admin hardening: app_user.must_change_password (set by an admin's password reset)
 
 Revision ID: 0006
 Revises: 0005
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 
 revision = '0006'
@@ -14,8 +14,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('app_user', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('must_change_password', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('app_user', schema=None) as batch_op:
+        batch_op.drop_column('must_change_password')
