@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.access import case_ids_under
+from engine.calendar import is_overdue
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from workflows.dates import day
 from workflows.job_placement.clocks import deadline_end, placement_due
@@ -87,7 +88,7 @@ def plan_indicators(session: Session, now: datetime, plan_year: int | None = Non
         follow_ups = _completed_values(session, instance_id, ("follow_up",), "follow_up_result")
         done_at = _done_at(session, instance_id)
         limit = deadline_end(due)
-        within = done_at < limit if done_at else (False if now >= limit else None)
+        within = (not is_overdue(done_at, limit)) if done_at else (False if is_overdue(now, limit) else None)
         out.append(PlanIndicators(
             instance_id, case_no, int(facts.get("plan_year", 0)), len(facts.get("candidates") or []),
             day(facts["receipt_date"]), due, sum(1 for p in placements if not p["late"]),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.calendar import is_overdue
 from engine.errors import FormInvalid
 from engine.process_api import CaseInfo, HookContext
 from workflows.petition.assignment import responsible_unit
@@ -77,7 +78,7 @@ def _within_lower_deadline(case: CaseInfo, my_level: int, ctx: HookContext) -> b
     key = "handling_due_at" if data.get("handling_unit_id") and not data.get("assignment_objected") \
         else "intake_due_at"
     due = data.get(key)
-    return due is not None and ctx.now < datetime.fromisoformat(str(due))
+    return due is not None and not is_overdue(ctx.now, datetime.fromisoformat(str(due)))
 
 
 def hint(matter: Matter) -> str | None:

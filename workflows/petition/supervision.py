@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access import case_unit_ids
-from engine.calendar import BusinessCalendar, Deadline, to_local_date
+from engine.calendar import BusinessCalendar, Deadline, is_overdue, to_local_date
 from engine.env import Env
 from engine.errors import FormInvalid, InvalidState, NotFound, PermissionDenied
 from engine.forms import load_form, validate_form
@@ -68,7 +68,7 @@ def overdue_order(clock: str) -> Callable[[dict[str, Any], HookContext], dict[st
 def feedback(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
     """Hook of supervision_feedback: when the written feedback came, and whether in time."""
     due = data.get("supervision_due_at")
-    on_time = due is not None and ctx.now < datetime.fromisoformat(str(due))
+    on_time = due is not None and not is_overdue(ctx.now, datetime.fromisoformat(str(due)))
     return {"supervision_fed_back_on": ctx.today.isoformat(), "supervision_on_time": on_time}
 
 
