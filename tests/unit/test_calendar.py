@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta, timezone
+from datetime import tzinfo as tzinfo_base
 from pathlib import Path
 
 import chinese_calendar
@@ -12,11 +13,15 @@ import pytest
 from engine.calendar import (
     BEIJING,
     DEFAULT_OVERRIDES_PATH,
+    FALLBACK_FIXED_HOLIDAYS,
     BusinessCalendar,
     Deadline,
+    YearOverride,
     days_late,
     default_calendar,
+    fallback_is_workday,
     is_overdue,
+    package_covers_year,
     to_local_date,
 )
 
@@ -304,3 +309,133 @@ def test_roll_forward_rejects_datetimes(cal: BusinessCalendar) -> None:
         cal.rolled(datetime(2026, 10, 1, tzinfo=BEIJING))
     with pytest.raises(TypeError):
         cal.add_days(datetime(2026, 10, 1, tzinfo=BEIJING), 3, roll_forward=True)  # type: ignore[arg-type]
+
+
+# --- exact refusals (each message names what is wrong) ------------------------------------
+
+
+def test_refusal_messages_name_the_problem(cal: BusinessCalendar) -> None:
+    with pytest.raises(TypeError, match=r"^expected datetime\.date, got datetime; use to_local_date\(\)$"):
+        cal.is_workday(datetime(2026, 10, 1, 12, tzinfo=BEIJING))
+    with pytest.raises(TypeError, match=r"^expected datetime\.date, got str; use to_local_date\(\)$"):
+        cal.is_workday("2026-10-01")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^day count must be >= 0, got -1$"):
+        cal.add_days(date(2026, 1, 5), -1)
+    assert cal.add_working_days(date(2026, 1, 5), 0).due == date(2026, 1, 5)
+    with pytest.raises(ValueError, match=r"^deadline instants must be timezone-aware datetimes$"):
+        is_overdue(datetime(2026, 1, 5), datetime(2026, 1, 5, tzinfo=BEIJING))
+    with pytest.raises(ValueError, match=r"^to_local_date\(\) needs a timezone-aware datetime$"):
+        to_local_date(datetime(2026, 1, 5))
+
+
+def test_aware_instant_with_a_tzinfo_that_gives_no_offset_is_refused() -> None:
+    class NoOffset(tzinfo_base):  # a tzinfo whose utcoffset() is None counts as naive
+        def utcoffset(self, dt: datetime | None) -> timedelta | None:
+            return None
+
+    naive_like = datetime(2026, 1, 5, tzinfo=NoOffset())
+    with pytest.raises(ValueError):
+        is_overdue(naive_like, datetime(2026, 1, 5, tzinfo=BEIJING))
+    with pytest.raises(ValueError):
+        to_local_date(naive_like)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"holidays": "2027-01-01"}, r"^holidays override 2027\.holidays must be a list of ISO dates$"),
+    ({"workdays": ["2027-02-30"]}, r"^holidays override 2027\.workdays: bad ISO date \(.+\)$"),
+    ({"holidays": [20270101]}, r"^holidays override 2027\.holidays: bad ISO date \(.+\)$"),
+    ({"holidays": ["2026-12-31", "2028-01-01"]},
+     r"^holidays override 2027\.holidays has dates outside 2027: \['2026-12-31', '2028-01-01'\]$"),
+    ({"holiday": [], "sorce": ""}, r"^holidays override 2027 has unknown keys: \['holiday', 'sorce'\]$"),
+    ({"official": 1}, r"^holidays override 2027\.official must be true or false$"),
+    ({"holidays": ["2027-02-20"], "workdays": ["2027-02-20"]},
+     r"^holidays override 2027: dates both holiday and workday: \['2027-02-20'\]$"),
+    ({"workdays": ["2027-02-22", "2027-02-20"]},
+     r"^holidays override 2027: workdays must be Sat/Sun: \['2027-02-22'\]$"),
+])
+def test_override_refusals_name_year_field_and_dates(tmp_path: Path, entry: dict[str, object],
+                                                     message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        BusinessCalendar(write_overrides(tmp_path, {"2027": entry}))
+
+
+def test_override_year_must_be_an_object_and_years_a_mapping(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^holidays override 2027 must be an object$"):
+        BusinessCalendar(write_overrides(tmp_path, {"2027": ["2027-01-01"]}))
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps({"years": [2027]}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^holidays overrides: 'years' must be an object keyed by year$"):
+        BusinessCalendar(path)
+
+
+def test_override_file_without_years_or_official_flag(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}", encoding="utf-8")
+    assert BusinessCalendar(empty).year_is_official(2026)  # nothing overridden
+    cal = BusinessCalendar(write_overrides(tmp_path, {"2027": {"holidays": ["2027-03-03"]}}))
+    assert not cal.year_is_official(2027)  # "official" defaults to false
+    assert not cal.is_workday(date(2027, 3, 3))
+    assert cal.is_workday(date(2027, 1, 1))  # the override replaces the fallback's New Year
+    assert not cal.is_workday(date(2027, 1, 2))  # Saturday, not listed as a make-up day
+
+
+def test_override_file_is_read_as_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "holidays.json"
+    path.write_text(json.dumps({"years": {"2027": {"official": True, "source": "国办发明电〔2026〕1号"}}},
+                               ensure_ascii=False), encoding="utf-8")
+    assert BusinessCalendar(path).year_is_official(2027)
+
+
+def test_working_days_between_single_steps(cal: BusinessCalendar) -> None:
+    assert cal.working_days_between(date(2026, 11, 2), date(2026, 11, 3)) == 1  # Mon -> Tue
+    assert cal.working_days_between(date(2026, 11, 6), date(2026, 11, 9)) == 1  # Fri -> Mon
+    assert cal.working_days_between(date(2026, 11, 3), date(2026, 11, 2)) == -1
+    with pytest.raises(TypeError):
+        cal.working_days_between(date(2026, 11, 2), datetime(2026, 11, 3, tzinfo=BEIJING))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        cal.working_days_between(datetime(2026, 11, 2, tzinfo=BEIJING), date(2026, 11, 3))  # type: ignore[arg-type]
+
+
+def test_deadline_end_defaults_to_beijing_and_checks_its_day(cal: BusinessCalendar) -> None:
+    end = BusinessCalendar.deadline_end(date(2026, 12, 31))
+    assert end == datetime(2027, 1, 1, 0, 0, tzinfo=BEIJING)
+    assert (end.hour, end.minute, end.second, end.microsecond) == (0, 0, 0, 0)
+    assert end.tzinfo is BEIJING
+    with pytest.raises(TypeError):
+        cal.deadline_end(datetime(2026, 12, 31, tzinfo=BEIJING))  # type: ignore[arg-type]
+
+
+def test_add_working_days_provisional_only_for_days_it_stepped_on(tmp_path: Path) -> None:
+    cal = BusinessCalendar(write_overrides(tmp_path, {"2027": {**FAKE_2027, "official": False}}))
+    assert cal.add_working_days(date(2026, 12, 30), 1) == Deadline(date(2026, 12, 31), False)
+    assert cal.add_working_days(date(2026, 12, 31), 1) == Deadline(date(2027, 1, 4), True)
+    assert cal.add_working_days(date(2027, 1, 4), 0) == Deadline(date(2027, 1, 4), False)
+
+
+def test_package_coverage_is_per_year() -> None:
+    assert package_covers_year(2026) and package_covers_year(2004)
+    assert not package_covers_year(2027) and not package_covers_year(2003)
+
+
+def test_fallback_weekdays_and_weekends() -> None:
+    assert fallback_is_workday(date(2027, 1, 8))  # Friday
+    assert not fallback_is_workday(date(2027, 1, 9))  # Saturday
+    assert not fallback_is_workday(date(2027, 1, 10))  # Sunday
+    assert not fallback_is_workday(date(2027, 10, 1))
+    assert fallback_is_workday(date(2027, 10, 4))  # Monday after the 3 fixed days
+    assert fallback_is_workday(date(2027, 5, 3))  # Monday after Labour Day
+    assert not fallback_is_workday(date(2027, 5, 2))
+
+
+def test_year_override_is_workday_rules() -> None:
+    year = YearOverride(holidays=frozenset({date(2027, 2, 8)}), workdays=frozenset({date(2027, 2, 20)}),
+                        official=True)
+    assert not year.is_workday(date(2027, 2, 8))  # listed holiday, a Monday
+    assert year.is_workday(date(2027, 2, 20))  # listed make-up Saturday
+    assert not year.is_workday(date(2027, 2, 21))  # plain Sunday
+    assert year.is_workday(date(2027, 2, 19))  # plain Friday
+    assert not year.is_workday(date(2027, 2, 13))  # plain Saturday
+
+
+def test_fixed_fallback_holidays_are_exactly_the_2025_revision() -> None:
+    assert FALLBACK_FIXED_HOLIDAYS == ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))
