@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import timezone
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.integrity.keys import SHA256, Keyring, keyring_of
@@ -31,11 +33,15 @@ def admin_canonical(event: AdminEvent) -> bytes:
 
 
 def lock_head(session: Session) -> AdminLogHead:
-    """The head row, locked until the transaction ends (created on first use)."""
-    head = session.scalar(select(AdminLogHead).where(AdminLogHead.id == HEAD_ID).with_for_update())
+    """The head row, locked until the transaction ends. Migration 0005 creates it; should it be
+    missing, concurrent first writers create it once (ON CONFLICT DO NOTHING) and then queue."""
+    stmt = select(AdminLogHead).where(AdminLogHead.id == HEAD_ID).with_for_update()
+    head = session.scalar(stmt)
     if head is None:
-        head = AdminLogHead(id=HEAD_ID, event_count=0, last_hash="")
-        session.add(head)
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(AdminLogHead).values(id=HEAD_ID, event_count=0, last_hash="")
+                        .on_conflict_do_nothing())
+        head = session.scalars(stmt.execution_options(populate_existing=True)).one()
     return head
 
 

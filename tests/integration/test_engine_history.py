@@ -2,17 +2,20 @@
 import hashlib
 import json
 import os
+import threading
 
 import pytest
 from alembic import command
 from sqlalchemy import column, create_engine, insert, make_url, select, table, text
 from sqlalchemy.exc import DBAPIError
 
+from engine import admin as admin_engine
 from engine.admin import log_admin
 from engine.definitions import SpecCache
 from engine.env import make_env
 from engine.history import ChainCheck, append_event, canonical, verify_chain
 from engine.integrity import checkpoint, service
+from engine.integrity.adminlog import AdminLogCheck, verify_admin_log
 from engine.integrity.keys import Keyring, key_id
 from engine.models import AdminEvent, HistoryEvent, ProcessInstance
 from engine.orgs import Actor
@@ -219,3 +222,29 @@ def test_events_from_before_keyed_chains_still_verify_and_new_ones_are_keyed(env
         assert verify_chain(s, 1) == ChainCheck(True, 3)
     assert service.verify(migrated, tmp_path).report.ok
     migrated.db.dispose()
+
+
+# ----------------------------------------------------------------------------- the admin log's chain
+
+def test_concurrent_admin_writers_never_fork_the_admin_log(env):
+    org = build_org(env)
+    boss = org.actor("admin")
+    errors = []
+
+    def create_some(n):
+        try:
+            for i in range(4):
+                admin_engine.create_user(env, boss, f"u{n}_{i}", f"用户{n}{i}", "secret-pass-1")
+        except Exception as exc:  # noqa: BLE001 - any failure fails the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create_some, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with env.db.read() as s:
+        check = verify_admin_log(s)
+        assert check == AdminLogCheck(True, 16)
+        assert [e.seq for e in s.scalars(select(AdminEvent).order_by(AdminEvent.id))] == list(range(1, 17))
