@@ -40,20 +40,26 @@ def _configure_logging(cfg: Any) -> None:
 @with_appcontext
 def worker_command(once: bool) -> None:
     """Fire due timers and run the engine on, one transaction per case, until SIGTERM."""
-    from engine.ops.heartbeat import worker_name
-    from engine.worker import run_due_timers, run_forever
+    from engine.worker import run_due_timers
     env = _env()
     if once:
         click.echo(f"handled {run_due_timers(env)} case(s)")
         return
     cfg = current_app.config
     _configure_logging(cfg)
+    run_worker(env, cfg["WORKER_POLL_SECONDS"], cfg["WORKER_BATCH"])
+
+
+def run_worker(env: Env, poll_seconds: float, batch: int) -> int:
+    """The worker process's main loop: SIGTERM or SIGINT stop it between two cases (the case in
+    hand commits, no new one is taken). Returns how many cases it handled."""
+    from engine.ops.heartbeat import worker_name
+    from engine.worker import run_forever
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):  # finish the case in hand, take no new one
+    for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    name = worker_name()
     LOG_CONTEXT.set({"request_id": f"worker-{os.getpid()}"})
-    run_forever(env, cfg["WORKER_POLL_SECONDS"], cfg["WORKER_BATCH"], stop, name)
+    return run_forever(env, poll_seconds, batch, stop, worker_name())
 
 
 # ----------------------------------------------------------------------------- backup / restore
