@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ class Env:
     lookup: Callable[[str], ProcessConfig] = _workflows_registry
     # Signed checkpoints of the chain heads (engine.integrity.checkpoint); None: none are read.
     checkpoint_dir: Path | None = None
+    # How often the worker writes one there (engine.integrity.service); None: never.
+    checkpoint_every: timedelta | None = None
     # Step, time and size budget of each BPMN script and expression (config SCRIPT_*).
     script_limits: ScriptLimits = field(default_factory=ScriptLimits)
     _script_engine: RongScriptEngine | None = None
@@ -56,7 +59,8 @@ class Env:
 def make_env(database_url: str, *, clock: Clock | None = None, bpmn_dir: Path | None = None,
              holidays_file: Path | None = None, busy_timeout_ms: int = 30000,
              settings: dict[str, Any] | None = None, keyring: Keyring | None = None,
-             checkpoint_dir: Path | None = None) -> Env:
+             checkpoint_dir: Path | None = None, checkpoint_every: timedelta | None = None) -> Env:
     calendar = BusinessCalendar(holidays_file) if holidays_file else default_calendar()
     return Env(db=Database(database_url, busy_timeout_ms, keyring=keyring), clock=clock or SystemClock(),
-               calendar=calendar, bpmn_dir=bpmn_dir, settings=settings or {}, checkpoint_dir=checkpoint_dir)
+               calendar=calendar, bpmn_dir=bpmn_dir, settings=settings or {}, checkpoint_dir=checkpoint_dir,
+               checkpoint_every=checkpoint_every)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.env import Env
+from engine.integrity.service import checkpoint_when_due
 from engine.models import InstanceStatus, ProcessInstance
 from engine.ops.heartbeat import beat, worker_name
 from engine.ops.logs import logged_command
@@ -62,6 +63,7 @@ def run_forever(env: Env, poll_seconds: float, batch: int, stop: threading.Event
     while not stop.is_set():
         handled = _poll(env, name, batch, stop)
         total += handled
+        checkpoint_when_due(env)  # sign the chain heads outside the database (daily by default)
         if handled < batch:
             stop.wait(poll_seconds)
     _beat(env, name, 0, stopped=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,8 @@ def _make_env(app: Flask) -> Env:
                     holidays_file=Path(holidays) if holidays else None,
                     busy_timeout_ms=int(cfg["SQLITE_BUSY_TIMEOUT_MS"]),
                     keyring=load_keyring(cfg.get("HISTORY_KEY"), cfg.get("HISTORY_KEY_FILE")),
-                    checkpoint_dir=Path(cfg["CHECKPOINT_DIR"]))
+                    checkpoint_dir=Path(cfg["CHECKPOINT_DIR"]),
+                    checkpoint_every=timedelta(hours=int(cfg["CHECKPOINT_EVERY_HOURS"])) or None)
     env.script_limits = limits_from(cfg)
     return env
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 from engine.env import Env
 from engine.integrity import checkpoint as cp
 from engine.integrity.verify import Report, verify_database
+
+log = logging.getLogger(__name__)
 
 
 class IntegrityBroken(Exception):
@@ -74,3 +77,28 @@ def checkpoint_if_due(env: Env, directory: Path, every: timedelta) -> Path | Non
         if env.clock.now() - taken < every:
             return None
     return write_checkpoint(env, directory)
+
+
+_attempted: dict[str, datetime] = {}
+
+
+def checkpoint_when_due(env: Env) -> Path | None:
+    """The worker's periodic checkpoint: when `env.checkpoint_every` has passed since the newest
+    checkpoint (and since the last attempt), write one. Never raises: a broken database or an
+    unreadable checkpoint is logged as an error and tried again an interval later."""
+    if env.checkpoint_dir is None or env.checkpoint_every is None:
+        return None
+    now, key = env.clock.now(), str(env.checkpoint_dir)
+    if key in _attempted and now - _attempted[key] < env.checkpoint_every:
+        return None
+    _attempted[key] = now
+    try:
+        return checkpoint_if_due(env, env.checkpoint_dir, env.checkpoint_every)
+    except IntegrityBroken as exc:
+        log.error("history integrity check failed, no checkpoint written: %s",
+                  "; ".join(p.line() for p in exc.report.problems[:20]))
+    except cp.CheckpointInvalid as exc:
+        log.error("newest checkpoint in %s is invalid: %s", env.checkpoint_dir, exc.message)
+    except Exception:  # keep the worker alive; the next interval tries again
+        log.exception("writing a checkpoint failed")
+    return None

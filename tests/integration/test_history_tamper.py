@@ -4,6 +4,7 @@
 import hashlib
 import hmac
 import json
+import threading
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -405,3 +406,44 @@ def test_cli_checkpoint_if_due_waits_for_its_interval(runner, env, world, clock)
     clock.advance(timedelta(hours=24))
     result = runner.invoke(args=["audit", "checkpoint", "--if-due"])
     assert result.output.startswith("checkpoint written: ")
+
+
+# ----------------------------------------------------------------------------- the worker's checkpoints
+
+def test_the_worker_checkpoints_once_per_interval(env, world, clock, tmp_path):
+    env.checkpoint_dir, env.checkpoint_every = tmp_path / "worker", timedelta(hours=24)
+    first = service.checkpoint_when_due(env)
+    assert first is not None and cp.latest_path(env.checkpoint_dir) == first
+    clock.advance(timedelta(hours=23))
+    assert service.checkpoint_when_due(env) is None
+    clock.advance(timedelta(hours=1))
+    second = service.checkpoint_when_due(env)
+    assert second is not None and second != first and len(list(env.checkpoint_dir.iterdir())) == 2
+
+
+def test_the_worker_logs_a_broken_database_and_signs_nothing(env, world, clock, caplog):
+    env.checkpoint_every = timedelta(hours=24)
+    clock.advance(timedelta(hours=24))
+    with unguarded(env) as s:
+        case_events(s, world["a"])[1].opinion = "同意"
+    before = sorted(world["dir"].iterdir())
+    assert service.checkpoint_when_due(env) is None
+    assert f"case {world['a_no']} seq 2: content changed" in caplog.text
+    assert sorted(world["dir"].iterdir()) == before
+
+
+def test_the_worker_loop_writes_the_checkpoint(env, world, tmp_path):
+    from engine.worker import run_forever
+    env.checkpoint_dir, env.checkpoint_every = tmp_path / "loop", timedelta(hours=24)
+    stop = threading.Event()
+    worker = threading.Thread(target=run_forever, args=(env, 0.05, 10, stop, "test-worker"))
+    worker.start()
+    try:
+        for _ in range(200):  # wait for the first poll to finish (at most ~10 s)
+            if cp.latest_path(env.checkpoint_dir) is not None:
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert cp.load(cp.latest_path(env.checkpoint_dir), env.db.keyring).cases[world["a"]].event_count == 2
