@@ -84,8 +84,8 @@ class RongScriptEngine(PythonScriptEngine):
 
 
 def _days(n: Any) -> int:
-    if not isinstance(n, int) or isinstance(n, bool) or abs(n) > MAX_HELPER_DAYS:
-        raise ValueError(f"days must be a whole number between -{MAX_HELPER_DAYS} and {MAX_HELPER_DAYS}")
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_HELPER_DAYS:
+        raise ValueError(f"days must be a whole number from 0 to {MAX_HELPER_DAYS}")
     return n
 
 

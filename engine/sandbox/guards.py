@@ -150,6 +150,7 @@ class Guards:
         for kind in (list, tuple, set, frozenset, dict, str, sorted):
             out[kind.__name__] = self._counted(kind)
         out.update(range=self.range, sum=self.sum, int=self.int, isinstance=self.isinstance)
+        self.types[out["int"]] = int
         out.update(_getattr_=self.getattr, _getitem_=self.getitem, _getiter_=iter,
                    _write_=full_write_guard, _inplacevar_=self.inplace, _binop_=self.binop,
                    _apply_=_apply, _unpack_sequence_=guarded_unpack_sequence,
