@@ -114,8 +114,11 @@ def petition_section(scope: Scope) -> Section:
               for stage in petition.STAGES]
     return Section(petition.KEY, "涉军信访事项办理", "按登记时间统计", [
         count_row("登记件数", got.cases),
-        r("及时受理率", got.timely_intake, "15日内作出受理决定的件数 ÷ 已决定及逾期未决件数"),
-        r("按期办结率", got.on_time_handling, "期限内（60日，经批准延期的按延长后期限）送达处理意见 ÷ 应答复件数"),
+        r("及时受理率", got.timely_intake,
+          "自收到之日起15日内（至最后一日24时）作出受理决定的件数 ÷ 已决定及逾期未决件数"),
+        r("按期办结率", got.on_time_handling,
+          "求决、投诉类在期限内（60日或交办指定期限，经批准延期的按延长后期限）送达处理意见书"
+          " ÷ 应答复件数；建议、检举类不计"),
         r("满意率", got.satisfaction, "（满意 + 基本满意）÷ 评价数，含受理、办理两个环节"),
         *stages,
         r("参评率", got.participation, "参加评价件数 ÷ 已答复件数"),
@@ -151,9 +154,11 @@ def settlement_section(scope: Scope) -> Section:
         count_row("移交区县（已签收）", got.files_handed_over),
         count_row("函询原部队", got.queries_sent, "每发函一次计一次"),
         rate_row("按期报到率", got.reported_on_time, got.reported_on_time + got.reported_late,
-                 "自批准退出现役之日起30日内报到 ÷ 已报到人数"),
+                 "报到日期在批准退出现役之日起30日内（末日为休息日、法定节假日的顺延至其后第一个工作日）"
+                 "÷ 已报到人数"),
         count_row("逾期报到", got.reported_late),
-        count_row("报到期限届满未报到", got.report_deadline_missed, "30日期限届满转逾期处理"),
+        count_row("报到期限届满未报到", got.report_deadline_missed,
+                  "期限届满时尚未登记报到的人数；其后登记、报到日期仍在期限内的计为按期报到"),
         count_row("认定视为放弃安置待遇", got.gave_up_benefits, "《退役军人安置条例》第五十一条"),
         count_row("立卷归档", got.archived),
     ])
@@ -171,7 +176,8 @@ def job_placement_section(scope: Scope) -> Section:
         count_row("年度安置计划", total["plans"]),
         count_row("安置对象", total["candidates"]),
         count_row("已上岗", total["placed"]),
-        rate_row("按期上岗率", in_time, total["placed"], "开具介绍信后30日内上岗 ÷ 已上岗人数"),
+        rate_row("按期上岗率", in_time, total["placed"],
+                 "上岗日期在介绍信之日起30日内 ÷ 已上岗人数（以实际上岗日期为准，不以登记时间为准）"),
         count_row("逾期上岗", total["placed"] - in_time, "接收单位须按第七十五条发放生活费"),
         rate_row(f"{months}个月内完成安置", total["plans_within_deadline"], decided,
                  f"自接收档案起{months}个月内完成安置的计划 ÷ 已完成或已超期的计划"),

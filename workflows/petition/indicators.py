@@ -169,7 +169,8 @@ def _on_time_handling(cases: Any, now: datetime) -> Rate:
     on_time = counted = 0
     for c in cases:
         f = c.facts
-        if not f.get("handling_due_on") or f.get("intake_outcome") not in ("受理", "交办"):
+        if (not f.get("handling_due_on") or f.get("intake_outcome") not in ("受理", "交办")
+                or f.get("opinion_matter") is False):  # 建议/检举: no 意见书, no 60-day clock
             continue
         due = date.fromisoformat(str(f["handling_due_on"]))
         if f.get("served_on"):
