@@ -5,6 +5,7 @@
     flask --app webapp workflows check    parse, check lanes/forms, smoke-run every process
     flask --app webapp worker [--once]    fire due timers (long-running; stops on SIGTERM)
     flask --app webapp backup / restore   one checked set: database, uploads, holiday data
+    flask --app webapp audit verify       check every history chain and the admin log (webapp/integrity_cli.py)
     rongflow serve                        the production server (gunicorn), see deploy/
     rongflow <any command above>          the same as `flask --app webapp <command>`
     flask --app webapp demo               build the demo city with its cases
