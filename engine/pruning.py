@@ -10,16 +10,19 @@ task (all of them branch off below it), its parent (an unfinished task may still
 from it), and everything below. What goes: the finished ancestors above that and the finished
 side branches hanging off them (with the subprocesses they ran). Nothing unfinished is ever
 dropped, and a tree is pruned only once it holds PRUNE_AT finished tasks, so every ordinary case
-keeps exactly the tree SpiffWorkflow builds.
+keeps exactly the tree SpiffWorkflow builds. The end events of the dropped part are noted on the
+root task (`pruned_end_events`), so which ends a case reached stays known.
 """
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.util.task import TaskState
 
 PRUNE_AT = 100  # finished tasks in one (sub)workflow's tree before the finished part is dropped
+PRUNED_ENDS = "pruned_end_events"  # root task internal data: bpmn ids of end events reached, then dropped
 
 
 def prune_finished(workflow: Any) -> int:
@@ -46,9 +49,10 @@ def _prune_tree(top: Any, wf: Any) -> int:
     doomed = [t for tid, t in wf.tasks.items() if tid not in kept and t is not root]
     if any(not t.has_state(TaskState.FINISHED_MASK) for t in doomed):
         return 0
+    ends = top.task_tree.internal_data.setdefault(PRUNED_ENDS, [])
     for t in doomed:
         del wf.tasks[t.id]
-        _drop_subprocess(top, t.id)
+        ends += _reached_ends([t]) + _drop_subprocess(top, t.id)
     root._children = [keep.id]
     keep._parent = root.id
     if wf.last_task is not None and wf.last_task.id not in wf.tasks:
@@ -91,8 +95,22 @@ def _subtree_ids(task: Any) -> set[UUID]:
     return ids
 
 
-def _drop_subprocess(top: Any, task_id: UUID) -> None:
+def pruned_end_events(workflow: Any) -> list[str]:
+    """The end events a case reached in the part of its tree that was dropped."""
+    return list(workflow.task_tree.internal_data.get(PRUNED_ENDS, []))
+
+
+def _reached_ends(tasks: Any) -> list[str]:
+    return [t.task_spec.bpmn_id for t in tasks
+            if t.state == TaskState.COMPLETED and isinstance(t.task_spec, EndEvent)]
+
+
+def _drop_subprocess(top: Any, task_id: UUID) -> list[str]:
+    """Drop the subprocess a task ran (and those it ran in turn); returns their reached ends."""
     sub = top.subprocesses.pop(task_id, None)
-    if sub is not None:
-        for inner_id in list(sub.tasks):
-            _drop_subprocess(top, inner_id)
+    if sub is None:
+        return []
+    ends = _reached_ends(sub.tasks.values())
+    for inner_id in list(sub.tasks):
+        ends += _drop_subprocess(top, inner_id)
+    return ends

@@ -36,6 +36,7 @@ from engine.models import HumanTask, InstanceStatus, ProcessInstance
 from engine.orgs import Actor
 from engine.persistence import load_state, to_json_safe
 from engine.process_api import ProcessConfig
+from engine.pruning import pruned_end_events
 from engine.runtime import complete_task, deliver_message, start_case
 from engine.stepper import OPEN_STATUSES, workflow_data
 from engine.worker import run_due_timers
@@ -85,7 +86,7 @@ def _duration(text: str) -> timedelta:
 
 
 def describe(wf: BpmnWorkflow, completed: bool) -> tuple[bool, list[str], dict[str, Any]]:
-    ends = []
+    ends = pruned_end_events(wf)  # RongFlow drops the finished rounds of a long loop
     for w in [wf, *wf.subprocesses.values()]:
         ends += [t.task_spec.bpmn_id for t in w.tasks.values()
                  if t.state == TaskState.COMPLETED and isinstance(t.task_spec, EndEvent)]
