@@ -186,3 +186,34 @@ def test_auditor_has_an_empty_inbox_and_cannot_claim_or_complete(client, env, pl
     with env.db.read() as s:
         row = s.get(HumanTask, task.id)
         assert (row.status, row.assignee_id) == (TaskStatus.open, None)
+
+
+def test_pages_compare_each_case_with_the_newest_checkpoint(client, env, history, tmp_path):
+    """Deleting a case's newest event and moving its head back leaves a valid chain; the signed
+    checkpoint (written outside the database) still shows it."""
+    from engine.integrity import service
+    from engine.models import HistoryEvent, ProcessInstance
+    c1, c2 = history
+    env.checkpoint_dir = tmp_path / "checkpoints"
+    service.write_checkpoint(env, env.checkpoint_dir)
+    with env.db.engine.begin() as conn:
+        if env.db.is_sqlite:
+            conn.execute(text("DROP TRIGGER history_event_no_delete"))
+        else:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(HistoryEvent.__table__.delete().where(HistoryEvent.instance_id == c2.instance_id,
+                                                           HistoryEvent.seq == 2))
+        first = conn.execute(text("SELECT hash FROM history_event WHERE instance_id = :i AND seq = 1"),
+                             {"i": c2.instance_id}).scalar()
+        conn.execute(ProcessInstance.__table__.update().where(ProcessInstance.id == c2.instance_id)
+                     .values(event_count=1, last_event_hash=first))
+    login(client, "city_audit")
+    summary = client.get("/audit/verify").text
+    assert c2.case_no in summary and "校验失败 第2条" in summary and c1.case_no not in summary
+    page = client.get(f"/audit/cases/{c2.instance_id}").text
+    assert "校验失败 第2条" in page and "少于检查点记录的事件（末尾事件被删除）" in page
+    (env.checkpoint_dir / "checkpoint-99991231T000000000000Z.json").write_text("{}", encoding="utf-8")
+    page = client.get(f"/audit/cases/{c1.instance_id}").text
+    assert "校验失败" in page and "检查点文件无效" in page and "None" not in page
+    verify = client.get("/audit/verify").text
+    assert 'chain-bad">校验失败</td>' in verify and "检查点文件无效" in verify and "None" not in verify
