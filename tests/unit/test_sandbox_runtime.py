@@ -251,3 +251,29 @@ def test_scripts_run_in_threads_each_with_its_own_budget(env):
     for t in threads:
         t.join()
     assert results == {i: {"i": i, "x": 1000, "y": i} for i in range(4)}
+
+
+def test_no_module_or_namespace_is_within_two_public_attributes(env):
+    """Walk what a script can name, two attribute steps deep, as the guards allow: no module,
+    no frame, no code object, no function globals, nothing holding a SECRET_KEY."""
+    import types
+    guards = Guards(Budget(ScriptLimits(max_alloc=10 ** 12)))
+    scope = {**env.globals, **{k: v for k, v in guards.builtins().items() if not k.startswith("_")}}
+    bad_types = (types.ModuleType, types.FrameType, types.CodeType, types.TracebackType)
+    seen = 0
+    level = list(scope.items())
+    for _depth in range(2):
+        following = []
+        for path, value in level:
+            for attr in dir(value):
+                try:
+                    got = guards.getattr(value, attr)
+                except (AttributeError, TypeError, ValueError):
+                    continue
+                seen += 1
+                assert not isinstance(got, bad_types), f"{path}.{attr}"
+                assert not (isinstance(got, dict) and ("SECRET_KEY" in got or "__builtins__" in got)), \
+                    f"{path}.{attr}"
+                following.append((f"{path}.{attr}", got))
+        level = following
+    assert seen > 300
