@@ -49,7 +49,8 @@ def _finish(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "")
     request_log.log(logging.WARNING if response.status_code >= 500 else logging.INFO,
                     "%s %s %s", request.method, route, response.status_code, extra={"fields": {
-                        "event": "request", "method": request.method, "route": route,
+                        "event": "request", "request_id": g.get("request_id"), "method": request.method,
+                        "route": route,
                         "status": response.status_code, "duration_ms": round(seconds * 1000, 1),
                         "user_id": _user_id(), "case_id": case_id if isinstance(case_id, int) else None,
                         "client": request.remote_addr}})

@@ -83,7 +83,8 @@ def _emit(name: str, outcome: str, level: int, duration: float, bound: dict[str,
     record = CommandRecord(name, outcome, duration, _int(case_id), _int(bound.get("task_id")),
                            _int(getattr(actor, "id", None)) or _int(context_value("user_id")))
     command_log.log(level, "command %s %s", name, outcome, extra={"fields": {
-        "event": "command", "command": name, "case_id": record.case_id, "task_id": record.task_id,
+        "event": "command", "request_id": context_value("request_id"), "command": name,
+        "case_id": record.case_id, "task_id": record.task_id,
         "user_id": record.user_id, "duration_ms": round(duration * 1000, 1), "outcome": outcome}})
     for observer in _observers:
         try:
@@ -104,10 +105,9 @@ class JsonFormatter(logging.Formatter):
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(), "logger": record.name}
-        request_id = context_value("request_id")
-        if request_id:
-            line["request_id"] = request_id
         line.update(getattr(record, "fields", {}) or {})
+        if not line.get("request_id"):  # other loggers' lines: the id of the request being served
+            line["request_id"] = context_value("request_id")
         line["message"] = record.getMessage()
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
