@@ -248,3 +248,13 @@ def test_concurrent_admin_writers_never_fork_the_admin_log(env):
         check = verify_admin_log(s)
         assert check == AdminLogCheck(True, 16)
         assert [e.seq for e in s.scalars(select(AdminEvent).order_by(AdminEvent.id))] == list(range(1, 17))
+
+
+def test_two_processes_alternating_write_one_admin_log(env):
+    org = build_org(env)
+    other = _other_process(env, env.db.keyring)
+    for n, writer in enumerate([env, other, env, other]):
+        admin_engine.create_user(writer, org.actor("admin"), f"alt{n}", f"交替{n}", "secret-pass-1")
+    other.db.dispose()
+    with env.db.read() as s:
+        assert verify_admin_log(s) == AdminLogCheck(True, 4)
