@@ -1,0 +1,58 @@
+"""The case page and the forms follow the law-true clocks (issue 9): the 收到日期 defaults to
+today on the registration form and on the 签收 form; a window that closed unused reads 期满未申请
+/ 未评价 in neutral grey, a missed deadline still reads 超期完成 in red; the due day shown is the
+rolled one."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from engine.env import Env
+from engine.worker import run_due_timers
+from tests.factories import Org, act, open_tasks, petition_replied, register_petition, setup_petition
+from tests.factories import beijing as at
+from tests.web.conftest import login
+
+
+@pytest.fixture
+def org(env: Env) -> Org:
+    return setup_petition(env)
+
+
+def clock_items(html: str) -> list[str]:
+    return [re.sub(r"\s+", " ", m) for m in re.findall(r'<li class="clock clock-[a-z]+">(.*?)</li>', html, re.S)]
+
+
+def test_receipt_dates_default_to_today_on_the_forms(env, client, org, clock):
+    clock.set(at("2026-10-08"))
+    login(client, "t1_cw")
+    form = client.get("/start/petition").text
+    assert re.search(r'name="received_on"[^>]*value="2026-10-08"|value="2026-10-08"[^>]*name="received_on"', form)
+    assert "收到日期" in form
+    case = register_petition(env, org)
+    act(env, org, case, "intake", "city_cw", {"intake_outcome": "交办", "handling_unit_id": org.units["d1"]})
+    [sign] = open_tasks(env, case, "receive_assignment")
+    login(client, "d1_cw")
+    page = client.get(f"/tasks/{sign.id}").text
+    assert re.search(r'name="assignment_received_on"[^>]*value="2026-10-08"|'
+                     r'value="2026-10-08"[^>]*name="assignment_received_on"', page)
+
+
+def test_unused_windows_read_neutrally_and_a_missed_deadline_stays_red(env, client, org, clock):
+    clock.set(at("2026-08-01"))
+    case = register_petition(env, org)
+    clock.set(at("2026-09-01"))  # intake decided on day 31: late
+    act(env, org, case, "intake", "city_cw", {"intake_outcome": "受理"})
+    petition_replied(env, org, case)  # served 09-01: the 复查 window runs to 10-08 (rolled)
+    clock.set(at("2026-10-09", 0))
+    assert run_due_timers(env) == 1
+    login(client, "city_cw")
+    items = clock_items(client.get(f"/cases/{case}").text)
+    window = next(i for i in items if "复查申请登记" in i)
+    assert "期满未申请" in window and "text-bg-light" in window and "超期" not in window
+    assert "截止 2026-10-08" in window
+    evaluation = next(i for i in items if "满意度评价" in i)
+    assert "未评价" in evaluation and "text-bg-danger" not in evaluation
+    intake = next(i for i in items if "受理审查" in i)
+    assert "超期完成" in intake and "text-bg-danger" in intake
