@@ -344,3 +344,22 @@ def test_on_post_on_day_31_is_late_with_the_unit_owing_the_allowance(env, org, c
     with env.db.read() as s:
         [numbers] = plan_indicators(s, now=clock.now())
     assert (numbers.on_post_in_time, numbers.on_post_late) == (2, 1)
+
+
+@pytest.mark.parametrize("on_post, late", [("2026-10-01", False), ("2026-10-02", True)])
+def test_on_post_clock_across_national_day_is_the_units_and_does_not_roll(env, org, clock, on_post, late):
+    """The 30 days are the receiving unit's obligation (Art.75 ¶2), an organ's deadline: its last
+    day, 10-01, stays put although it falls on National Day."""
+    case = to_letters(env, org)
+    clock.set(beijing("2026-09-01"))
+    letters(env, org, case, "2026-09-01")
+    [first] = open_tasks(env, case, "confirm_on_post")[:1]
+    assert first.due_at == beijing("2026-10-02", 0)
+    clock.set(beijing(on_post, 23))
+    facts = {"late_reason": "编制审批延迟", "allowance_arranged": True} if late else {}
+    step = "late_on_post" if late else "confirm_on_post"
+    if late:
+        assert run_due_timers(env) == 1
+    do(env, org, case, step, "钱勇", "ya_cw", {"on_post_date": on_post, **facts})
+    [placed] = recorded(env, case, step, "placement")
+    assert (placed["late"], placed["unit_owes_allowance"]) == (late, late)

@@ -62,6 +62,17 @@ def test_intake_clock_counts_from_the_receipt_date_not_from_registration(env, or
     assert (data["received_on"], data["intake_due_on"]) == ("2026-09-30", "2026-10-15")
 
 
+def test_intake_clock_into_2027_is_calendar_days_unless_rolled(env, org, clock):
+    clock.set(at("2026-12-18"))
+    plain = register(env, org, received_on="2026-12-17")  # day 15: Friday 2027-01-01
+    data = case_data(env, plain)
+    assert (data["intake_due_on"], data["intake_due_at_provisional"]) == ("2027-01-01", False)
+    env.settings["petition"] = {"roll_forward_intake": True}
+    rolled = register(env, org, received_on="2026-12-17", id_number="11010519491231002X")
+    [intake] = open_tasks(env, rolled, "intake")
+    assert (intake.due_at, intake.due_provisional) == (at("2027-01-05", 0), True)  # 暂定
+
+
 def test_receipt_date_is_required_and_not_in_the_future(env, org, clock):
     clock.set(at("2026-10-08", 23))
     with pytest.raises(FormInvalid) as future:
