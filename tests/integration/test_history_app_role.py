@@ -4,7 +4,7 @@ run as the schema owner)."""
 import os
 
 import pytest
-from sqlalchemy import func, make_url, select, text
+from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 
 from engine import admin
@@ -80,3 +80,37 @@ def test_the_owner_keeps_its_rights_and_the_role_name_is_checked(env):
     with pytest.raises(ValueError, match="role name"):
         grant_statements('app"; DROP TABLE history_event; --')
     assert any("REVOKE UPDATE, DELETE, TRUNCATE" in s for s in grant_statements("rongflow_app"))
+
+
+def test_the_documented_two_role_setup_from_an_empty_database(env, clock):
+    """README "Database roles": init-db migrates as the owner, create-app-role, the app runs as the role."""
+    if env.db.is_sqlite:
+        pytest.skip("database roles are PostgreSQL's; SQLite has none")
+    name, role = f"rongflow_roles_{os.getpid()}", f"{ROLE}_fresh"
+    server = create_engine(env.db.url, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    owner_url = make_url(env.db.url).set(database=name)
+    app_url = owner_url.set(username=role, password=None).render_as_string(hide_password=False)
+    owner_url = owner_url.render_as_string(hide_password=False)
+    app = create_app({"ENV_NAME": "test", "DATABASE_URL": app_url, "MIGRATION_DATABASE_URL": owner_url})
+    runner, app_env = app.test_cli_runner(), app.extensions["rongflow_env"]
+    try:
+        for args in (["init-db"], ["audit", "create-app-role", "--role", role]):
+            result = runner.invoke(args=args)
+            assert result.exit_code == 0, result.output
+        org = build_org(app_env)  # the app's own writes work under the role
+        admin.create_user(app_env, org.actor("admin"), "fresh_user", "新人", "secret-pass-1")
+        with app_env.db.read() as s:
+            owner = s.scalar(text("SELECT tableowner FROM pg_tables WHERE tablename = 'history_event'"))
+            assert owner != role and s.scalar(select(func.count()).select_from(AdminEvent)) == 1
+        with pytest.raises(DBAPIError, match="permission denied"):
+            with app_env.db.engine.begin() as conn:
+                conn.execute(text("DELETE FROM admin_event"))
+    finally:
+        app_env.db.dispose()
+        with server.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        server.dispose()
