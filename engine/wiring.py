@@ -34,6 +34,7 @@ from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.util.task import TaskIterator
 
 UNLIMITED_DEPTH = sys.maxsize
+_WIRED = "_rongflow_wired"  # set on a process spec once prewire has run on it
 
 
 def prewire(spec: Any, subprocess_specs: dict[str, Any]) -> None:
@@ -83,9 +84,6 @@ def lift_depth_limit() -> None:
         index = names.index("max_depth") - (len(names) - len(defaults))
         if defaults[index] != UNLIMITED_DEPTH:
             cls.__init__.__defaults__ = defaults[:index] + (UNLIMITED_DEPTH,) + defaults[index + 1:]
-
-
-_WIRED = "_rongflow_wired"
 
 
 def ensure_wired(spec: Any, subprocess_specs: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from engine.models import HistoryEvent, InstanceStatus, ProcessInstance
 from engine.runtime import case_data, complete_task, start_case
 from engine.worker import run_due_timers
 from tests.factories import build_org, deploy_files, open_tasks
-from tests.integration.fidelity_runner import deploy_fixture, fixture_files, rongflow_state
+from tests.integration.fidelity_runner import deploy_fixture, fixture_files, fixture_path, rongflow_state
 
 
 def _setup(env, *constructs):
@@ -168,3 +168,32 @@ def test_compensation_is_refused_at_deploy_with_element_and_line(env):
     assert err.element == "bpmn:boundaryEvent id=undo_pay"
     assert "compensation is not supported" in err.message
     assert "流程定义有误" in err.user_message
+
+
+def test_a_case_rebuilt_around_a_spec_parsed_elsewhere_still_merges_its_instances():
+    """Whatever the spec cache holds: even a spec parsed by SpiffWorkflow's own parser, never
+    wired by RongFlow, is wired on load, and the multi-instance task merges and moves on."""
+    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+    from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+    from engine.persistence import dump_state, load_state
+
+    def parsed():
+        parser = SpiffBpmnParser(validator=VALIDATOR)
+        parser.add_bpmn_files([str(fixture_path("mi_parallel") / "mi_parallel.bpmn")])
+        return parser.get_spec("mi_parallel"), parser.get_subprocess_specs("mi_parallel")
+
+    spec, subs = parsed()
+    wf = BpmnWorkflow(spec, subs)
+    wf.do_engine_steps()
+    state = dump_state(wf)
+    for n in range(3):
+        spec, subs = parsed()  # another process, another parse
+        wf = load_state(state, spec, subs, PythonScriptEngine())
+        task = wf.get_next_task(state=TaskState.READY, manual=True, spec_name="sign [child]")
+        task.set_data(signature=f"S{n}")
+        task.run()
+        wf.do_engine_steps()
+        state = dump_state(wf)
+    assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.READY, manual=True)] == ["archive"]
+    assert wf.get_next_task(state=TaskState.READY, manual=True).data["signatures"] == ["S0", "S1", "S2"]
