@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine import admin_scope as scope
+from engine.access import CASE_ROLES
 from engine import orgs
 from engine.env import Env
 from engine.errors import FormInvalid, InvalidState, NotFound, PermissionDenied
@@ -199,35 +201,48 @@ def _grant_rows(session: Session, user_ids: list[int]) -> dict[int, list[GrantRo
     return out
 
 
-def _user_row(user: User, grants: list[GrantRow], now: datetime) -> UserRow:
+def _user_row(user: User, grants: list[GrantRow], now: datetime, show_phone: bool = True) -> UserRow:
     locked = user.locked_until is not None and user.locked_until > now
-    return UserRow(user.id, user.username, user.full_name, user.phone, user.active, locked, grants)
+    return UserRow(user.id, user.username, user.full_name, user.phone if show_phone else None, user.active,
+                   locked, grants)
+
+
+def _visible_user(session: Session, paths: list[str], target_id: int) -> User:
+    """The user, or NotFound when they do not exist or work outside this admin's subtrees."""
+    user = _get_user(session, target_id)
+    if not scope.user_visible(session, paths, user.id):
+        raise NotFound(f"user {target_id} is outside the admin's units", "用户不存在")
+    return user
 
 
 def list_users(env: Env, user_id: int, search: str = "", page: int = 1,
                per_page: int = 20) -> Page[UserRow]:
-    """Users by username, with their grants; `search` matches username, name or phone."""
+    """Users by username, with their grants, within the admin's subtrees (engine.admin_scope);
+    `search` matches username, name or (for a top admin, who sees every phone) phone."""
     with env.db.read() as session:
-        require_admin(session, user_id)
-        stmt = select(User)
+        paths = require_admin(session, user_id)
+        top = scope.is_top_admin(paths)
+        stmt = select(User) if top else select(User).where(scope.users_in_scope(paths))
         term = (search or "").strip()
         if term:
             stmt = stmt.where(or_(User.username.contains(term, autoescape=True),
                                   User.full_name.contains(term, autoescape=True),
-                                  User.phone.contains(term, autoescape=True)))
+                                  User.phone.contains(term, autoescape=True) if top else false()))
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         users = session.scalars(stmt.order_by(User.username).limit(per_page)
                                 .offset((max(page, 1) - 1) * per_page)).all()
         grants = _grant_rows(session, [u.id for u in users])
+        managed = scope.managed_user_ids(session, paths, [u.id for u in users])
         now = env.clock.now()
-        return Page([_user_row(u, grants[u.id], now) for u in users], total, page, per_page)
+        return Page([_user_row(u, grants[u.id], now, u.id in managed) for u in users], total, page, per_page)
 
 
 def get_user(env: Env, user_id: int, target_id: int) -> UserRow:
     with env.db.read() as session:
-        require_admin(session, user_id)
-        user = _get_user(session, target_id)
-        return _user_row(user, _grant_rows(session, [user.id])[user.id], env.clock.now())
+        paths = require_admin(session, user_id)
+        user = _visible_user(session, paths, target_id)
+        return _user_row(user, _grant_rows(session, [user.id])[user.id], env.clock.now(),
+                         bool(scope.managed_user_ids(session, paths, [user.id])))
 
 
 # ----------------------------------------------------------------------------- org units
@@ -349,23 +364,25 @@ def user_page(env: Env, user_id: int, target_id: int) -> UserPage:
     """One user with their grants, and the units a role can be granted at (the user page)."""
     with env.db.read() as session:
         paths = require_admin(session, user_id)
-        user = _get_user(session, target_id)
+        user = _visible_user(session, paths, target_id)
         grants = _grant_rows(session, [user.id])[user.id]
         units = [u for u in _tree(session, paths) if u.manageable and u.active]
-        unit_paths = session.scalars(select(OrgUnit.path).where(
-            OrgUnit.id.in_([g.unit_id for g in grants]))).all()
-        return UserPage(_user_row(user, grants, env.clock.now()), units,
-                        all(covers(paths, p) for p in unit_paths))
+        manageable = bool(scope.managed_user_ids(session, paths, [user.id]))
+        return UserPage(_user_row(user, grants, env.clock.now(), manageable), units, manageable)
 
 
 # ----------------------------------------------------------------------------- role grants
 
 def add_grant(env: Env, actor: Actor, user_id: int, role: Role, unit_id: int) -> int:
-    """Give a user a role at a unit the admin manages."""
+    """Give a user a role at a unit the admin manages. An admin never gives themself a case
+    role (caseworker, reviewer, leader, auditor: the roles that read cases); another admin may."""
     with env.db.write() as session:
         user = _get_user(session, user_id)
         unit = _get_unit(session, unit_id)
         require_over_unit(session, actor.id, unit)
+        if user.id == actor.id and role in CASE_ROLES:
+            raise PermissionDenied(f"admin {actor.id} may not grant themself the case role {role.value}",
+                                   "不能为自己授予办案角色（经办人、审核人、领导、审计员），请由其他管理员授予")
         if not unit.active:
             raise FormInvalid({"unit_id": "该单位已停用"})
         if orgs.has_role(session, user.id, role, unit.id):
@@ -395,10 +412,11 @@ def remove_grant(env: Env, actor: Actor, grant_id: int) -> None:
 # ----------------------------------------------------------------------------- the admin log
 
 def admin_events(env: Env, user_id: int, page: int = 1, per_page: int = 20) -> Page[AdminEvent]:
-    """The admin log, newest first."""
+    """The admin log, newest first: the events of the admin's subtrees (engine.admin_scope)."""
     with env.db.read() as session:
-        require_admin(session, user_id)
-        total = session.scalar(select(func.count()).select_from(AdminEvent)) or 0
-        rows = session.scalars(select(AdminEvent).order_by(AdminEvent.id.desc()).limit(per_page)
+        where = scope.events_in_scope(user_id, require_admin(session, user_id))
+        stmt = select(AdminEvent) if where is None else select(AdminEvent).where(where)
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.scalars(stmt.order_by(AdminEvent.id.desc()).limit(per_page)
                                .offset((max(page, 1) - 1) * per_page)).all()
         return Page(list(rows), total, page, per_page)

@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from engine.admin import covers, log_admin, require_admin, require_system_admin
+from engine.admin_scope import events_in_scope
 from engine.definitions import deploy
 from engine.env import Env
 from engine.errors import DefinitionError, FormInvalid, NotFound
@@ -258,7 +259,14 @@ def overview(env: Env, user_id: int) -> Overview:
             units=count(select(func.count()).select_from(OrgUnit).where(OrgUnit.active.is_(True))),
             processes=count(select(func.count(func.distinct(ProcessDefinition.key)))),
             error_cases=_error_cases(session, paths, 20), suspended=count(in_scope),
-            recent=list(session.scalars(select(AdminEvent).order_by(AdminEvent.id.desc()).limit(10))))
+            recent=_recent_events(session, user_id, paths))
+
+
+def _recent_events(session: Session, user_id: int, paths: list[str]) -> list[AdminEvent]:
+    """The last ten admin events this admin may see (engine.admin_scope)."""
+    where = events_in_scope(user_id, paths)
+    stmt = select(AdminEvent) if where is None else select(AdminEvent).where(where)
+    return list(session.scalars(stmt.order_by(AdminEvent.id.desc()).limit(10)))
 
 
 def _candidates(session: Session, task: HumanTask) -> list[tuple[int, str]]:

@@ -43,6 +43,9 @@ class CaseLookup(Protocol):
     Used for rules that span cases: repeat petitions, 越级, matters terminated for good."""
     def by_case_no(self, case_no: str) -> CaseInfo | None: ...
     def by_subject(self, process_key: str, subject_id_no: str) -> list[CaseInfo]: ...
+    # Whether a user may see a case (engine.access): a hook that answers a user about another
+    # case (e.g. a case number they typed) answers only within that user's reach.
+    def visible_to(self, case_id: int, user_id: int) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.access import can_view_case
 from engine.definitions import ParsedDefinition
 from engine.env import Env
 from engine.errors import Conflict, InvalidState, NotFound
@@ -126,6 +127,10 @@ class SessionCaseLookup:
             ProcessInstance.subject_id_no == subject_id_no.strip().upper())
             .order_by(ProcessInstance.id.desc()).limit(self.MAX_CASES))
         return [self._info(i) for i in rows]
+
+    def visible_to(self, case_id: int, user_id: int) -> bool:
+        instance = self._session.get(ProcessInstance, case_id)
+        return instance is not None and can_view_case(self._session, user_id, instance)
 
     def _info(self, i: ProcessInstance) -> CaseInfo:
         parsed = self._env.specs.get(self._session, i.definition_id)

@@ -12,7 +12,7 @@ from engine.calendar import BusinessCalendar
 from engine.inbox import TaskFilter, done_list, inbox
 from engine.models import InstanceStatus
 from engine.queries import STATUS_LABELS, CaseFilter, copied_cases, deployed_processes, started_cases
-from webapp.inputs import parse_page
+from webapp.inputs import parse_day, parse_page
 from webapp.security import current_env
 
 bp = Blueprint("home", __name__)
@@ -41,7 +41,7 @@ class ListArgs:
 
     def due_date(self) -> date | None:
         try:
-            return date.fromisoformat(self.due) if self.due else None
+            return parse_day(self.due) if self.due else None
         except ValueError:
             return None
 

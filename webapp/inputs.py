@@ -5,6 +5,7 @@
   Chinese 400 page, before any view or the database sees them.
 - `BoundedInt`: the `<int:...>` URL converter, limited to the database's integer range, so
   `/cases/2147483648` is "not found" and never reaches PostgreSQL's int4.
+- `parse_day`: an ISO day within 1900-2999 (filters; their deadline arithmetic stays in range).
 - `parse_id` / `parse_page`: ASCII digits only (not `²` or `١٢٣`, which `str.isdigit` accepts),
   within the database's integer range.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date
 
 from flask import Flask, request
 from werkzeug.exceptions import BadRequest
@@ -23,6 +25,7 @@ MAX_NAME_CHARS = 200             # a field or parameter name
 # C0 controls except tab, newline and carriage return; DEL; C1 controls; lone surrogates.
 FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 class HostileInput(BadRequest):
@@ -49,6 +52,15 @@ def parse_id(value: str | None) -> int | None:
 def parse_page(value: str | None) -> int:
     """A page number from the query string; 1 for anything that is not a sane page number."""
     return parse_id(value) or 1
+
+
+def parse_day(text: str) -> date:
+    """A day typed into a filter: ValueError for text that is no ISO date or a day outside
+    1900-2999 (deadline arithmetic on 9999-12-31 overflows Python's date)."""
+    day = date.fromisoformat(text)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"day out of range: {text}")
+    return day
 
 
 def _bad(values: Iterable[str]) -> bool:

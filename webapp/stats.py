@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from engine.errors import FormInvalid
 from webapp.audit.views import to_csv
 from webapp.errors import error_page
-from webapp.inputs import parse_id
+from webapp.inputs import parse_day, parse_id
 from webapp.security import current_env
 from workflows.indicators import Report, csv_rows, report
 
@@ -37,7 +37,7 @@ class StatsArgs:
         for name in ("date_from", "date_to"):
             raw = getattr(self, name)
             try:
-                out.append(date.fromisoformat(raw) if raw else None)
+                out.append(parse_day(raw) if raw else None)
             except ValueError:
                 errors[name] = "日期格式应为 年-月-日，如 2026-03-02"
                 out.append(None)

@@ -16,7 +16,7 @@ from engine import audit
 from engine.errors import FormInvalid
 from engine.history import ACTION_LABELS
 from webapp.errors import error_page
-from webapp.inputs import parse_id, parse_page
+from webapp.inputs import parse_day, parse_id, parse_page
 from webapp.security import current_env
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -47,7 +47,7 @@ class SearchArgs:
         for name in ("date_from", "date_to"):
             raw = getattr(self, name)
             try:
-                dates[name] = date.fromisoformat(raw) if raw else None
+                dates[name] = parse_day(raw) if raw else None
             except ValueError:
                 errors[name], dates[name] = "日期格式应为 年-月-日，如 2026-03-02", None
         if errors:

@@ -1,7 +1,8 @@
 """Rules that look at the petitioner's other cases (through the engine's read-only CaseLookup):
 
-- 重复信访: the registration's `repeat_of` must name an existing petition of the same petitioner;
-  the link is kept as `repeat_of_case_id`.
+- 重复信访: the registration's `repeat_of` must name an existing petition of the same petitioner
+  that the registering user may see (others answer "does not exist"); the link is kept as
+  `repeat_of_case_id`.
 - 越级: the same matter (same ID number and category) is still within a lower level's deadline
   in another open case — handled by a unit below the intake unit, no reply served yet, and that
   phase's deadline still running. The intake unit must then refuse (不予受理, reason 越级).
@@ -47,12 +48,18 @@ def repeat_link(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
     if not repeat_of or ctx.cases is None:
         return {}
     earlier = ctx.cases.by_case_no(repeat_of)
-    if earlier is None or earlier.process_key != KEY:
+    # A case the registering user may not see answers like one that does not exist: the field
+    # must not tell a town whether another district's case exists or whose ID number it has.
+    if earlier is None or earlier.process_key != KEY or not _in_reach(earlier, ctx):
         raise FormInvalid({"repeat_of": "原件号不存在，请核对"})
     id_no = str(data.get("id_number") or "").strip().upper()
     if earlier.subject_id_no and earlier.subject_id_no != id_no:
         raise FormInvalid({"repeat_of": "原件号的信访人身份证号与本次登记不一致"})
     return {"repeat_of": repeat_of, "repeat_of_case_id": earlier.id}
+
+
+def _in_reach(case: CaseInfo, ctx: HookContext) -> bool:
+    return ctx.initiator_id is None or (ctx.cases is not None and ctx.cases.visible_to(case.id, ctx.initiator_id))
 
 
 def same_matter(data: dict[str, Any], intake_unit_id: int, ctx: HookContext) -> Matter:
