@@ -116,6 +116,11 @@ def test_objection_window_and_notice_clock_count_from_the_districts_receipt(env,
         {"assignment_decision": "签收", "assignment_received_on": "2026-09-30"})
     [notice] = open_tasks(env, case_id, "assignment_notice")
     assert (notice.org_unit_id, notice.due_at) == (org.units["d1"], at("2026-10-16", 0))  # 09-30 + 15
+    [notice_task] = open_tasks(env, case_id, "assignment_notice")
+    with pytest.raises(FormInvalid) as early:
+        complete_task(env, notice_task.id, org.actor("d1_cw"),
+                      {"assignment_notice_on": "2026-09-29", "assignment_notice_method": "邮寄送达"})
+    assert early.value.errors == {"assignment_notice_on": "告知日期不能早于收到交办事项的日期"}
     clock.set(at("2026-10-16", 0))  # 24:00 of the 15th day: the notice is late
     act(env, org, case_id, "assignment_notice", "d1_cw",
         {"assignment_notice_on": "2026-10-16", "assignment_notice_method": "邮寄送达"})
@@ -296,6 +301,11 @@ def test_assigning_organ_sets_the_handling_deadline_of_a_assigned_matter(env, or
     clock.set(at("2026-09-02"))
     act(env, org, case_id, "handle", "d1_cw",
         {"handling_action": "申请延期", "extension_days": 10, "extension_reason": "需向原部队调取档案"})
+    [approval] = open_tasks(env, case_id, "approve_extension")
+    with pytest.raises(FormInvalid) as future:
+        complete_task(env, approval.id, org.actor("d1_lead"),
+                      {"extension_decision": "同意", "extension_notice_on": "2026-09-03"})
+    assert future.value.errors == {"extension_notice_on": "日期不能晚于今天"}
     act(env, org, case_id, "approve_extension", "d1_lead",
         {"extension_decision": "同意", "extension_notice_method": "书面告知"})
     data = case_data(env, case_id)
