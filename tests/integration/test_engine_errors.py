@@ -252,3 +252,19 @@ def test_history_chain_still_verifies_after_rolled_back_steps(env):
     with env.db.read() as s:
         assert verify_chain(s, case_id).ok
         assert s.scalar(select(func.count()).select_from(HistoryEvent)) == 5
+
+
+@pytest.mark.parametrize("kind", ["service", "timer_value", "data_output"])
+def test_workflows_check_reports_a_failing_step_instead_of_crashing(kind, tmp_path):
+    from engine.calendar import default_calendar
+    from engine.checks import check_process
+    (tmp_path / "step_errors").mkdir()
+    (tmp_path / "step_errors" / "step_errors.bpmn").write_bytes(model(kind))
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    for step in ("fill", "check"):
+        (forms / f"{step}.json").write_text('{"type": "object", "title": "表单"}', encoding="utf-8")
+    config = replace(simple_config("step_errors", "SE"), forms_dir=forms)
+    report = check_process("step_errors", tmp_path, config, default_calendar())
+    assert not report.ok and not report.completed
+    assert any(p.startswith("smoke run failed: ") for p in report.problems), report.problems
