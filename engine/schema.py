@@ -18,8 +18,26 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest schema revision."""
+    """Bring the database to the newest schema revision.
+
+    On SQLite a migration that rebuilds a table (batch mode: copy, drop, rename) would trip the
+    foreign keys of the rows pointing at it, so they are off while migrating (SQLite ignores that
+    pragma inside a transaction: it is set before) and checked, all rows, before the commit."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        enforced = sqlite and raw.execute("PRAGMA foreign_keys").fetchone()[0]
+        if enforced:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all() if sqlite else []
+                if broken:
+                    raise RuntimeError(f"migration left {len(broken)} rows with broken references: {broken[:5]}")
+        finally:
+            if enforced:
+                raw.execute("PRAGMA foreign_keys=ON")
