@@ -296,16 +296,20 @@ def _widen_scope(instance: ProcessInstance, unit_ids: list[int]) -> None:
 def record_error(case: Case, error: BaseException | StepFailure, now: datetime) -> StepFailure:
     """Put the case in the error state with message, step and line, and say so in the history."""
     failure = error if isinstance(error, StepFailure) else describe(error, rolled_back=False)
-    i = case.instance
+    mark_error(case.session, case.instance, failure, now)
+    return failure
+
+
+def mark_error(session: Session, i: ProcessInstance, failure: StepFailure, now: datetime) -> None:
+    """The error state and its history event, on the case row alone (no workflow needed)."""
     i.status = InstanceStatus.error
     i.error_message = failure.message
     i.error_step = failure.step_id
     i.error_line = failure.line
-    append_event(case.session, i, at=now, action="error", step_id=failure.step_id,
+    append_event(session, i, at=now, action="error", step_id=failure.step_id,
                  step_name=failure.step_name,
                  data={"message": failure.message, "line": failure.line,
                        "error_line": failure.error_line, "rolled_back": failure.rolled_back})
-    return failure
 
 
 def save_case(env: Env, case: Case, now: datetime) -> None:

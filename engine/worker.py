@@ -9,15 +9,17 @@ import logging
 import threading
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine.env import Env
+from engine.faults import StepFailure
 from engine.integrity.service import checkpoint_when_due
 from engine.models import InstanceStatus, ProcessInstance
 from engine.ops.heartbeat import beat, worker_name
 from engine.ops.logs import logged_command
 from engine.stepguard import run_step
-from engine.stepper import lock_case
+from engine.stepper import lock_case, mark_error
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +41,27 @@ def fire_due_timer(env: Env) -> int | None:
         instance_id = _pick_due(env, session)
         if instance_id is None:
             return None
-        case = lock_case(env, session, instance_id)
-        run_step(env, case, env.clock.now())  # records each fired timer; a failure puts the case in error
+        try:
+            with session.begin_nested():
+                case = lock_case(env, session, instance_id)
+                run_step(env, case, env.clock.now())  # records each fired timer; a failure: case in error
+        except SQLAlchemyError:
+            raise  # the database, not the case: the next poll tries again
+        except Exception as exc:  # noqa: BLE001 - the case cannot even be loaded: park it, move on
+            _park(env, session, instance_id, exc)
         return instance_id
+
+
+def _park(env: Env, session: Session, instance_id: int, exc: Exception) -> None:
+    """Put a case that cannot be loaded or saved (e.g. its process package is gone) in error, so
+    that it is not picked again and again ahead of every other due case."""
+    log.exception("case %s cannot be run; set to error", instance_id)
+    instance = session.get(ProcessInstance, instance_id, populate_existing=True)
+    if instance is not None:
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        mark_error(session, instance, StepFailure(message, None, None, None, None, rolled_back=True),
+                   env.clock.now())
+        instance.next_timer_at = None
 
 
 def run_due_timers(env: Env, limit: int = 1000) -> int:

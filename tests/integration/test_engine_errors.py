@@ -268,3 +268,22 @@ def test_workflows_check_reports_a_failing_step_instead_of_crashing(kind, tmp_pa
     report = check_process("step_errors", tmp_path, config, default_calendar())
     assert not report.ok and not report.completed
     assert any(p.startswith("smoke run failed: ") for p in report.problems), report.problems
+
+
+def test_the_worker_parks_a_case_it_cannot_load_and_fires_the_others(env, clock):
+    org, case_b, task_b = _setup(env, "timer_expr")
+    env.extra_processes["orphan"] = simple_config("orphan", "OR")
+    deploy_files(env, "orphan", {"orphan.bpmn": model("timer_expr")})  # the same model, another key
+    case_a = start_case(env, "orphan", org.actor("t1_cw"), org.units["t1"], {}).instance_id
+    [task_a] = [t for t in inbox(env, org.actor("t1_cw").id).items if t.instance_id == case_a]
+    complete_task(env, task_a.id, org.actor("t1_cw"), {"wait_period": "PT1H"})
+    clock.advance(timedelta(minutes=1))
+    complete_task(env, task_b.id, org.actor("t1_cw"), {"wait_period": "PT1H"})
+    del env.extra_processes["orphan"]  # its package is gone: the case cannot be loaded
+    clock.advance(timedelta(hours=2))
+    assert run_due_timers(env) == 2
+    parked = case_row(env, case_a)
+    assert parked.status == InstanceStatus.error and "no process package" in parked.error_message
+    assert parked.next_timer_at is None and _events(env, case_a)[-1] == "error"
+    assert [t.step_id for t in inbox(env, org.actor("t1_cw").id).items] == ["check"]
+    assert run_due_timers(env) == 0
