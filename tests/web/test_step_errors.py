@@ -99,3 +99,15 @@ def test_a_deployed_key_without_a_package_is_not_offered_and_its_start_page_is_4
     assert start_list.status_code == 200 and "优抚补助审批" not in start_list.text
     assert client.get("/start/veteran_subsidy_x").status_code == 404
     assert client.post("/start/veteran_subsidy_x", data={}).status_code == 404
+
+
+def test_uploading_a_process_with_a_time_cycle_timer_deploys(env, client, org):
+    from tests.integration.test_deploy_modeler import _chain
+    source = _chain(2).replace(
+        '<bpmn:userTask id="t1" name="第1步" />'.encode(),
+        b'<bpmn:intermediateCatchEvent id="t1"><bpmn:timerEventDefinition><bpmn:timeCycle>"R2/PT1H"'
+        b'</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>')
+    login(client, "admin")
+    response = _upload(client, {"cycle.bpmn": source}, "long_chain")
+    assert response.status_code == 302
+    assert "已部署 long_chain 第 1 版" in client.get(response.headers["Location"]).text
