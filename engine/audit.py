@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -25,7 +25,9 @@ from engine.errors import FormInvalid, NotFound, PermissionDenied
 from engine.history import ACTION_LABELS, ChainCheck, check_events
 from engine.integrity.checkpoint import (FEWER_EVENTS, REWRITTEN, UNKEYED_LATE, CheckpointInvalid, case_faults,
                                         newest as newest_checkpoint)
+from engine.integrity.adminlog import verify_admin_log
 from engine.integrity.keys import Keyring, keyring_of
+from engine.integrity.service import snapshot
 from engine.models import HistoryEvent, OrgUnit, ProcessInstance, Role, RoleGrant, User
 from engine.casefile import CaseFile, case_file, form_catalog
 from engine.runtime import case_data
@@ -235,16 +237,35 @@ class BrokenCase:
 
 
 @dataclass(frozen=True)
+class AdminLogStatus:
+    events: int
+    ok: bool
+    first_bad_seq: int | None
+    reason: str                  # Chinese, empty when ok
+
+
+@dataclass(frozen=True)
 class ChainSummary:
     total: int
     ok: int
     broken: list[BrokenCase]
+    # The city-wide admin log's chain: for auditors at a top unit only (None for the others).
+    admin_log: AdminLogStatus | None = field(default=None, compare=False)
+
+
+def _admin_log_status(session: Session, paths: list[str]) -> AdminLogStatus | None:
+    if not any(p.count("/") == 2 for p in paths):
+        return None
+    check = verify_admin_log(session)
+    return AdminLogStatus(check.events, check.ok, check.first_bad_seq, CHAIN_REASONS.get(check.reason, check.reason))
 
 
 def verify_scope(env: Env, user_id: int) -> ChainSummary:
-    """Verify the hash chain of every case in the auditor's scope, in batches."""
-    with env.db.read() as session:
-        units = _scope_unit_ids(session, auditor_paths(session, user_id))
+    """Verify the hash chain of every case in the auditor's scope, in batches, in one snapshot
+    (and the admin log's chain for a city-level auditor)."""
+    with snapshot(env) as session:
+        paths = auditor_paths(session, user_id)
+        units = _scope_unit_ids(session, paths)
         cases = [c for c in session.scalars(select(ProcessInstance).options(defer(ProcessInstance.state))
                                             .order_by(ProcessInstance.id))
                  if _case_in_scope(c, units)]
@@ -261,4 +282,4 @@ def verify_scope(env: Env, user_id: int) -> ChainSummary:
                 if not check.ok:
                     broken.append(BrokenCase(c.id, c.case_no, check.first_bad_seq,
                                              CHAIN_REASONS.get(check.reason, check.reason)))
-        return ChainSummary(len(cases), len(cases) - len(broken), broken)
+        return ChainSummary(len(cases), len(cases) - len(broken), broken, _admin_log_status(session, paths))

@@ -217,3 +217,22 @@ def test_pages_compare_each_case_with_the_newest_checkpoint(client, env, history
     assert "校验失败" in page and "检查点文件无效" in page and "None" not in page
     verify = client.get("/audit/verify").text
     assert 'chain-bad">校验失败</td>' in verify and "检查点文件无效" in verify and "None" not in verify
+
+
+def test_city_auditors_see_the_admin_log_chain_and_district_auditors_do_not(client, env, plain, history):
+    from engine import admin
+    admin.create_user(env, plain.actor("admin"), "logged_one", "被记录者", "secret-pass-1")
+    login(client, "city_audit")
+    assert "管理日志（共 1 条）" in client.get("/audit/verify").text
+    with env.db.engine.begin() as conn:  # a superuser edits the admin log behind the triggers
+        if env.db.is_sqlite:
+            conn.execute(text("DROP TRIGGER admin_event_no_update"))
+        else:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text("UPDATE admin_event SET target = 'someone_else'"))
+    page = client.get("/audit/verify").text
+    assert "校验失败 第1条</span>（内容被改动）" in page
+    client.post("/logout")
+    login(client, "d1_audit")
+    assert "管理日志" not in client.get("/audit/verify").text
+
