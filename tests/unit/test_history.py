@@ -1,5 +1,6 @@
 """The case history's chain without a database: the canonical form events are hashed in (fixed
 since the first release, so old events keep verifying), sealing, and each fault the check finds."""
+import dataclasses
 import hashlib
 from datetime import datetime, timedelta, timezone
 
@@ -93,7 +94,11 @@ def test_append_event_stores_data_as_json_safe_values():
 
 def test_an_untouched_chain_checks_out():
     case, events = _chain(3)
-    assert check_events(events, case, RING) == ChainCheck(True, 3)
+    check = check_events(events, case, RING)
+    assert check == ChainCheck(True, 3)
+    assert (check.first_bad_seq, check.reason) == (None, "")  # nothing for the auditor's page to name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        check.ok = False  # a result cannot be turned around by whoever holds it
     assert check_events(events, None, RING) == ChainCheck(True, 3)
     assert check_events([], ProcessInstance(id=1, event_count=0, last_event_hash=""), RING) == ChainCheck(True, 0)
 
