@@ -27,6 +27,10 @@ from engine.models import AdminEvent, AdminLogHead, HistoryEvent, ProcessInstanc
 
 FORMAT = "rongflow-checkpoint/1"
 PREFIX = "checkpoint-"
+# What verification says when the database no longer holds what a checkpoint recorded.
+FEWER_EVENTS = "event missing: the checkpoint holds more events"
+REWRITTEN = "hash differs from the checkpoint (chain rewritten)"
+UNKEYED_LATE = "unkeyed event newer than the checkpoint's last unkeyed one (chain re-hashed without the key)"
 
 
 class CheckpointInvalid(Exception):
@@ -164,9 +168,6 @@ def case_faults(cp: Checkpoint, instance_id: int, events: list[HistoryEvent]) ->
     return faults
 
 
-FEWER_EVENTS = "event missing: the checkpoint holds more events"
-REWRITTEN = "hash differs from the checkpoint (chain rewritten)"
-UNKEYED_LATE = "unkeyed event newer than the checkpoint's last unkeyed one (chain re-hashed without the key)"
 _newest: dict[tuple[str, float, str], Checkpoint] = {}
 
 
