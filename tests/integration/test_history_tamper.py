@@ -447,3 +447,18 @@ def test_the_worker_loop_writes_the_checkpoint(env, world, tmp_path):
         stop.set()
         worker.join(timeout=30)
     assert cp.load(cp.latest_path(env.checkpoint_dir), env.db.keyring).cases[world["a"]].event_count == 2
+
+
+def test_cli_verify_without_any_checkpoint_says_heads_are_not_anchored(env, world, tmp_path):
+    empty = tmp_path / "none-yet"
+    app = create_app({"ENV_NAME": "test", "DATABASE_URL": env.db.url, "CHECKPOINT_DIR": empty}, env=env)
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0
+    assert result.output == (f"ok: 2 cases (4 events), 2 admin log events, 0 problem(s); "
+                             f"no checkpoint (none in {empty}): chain heads not anchored\n")
+
+
+def test_cli_create_app_role_needs_postgresql_and_a_plain_role_name(runner, env):
+    result = runner.invoke(args=["audit", "create-app-role", "--role", 'x"; DROP TABLE history_event; --'])
+    assert result.exit_code == 1
+    assert ("needs PostgreSQL" if env.db.is_sqlite else "must match") in result.output
