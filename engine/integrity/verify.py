@@ -71,6 +71,11 @@ def verify_cases(session: Session, checkpoint: Checkpoint | None, report: Report
                 report.problems.append(Problem(f"case {case.case_no}", check.first_bad_seq, check.reason))
             for seq, reason in case_faults(checkpoint, case.id, events[case.id]) if checkpoint else []:
                 report.problems.append(Problem(f"case {case.case_no}", seq, reason))
+    orphans = session.execute(select(HistoryEvent.instance_id, func.min(HistoryEvent.seq))
+                              .where(HistoryEvent.instance_id.not_in(select(ProcessInstance.id)))
+                              .group_by(HistoryEvent.instance_id).order_by(HistoryEvent.instance_id))
+    for instance_id, seq in orphans:
+        report.problems.append(Problem(f"case id {instance_id}", seq, "events of a case missing from the database"))
     for case_id, anchored in (checkpoint.cases.items() if checkpoint else []):
         if case_id not in seen:
             report.problems.append(Problem(f"case {anchored.case_no}", None, "in the checkpoint with "

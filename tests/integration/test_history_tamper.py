@@ -4,6 +4,7 @@
 import hashlib
 import hmac
 import json
+import sqlite3
 import threading
 from contextlib import contextmanager
 from datetime import timedelta
@@ -462,3 +463,17 @@ def test_cli_create_app_role_needs_postgresql_and_a_plain_role_name(runner, env)
     result = runner.invoke(args=["audit", "create-app-role", "--role", 'x"; DROP TABLE history_event; --'])
     assert result.exit_code == 1
     assert ("needs PostgreSQL" if env.db.is_sqlite else "must match") in result.output
+
+
+def test_a_case_row_removed_under_its_events_is_found_without_a_checkpoint(env, world):
+    if env.db.is_sqlite:  # a plain connection: foreign keys are off unless asked for
+        raw = sqlite3.connect(env.db.url.split("///", 1)[1])
+        raw.execute("DELETE FROM human_task WHERE instance_id = ?", (world["a"],))
+        raw.execute("DELETE FROM process_instance WHERE id = ?", (world["a"],))
+        raw.commit()
+        raw.close()
+    else:
+        with unguarded(env) as s:  # replica mode skips the foreign key triggers too
+            s.execute(text("DELETE FROM human_task WHERE instance_id = :i"), {"i": world["a"]})
+            s.execute(text("DELETE FROM process_instance WHERE id = :i"), {"i": world["a"]})
+    assert problems(env, None) == [f"case id {world['a']} seq 1: events of a case missing from the database"]
