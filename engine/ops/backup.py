@@ -179,7 +179,8 @@ def restore(env: Env, folder: Path, upload_dir: Path, holidays_target: Path | No
         with _sqlite(database) as src, _sqlite(_sqlite_path(env)) as dst:
             src.backup(dst)
     else:
-        _run_pg(env, ["pg_restore", "--no-owner", "--exit-on-error", "--single-transaction", str(database)],
+        _run_pg(env, ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+                      str(database)],
                 dbname_flag=True)
     env.db.dispose()
     _copy_tree(folder / "uploads", upload_dir)
