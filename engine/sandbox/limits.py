@@ -45,15 +45,17 @@ class Budget:
 
     def trace(self, frame: FrameType, event: str, arg: Any) -> Any:
         """The trace function: raises only in script frames, so helper code is never cut in half
-        (a helper that swallowed the error would leave the script untraced)."""
+        (a helper that swallowed the error would leave the script untraced). A call into a helper
+        or guard counts one step; their lines are not traced (they are bounded, and fast so)."""
         self.steps += 1
         if self.breach is None:
             self.breach = self._over_time_or_steps()
-        if frame.f_code.co_filename == SCRIPT_FILE:
-            if self.breach is not None:
-                raise ScriptBudgetExceeded(self.breach)
-            # Per-instruction events: a one-line loop ("while True: pass") makes no line events.
-            frame.f_trace_opcodes = True
+        if frame.f_code.co_filename != SCRIPT_FILE:
+            return None
+        if self.breach is not None:
+            raise ScriptBudgetExceeded(self.breach)
+        # Per-instruction events: a one-line loop ("while True: pass") makes no line events.
+        frame.f_trace_opcodes = True
         return self.trace
 
     def _over_time_or_steps(self) -> str | None:

@@ -109,7 +109,7 @@ def test_steps_count_up_to_the_limit_exactly():
     budget = Budget(ScriptLimits(time_ms=10 ** 9, max_steps=3))
     frame = sys._getframe()
     for _ in range(3):
-        assert budget.trace(frame, "line", None) == budget.trace
+        assert budget.trace(frame, "call", None) is None  # helper frames: counted, not traced
     assert budget.steps == 3 and budget.breach is None
     budget.trace(frame, "line", None)
     assert budget.breach == "script stopped: more than 3 steps"
@@ -143,8 +143,9 @@ def test_trace_raises_only_in_script_frames_and_turns_on_opcode_events():
     assert fresh.trace(script_frame, "call", None) == fresh.trace
     assert script_frame.f_trace_opcodes is True
     helper_frame.f_trace_opcodes = False
-    fresh.trace(helper_frame, "call", None)
+    assert fresh.trace(helper_frame, "call", None) is None
     assert helper_frame.f_trace_opcodes is False
+    assert fresh.steps == 2
 
 
 def test_check_size_and_spend_boundaries():
