@@ -215,7 +215,8 @@ def read_process_dir(path: Path) -> dict[str, bytes]:
 
 
 def process_name(spec: Any, key: str) -> str:
-    return str(getattr(spec, "bpmn_name", None) or getattr(spec, "description", None) or key)
+    """The process's name as drawn (cut to the 128 characters the definition row holds)."""
+    return str(getattr(spec, "bpmn_name", None) or getattr(spec, "description", None) or key)[:128]
 
 
 def deploy(session: Session, key: str, files: dict[str, bytes], now: Any,

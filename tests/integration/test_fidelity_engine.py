@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from engine.definitions import SpecCache, parse_files
 from engine.errors import DefinitionError
-from engine.models import HistoryEvent, InstanceStatus, ProcessInstance
+from engine.models import HistoryEvent, InstanceStatus, ProcessDefinition, ProcessInstance
 from engine.runtime import case_data, complete_task, start_case
 from engine.worker import run_due_timers
 from tests.factories import build_org, deploy_files, open_tasks
@@ -197,3 +197,13 @@ def test_a_case_rebuilt_around_a_spec_parsed_elsewhere_still_merges_its_instance
         state = dump_state(wf)
     assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.READY, manual=True)] == ["archive"]
     assert wf.get_next_task(state=TaskState.READY, manual=True).data["signatures"] == ["S0", "S1", "S2"]
+
+
+def test_a_process_named_longer_than_its_column_deploys_on_every_database(env):
+    files = fixture_files("manual_task")
+    name = "很长的流程名称" * 30  # 210 characters, as a modeler may write
+    files["manual_task.bpmn"] = files["manual_task.bpmn"].replace(
+        b'name="A manual task between two user tasks"', f'name="{name}"'.encode())
+    definition_id = deploy_files(env, "manual_task", files)
+    with env.db.read() as s:
+        assert s.get(ProcessDefinition, definition_id).name == name[:128]
