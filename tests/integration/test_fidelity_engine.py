@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.definitions import SpecCache, parse_files
 from engine.errors import DefinitionError
 from engine.models import HistoryEvent, InstanceStatus, ProcessDefinition, ProcessInstance
-from engine.runtime import case_data, complete_task, start_case
+from engine.runtime import case_data, complete_task, deliver_message, start_case
 from engine.worker import run_due_timers
 from tests.factories import build_org, deploy_files, open_tasks
 from tests.integration.fidelity_runner import deploy_fixture, fixture_files, fixture_path, rongflow_state
@@ -114,6 +114,20 @@ def test_a_timer_behind_an_event_based_gateway_is_due_on_the_engine_clock(env, c
     assert [r.step_id for r in open_tasks(env, iid, "chase")] == ["chase"]
     assert _timer_events(env, iid) == ["wait"]
     assert _instance(env, iid).next_timer_at is None
+
+
+def test_a_reply_before_the_gateway_timer_fires_records_no_timer(env, clock):
+    _org, actor, unit = _setup(env, "message_gateway")
+    iid = start_case(env, "message_gateway", actor, unit, {}).instance_id
+    _complete(env, iid, "ask", actor, {})
+    assert _instance(env, iid).next_timer_at == clock.now() + timedelta(days=2)
+    clock.advance(timedelta(days=1))
+    deliver_message(env, iid, "reply", {"answer": "agreed"})
+    assert _instance(env, iid).next_timer_at is None
+    clock.advance(timedelta(days=2))
+    assert run_due_timers(env) == 0
+    assert _timer_events(env, iid) == []
+    assert [r.step_id for r in open_tasks(env, iid, "read_reply")] == ["read_reply"]
 
 
 @pytest.mark.parametrize("construct, hours", [("timer_subprocess", 4), ("timer_call", 1)])
