@@ -13,6 +13,7 @@ from engine.errors import DefinitionError
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 COMPENSATE = f"{{{BPMN_NS}}}compensateEventDefinition"
 COMPENSATION_REFUSED = "compensation is not supported (SpiffWorkflow 3.2 cannot run compensation events or handlers)"
+COMPENSATION_REFUSED_ZH = "本系统不支持补偿事件和补偿处理任务，请改用其他建模方式"
 
 
 def check_policy(tree: Any, file_name: str) -> None:
@@ -23,4 +24,5 @@ def check_policy(tree: Any, file_name: str) -> None:
         if node.get("isForCompensation") == "true" or any(c.tag == COMPENSATE for c in node):
             tag = node.tag.split("}")[-1]
             raise DefinitionError(COMPENSATION_REFUSED, file=file_name,
-                                  element=f"bpmn:{tag} id={node.get('id')}", line=node.sourceline)
+                                  element=f"bpmn:{tag} id={node.get('id')}", line=node.sourceline,
+                                  user_message=COMPENSATION_REFUSED_ZH)

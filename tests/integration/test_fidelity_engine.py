@@ -181,7 +181,8 @@ def test_compensation_is_refused_at_deploy_with_element_and_line(env):
     assert err.file == "compensation.bpmn" and err.line == 6
     assert err.element == "bpmn:boundaryEvent id=undo_pay"
     assert "compensation is not supported" in err.message
-    assert "流程定义有误" in err.user_message
+    assert err.user_message.startswith("流程定义有误：本系统不支持补偿事件")
+    assert "not supported" not in err.user_message and "第 6 行" in err.user_message
 
 
 def test_a_case_rebuilt_around_a_spec_parsed_elsewhere_still_merges_its_instances():
