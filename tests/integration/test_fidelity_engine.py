@@ -222,3 +222,20 @@ def test_a_process_named_longer_than_its_column_deploys_on_every_database(env):
     definition_id = deploy_files(env, "manual_task", files)
     with env.db.read() as s:
         assert s.get(ProcessDefinition, definition_id).name == name[:128]
+
+
+@pytest.mark.parametrize("drop, element, line", [
+    ([b'<bpmn:boundaryEvent id="undo_pay" attachedToRef="pay"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>'],
+     "bpmn:userTask id=refund", 7),
+    ([b'<bpmn:boundaryEvent id="undo_pay" attachedToRef="pay"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>',
+      b' isForCompensation="true"', b'<bpmn:association id="a1" sourceRef="undo_pay" targetRef="refund"/>'],
+     "bpmn:intermediateThrowEvent id=comp", 8),
+])
+def test_each_kind_of_compensation_is_refused(env, drop, element, line):
+    files = fixture_files("compensation")
+    for text in drop:
+        assert text in files["compensation.bpmn"]
+        files["compensation.bpmn"] = files["compensation.bpmn"].replace(text, b"")
+    with pytest.raises(DefinitionError) as caught:
+        deploy_files(env, "compensation", files)
+    assert (caught.value.element, caught.value.line) == (element, line)
