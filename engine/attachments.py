@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,24 @@ def _may_attach(session: Session, actor: Actor, instance: ProcessInstance,
     return task
 
 
+# Unicode categories a stored file name drops: controls, format characters (the bidi overrides
+# such as U+202E that make "exe.pdf" read as "fdp.exe", zero-width characters), surrogates,
+# private-use and unassigned code points.
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+MAX_FILENAME = 255  # the column's length
+
+
 def _clean_name(filename: str) -> str:
-    return Path(filename.replace("\\", "/")).name[:255]
+    """The name a file is stored under: the last part of the path, NFC, without the characters
+    above, at most 255 characters with the extension kept (a long name is cut in its stem)."""
+    name = Path(unicodedata.normalize("NFC", filename).replace("\\", "/")).name
+    name = "".join(c for c in name if unicodedata.category(c) not in _DROPPED_CATEGORIES).strip()
+    if len(name) <= MAX_FILENAME:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem and 0 < len(ext) <= 16:
+        return f"{stem[:MAX_FILENAME - len(ext) - 1].rstrip()}.{ext}"
+    return name[:MAX_FILENAME]
 
 
 def _save(session: Session, env: Env, instance: ProcessInstance, actor: Actor, name: str,
