@@ -143,7 +143,8 @@ def running_cases(env: Env) -> list[int]:
                               .order_by(ProcessInstance.id)))
 
 
-def run_to_end(env: Env, clock: ManualClock, max_rounds: int = 200) -> dict[int, str]:
+def run_to_end(env: Env, clock: ManualClock, max_rounds: int = 80,
+               progress: Any = None) -> dict[int, str]:
     """Work every running case on: staff answer open tasks with the process's own demo/smoke
     answers; when nobody can act, the clock jumps to the next due timer and the worker fires it.
     Returns the status of every case that was running at the start."""
@@ -155,24 +156,29 @@ def run_to_end(env: Env, clock: ManualClock, max_rounds: int = 200) -> dict[int,
                               .where(ProcessInstance.id.in_(ids))).all())
     runs = {i: CaseRun(i, env.process(keys[i]), _scenario_answers(env.process(keys[i]), rng), 10_000)
             for i in ids}
-    for _ in range(max_rounds):
-        moved = sum(drive_case(driver, run, clock, rng, max_steps=50) for run in runs.values())
+    for round_no in range(max_rounds):
+        moved = sum(drive_case(driver, run, clock, rng, max_steps=100) for run in runs.values())
+        still = set(running_cases(env))
+        runs = {i: run for i, run in runs.items() if i in still}
         for run in runs.values():
-            run.remaining = 10_000  # a case that waited on a timer may go on after it fired
-        if moved == 0 and not _fire_next_timer(env, clock):
+            run.remaining = 10_000  # a case that waited on a timer goes on after it fired
+        fired = 0 if moved else _fire_next_timer(env, clock)
+        if progress:
+            progress(round_no, moved, fired, len(runs))
+        if not runs or (moved == 0 and fired == 0):
             break
     with env.db.read() as s:
         return {i: st.value for i, st in s.execute(select(ProcessInstance.id, ProcessInstance.status)
                                                     .where(ProcessInstance.id.in_(ids))).all()}
 
 
-def _fire_next_timer(env: Env, clock: ManualClock) -> bool:
+def _fire_next_timer(env: Env, clock: ManualClock) -> int:
     with env.db.read() as s:
         due = s.scalar(select(ProcessInstance.next_timer_at)
                        .where(ProcessInstance.status == InstanceStatus.running,
                               ProcessInstance.next_timer_at.is_not(None))
                        .order_by(ProcessInstance.next_timer_at).limit(1))
     if due is None:
-        return False
+        return 0
     clock.set(max(clock.now(), due + timedelta(seconds=1)))
-    return run_due_timers(env) > 0
+    return run_due_timers(env)
