@@ -5,13 +5,15 @@ re-armed timers, a review repeated again and again) grows its stored state and t
 command with every round. The finished rounds are already in the case's history; the engine
 needs only the part of the tree that can still change.
 
-What is kept, in each (sub)workflow: the lowest task that is an ancestor of every unfinished
-task (all of them branch off below it), its parent (an unfinished task may still inherit data
-from it), and everything below. What goes: the finished ancestors above that and the finished
-side branches hanging off them (with the subprocesses they ran). Nothing unfinished is ever
-dropped, and a tree is pruned only once it holds PRUNE_AT finished tasks, so every ordinary case
-keeps exactly the tree SpiffWorkflow builds. The end events of the dropped part are noted on the
-root task (`pruned_end_events`), so which ends a case reached stays known.
+What is kept, in each (sub)workflow and under each child of its root (the main flow, an event
+subprocess waiting beside it): the lowest task that is an ancestor of every unfinished task there
+(all of them branch off below it), its parent (an unfinished task may still inherit data from
+it), and everything below, which then hangs from the root directly. What goes: the finished tasks
+above it and the finished side branches hanging off them (with the subprocesses they ran),
+except each reached end event with its end join: SpiffWorkflow merges their data when the
+process ends. Nothing unfinished is ever dropped, and a tree is pruned only once it holds
+PRUNE_AT finished tasks, so every ordinary case keeps exactly the tree SpiffWorkflow builds.
+End events of dropped subprocesses are noted on the root task (`pruned_end_events`).
 """
 from __future__ import annotations
 
@@ -37,27 +39,55 @@ def prune_finished(workflow: Any) -> int:
 
 
 def _prune_tree(top: Any, wf: Any) -> int:
-    unfinished = [t for t in wf.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
-    if not unfinished or len(wf.tasks) - len(unfinished) < PRUNE_AT:
-        return 0
     root = wf.task_tree
-    lowest = _common_ancestor(unfinished)
-    keep = lowest.parent if lowest is not None else None
-    if keep is None or keep is root:
+    unfinished = [t for t in wf.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if not unfinished or root in unfinished or len(wf.tasks) - len(unfinished) < PRUNE_AT:
         return 0
+    by_branch: dict[UUID, list[Any]] = {}  # unfinished tasks by the child of the root they are under
+    for t in unfinished:
+        by_branch.setdefault(_branch_of(t, root).id, []).append(t)
+    dropped = 0
+    for branch_id, tasks in by_branch.items():
+        lowest = _common_ancestor(tasks)
+        keep = lowest.parent if lowest is not None else None
+        if keep is not None and keep is not root and keep.id != branch_id:
+            dropped += _cut(top, wf, wf.tasks[branch_id], keep)
+    if wf.last_task is not None and wf.last_task.id not in wf.tasks:
+        wf.last_task = None
+    return dropped
+
+
+def _cut(top: Any, wf: Any, branch: Any, keep: Any) -> int:
+    """Put `keep` in the place of `branch` under the root and drop the finished tasks between
+    them. A reached end (the task before a finished end join, with its subtree) stays as a small
+    side branch: SpiffWorkflow merges its data when the process ends."""
+    root = wf.task_tree
     kept = _subtree_ids(keep)
-    doomed = [t for tid, t in wf.tasks.items() if tid not in kept and t is not root]
+    doomed = [t for t in _subtree(branch) if t.id not in kept]
     if any(not t.has_state(TaskState.FINISHED_MASK) for t in doomed):
         return 0
-    ends = top.task_tree.internal_data.setdefault(PRUNED_ENDS, [])
+    ends = [t.parent for t in doomed if t.task_spec is wf.spec.end and t.parent is not None
+            and t.parent.id not in kept]
+    for end in ends:
+        kept |= _subtree_ids(end)
+    doomed = [t for t in doomed if t.id not in kept]
+    noted = top.task_tree.internal_data.setdefault(PRUNED_ENDS, [])
     for t in doomed:
         del wf.tasks[t.id]
-        ends += _reached_ends([t]) + _drop_subprocess(top, t.id)
-    root._children = [keep.id]
+        noted += _reached_ends([t]) + _drop_subprocess(top, t.id)
+    root._children[root._children.index(branch.id)] = keep.id
     keep._parent = root.id
-    if wf.last_task is not None and wf.last_task.id not in wf.tasks:
-        wf.last_task = keep
+    for end in ends:
+        root._children.append(end.id)
+        end._parent = root.id
     return len(doomed)
+
+
+def _branch_of(task: Any, root: Any) -> Any:
+    node = task
+    while node.parent is not None and node.parent is not root:
+        node = node.parent
+    return node
 
 
 def _common_ancestor(tasks: list[Any]) -> Any:
@@ -85,14 +115,18 @@ def _path_from_root(task: Any) -> list[Any]:
     return path
 
 
-def _subtree_ids(task: Any) -> set[UUID]:
-    ids: set[UUID] = set()
+def _subtree(task: Any) -> list[Any]:
+    out = []
     stack = [task]
     while stack:
         node = stack.pop()
-        ids.add(node.id)
+        out.append(node)
         stack.extend(node.children)
-    return ids
+    return out
+
+
+def _subtree_ids(task: Any) -> set[UUID]:
+    return {t.id for t in _subtree(task)}
 
 
 def pruned_end_events(workflow: Any) -> list[str]:
