@@ -190,3 +190,29 @@ def test_forbidden_attributes_cover_frames_generators_and_format():
     for name in ("gi_frame", "gi_code", "f_back", "f_globals", "f_locals", "tb_frame", "cr_frame",
                  "ag_frame", "func_globals", "mro", "format", "format_map", "cell_contents"):
         assert name in FORBIDDEN_ATTRIBUTES
+
+
+def test_limits_of_the_rules_are_what_the_docs_say():
+    from engine.sandbox.policy import _compile_cached
+    assert MAX_FORMAT_WIDTH == 1000
+    assert compile_script("x = f'{a:>1000}'") is not None
+    with pytest.raises(ScriptRefused, match="format widths over 1000 are not allowed"):
+        compile_script("x = f'{a:>1001}'")
+    assert _compile_cached.cache_info().maxsize == 2048
+
+
+def test_refusal_without_a_line_reports_line_zero():
+    refused = ScriptRefused("bad", None)
+    assert (refused.lineno, refused.offset, refused.filename, refused.msg) == (0, 0, SCRIPT_FILE, "bad")
+    assert ScriptRefused("bad", 7).lineno == 7
+    policy = RongPolicy()
+    policy.error(ast.Pass(), "no position")
+    assert policy.problems == [(0, "no position")]
+
+
+@pytest.mark.parametrize("source,name", [("def open():\n    pass", "open"), ("def f(eval):\n    pass", "eval"),
+                                         ("f = lambda getattr: 1", "getattr")])
+def test_forbidden_names_are_refused_where_they_are_bound(source, name):
+    with pytest.raises(ScriptRefused) as caught:
+        compile_script(source)
+    assert caught.value.message == f'"{name}" is not allowed in BPMN scripts'
