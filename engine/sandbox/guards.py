@@ -44,10 +44,6 @@ def size_of(value: Any) -> int:
     return 0
 
 
-def _int_bytes(value: Any) -> int:
-    return value.bit_length() // 8 if isinstance(value, int) else 0
-
-
 class Guards:
     """The guard functions of one run, bound to its budget."""
 
@@ -84,7 +80,7 @@ class Guards:
         if isinstance(left, _SEQUENCES) and isinstance(right, int):
             self.budget.check_size(len(left) * right, "a repeated sequence")
         elif isinstance(left, int) and isinstance(right, int):
-            self.budget.check_size(_int_bytes(left) + _int_bytes(right), "a product")
+            self.budget.check_size((left.bit_length() + right.bit_length()) // 8, "a product")
 
     def _check_printf(self, template: str | bytes) -> None:
         raw = template.encode("utf-8", "replace") if isinstance(template, str) else template

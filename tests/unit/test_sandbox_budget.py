@@ -358,3 +358,36 @@ def test_sum_start_values(guards):
     for start in ("", [], ()):
         with pytest.raises(ScriptBudgetExceeded, match="sum\\(\\) adds numbers only"):
             guards.sum([], start)
+
+
+def test_script_file_name_is_the_one_spiffworkflow_looks_for():
+    assert SCRIPT_FILE == "<string>"
+
+
+def test_plain_objects_keep_their_own_methods(guards):
+    plain = guards.getattr(datetime(2026, 1, 1), "isoformat")
+    assert plain.__name__ == "isoformat"
+    assert guards.getattr("a", "upper").__name__ == "guarded"
+
+
+def test_default_tab_size_is_eight():
+    assert Guards(Budget(ScriptLimits(max_size=16))).getattr("\t\t", "expandtabs")() == " " * 16
+    with pytest.raises(ScriptBudgetExceeded, match="an expanded string of size 16"):
+        Guards(Budget(ScriptLimits(max_size=15))).getattr("\t\t", "expandtabs")()
+
+
+def test_replace_with_a_zero_count_changes_nothing(guards):
+    assert guards.getattr("aaa", "replace")("a", "bbbb", 0) == "aaa"
+
+
+def test_percent_templates_with_unencodable_characters_are_still_checked(guards):
+    with pytest.raises(ScriptBudgetExceeded, match="a % format width of size 11"):
+        guards.binop("%", "\ud800%11d", 1)
+
+
+def test_matrix_inplace_operator_is_passed_through(guards):
+    class Matrix:
+        def __imatmul__(self, other):
+            return "multiplied"
+
+    assert guards.inplace("@=", Matrix(), 1) == "multiplied"

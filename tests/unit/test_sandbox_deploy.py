@@ -79,7 +79,8 @@ def test_every_kind_of_bpmn_code_is_checked(kind, element_id, element):
     err = caught.value
     assert err.file == "p.bpmn"
     assert err.line == 4
-    assert f"id={element_id}" in err.element or err.element.endswith("id=prm")
+    expected = "spiffworkflow:parameter id=prm" if kind == "service parameter" else f"id={element_id}"
+    assert err.element.endswith(expected) and err.element.startswith(("bpmn:", "spiffworkflow:"))
     assert "refused by the script sandbox" in err.message
     assert err.user_message.startswith("流程定义有误：脚本或表达式使用了不允许的名称（文件 p.bpmn")
     assert "第 4 行" in err.user_message
@@ -181,3 +182,9 @@ def test_dmn_cells_are_checked(rule, element_id):
 
 def test_bpmn_text_tags_are_not_dmn_cells_and_dmn_scripts_are_not_scripts():
     check_definition({"t.dmn": dmn("<script>import os</script>")})
+
+
+def test_forbidden_builtins_are_named_as_names():
+    with pytest.raises(DefinitionError) as caught:
+        check_definition({"p.bpmn": bpmn(BPMN_KINDS[0][2], "x = open('f')")})
+    assert "使用了不允许的名称" in caught.value.user_message
