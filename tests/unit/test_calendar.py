@@ -439,3 +439,27 @@ def test_year_override_is_workday_rules() -> None:
 
 def test_fixed_fallback_holidays_are_exactly_the_2025_revision() -> None:
     assert FALLBACK_FIXED_HOLIDAYS == ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))
+
+
+def test_deadlines_and_year_overrides_are_immutable() -> None:
+    deadline = Deadline(date(2026, 10, 8), False)
+    with pytest.raises(AttributeError):
+        deadline.due = date(2026, 10, 9)  # type: ignore[misc]
+    year = YearOverride(holidays=frozenset(), workdays=frozenset(), official=True)
+    with pytest.raises(AttributeError):
+        year.official = False  # type: ignore[misc]
+
+
+def test_override_may_carry_source_and_note(tmp_path: Path) -> None:
+    entry = {**FAKE_2027, "source": "国办发明电", "note": "copied from the notice"}
+    assert BusinessCalendar(write_overrides(tmp_path, {"2027": entry})).year_is_official(2027)
+
+
+def test_provisional_sticks_once_a_step_touched_an_unofficial_year(tmp_path: Path) -> None:
+    # 2027 a draft (not official), 2028 official: counting from the end of 2027 into 2028 stays 暂定.
+    cal = BusinessCalendar(write_overrides(tmp_path, {
+        "2027": {"holidays": ["2027-12-31"], "official": False},
+        "2028": {"holidays": ["2028-01-03"], "official": True}}))
+    assert cal.add_working_days(date(2027, 12, 30), 1) == Deadline(date(2028, 1, 4), True)
+    assert cal.rolled(date(2027, 12, 31)) == Deadline(date(2028, 1, 4), True)
+    assert cal.rolled(date(2028, 1, 3)) == Deadline(date(2028, 1, 4), False)
