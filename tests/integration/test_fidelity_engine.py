@@ -239,3 +239,18 @@ def test_each_kind_of_compensation_is_refused(env, drop, element, line):
     with pytest.raises(DefinitionError) as caught:
         deploy_files(env, "compensation", files)
     assert (caught.value.element, caught.value.line) == (element, line)
+
+
+def test_an_event_based_gateway_with_two_timers_is_refused_at_deploy(env):
+    files = fixture_files("timer_gateway")
+    reply = (b'<bpmn:messageEventDefinition messageRef="msg_reply"><bpmn:extensionElements>'
+             b'<spiffworkflow:messageVariable>reply</spiffworkflow:messageVariable></bpmn:extensionElements>'
+             b'</bpmn:messageEventDefinition>')
+    assert reply in files["timer_gateway.bpmn"]
+    files["timer_gateway.bpmn"] = files["timer_gateway.bpmn"].replace(
+        reply, b'<bpmn:timerEventDefinition><bpmn:timeDuration>"P5D"</bpmn:timeDuration></bpmn:timerEventDefinition>')
+    with pytest.raises(DefinitionError) as caught:
+        deploy_files(env, "timer_gateway", files)
+    assert (caught.value.element, caught.value.line) == ("bpmn:eventBasedGateway id=wait", 7)
+    assert "基于事件的网关后只能有一个定时事件" in caught.value.user_message
+    deploy_files(env, "timer_gateway", fixture_files("timer_gateway"))  # one timer and a message: fine
