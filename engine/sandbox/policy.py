@@ -27,6 +27,12 @@ FORBIDDEN_ATTRIBUTES = INSPECT_ATTRIBUTES | frozenset(
 _INTERNAL_PREFIX = re.compile(r"^(f|tb|co|gi|cr|ag)_")
 GUARDED_OPERATORS: dict[type[ast.operator], str] = {
     ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Mod: "%"}
+# Statements and expressions refused whole (RestrictedPython would allow them).
+REFUSED_NODES: dict[type[ast.AST], str] = {
+    ast.Import: "imports", ast.ImportFrom: "imports", ast.ClassDef: "class definitions",
+    ast.Try: "try statements", ast.TryStar: "try statements", ast.With: "with statements",
+    ast.Yield: "generators (yield)", ast.YieldFrom: "generators (yield)", ast.Global: "global statements",
+}
 # Widths in f-string format specs (f"{x:>99999999}" would build a huge string in one C call).
 MAX_FORMAT_WIDTH = 1000
 _SPEC_NUMBER = re.compile(r"\d+")
@@ -96,36 +102,13 @@ class RongPolicy(RestrictingNodeTransformer):
         result: ast.AST = self.node_contents_visit(node)
         return result
 
-    def _refuse(self, node: ast.AST, what: str) -> ast.AST:
-        self.error(node, f"{what} are not allowed in BPMN scripts")
-        return node
-
-    def visit_Import(self, node: ast.Import) -> ast.AST:
-        return self._refuse(node, "imports")
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST:
-        return self._refuse(node, "imports")
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
-        return self._refuse(node, "class definitions")
-
-    def visit_Try(self, node: ast.Try) -> ast.AST:
-        return self._refuse(node, "try statements")
-
-    def visit_TryStar(self, node: ast.AST) -> ast.AST:
-        return self._refuse(node, "try statements")
-
-    def visit_With(self, node: ast.With) -> ast.AST:
-        return self._refuse(node, "with statements")
-
-    def visit_Yield(self, node: ast.Yield) -> ast.AST:
-        return self._refuse(node, "generators (yield)")
-
-    def visit_YieldFrom(self, node: ast.YieldFrom) -> ast.AST:
-        return self._refuse(node, "generators (yield)")
-
-    def visit_Global(self, node: ast.Global) -> ast.AST:
-        return self._refuse(node, "global statements")
+    def visit(self, node: ast.AST) -> ast.AST:
+        refused = REFUSED_NODES.get(type(node))
+        if refused is not None:
+            self.error(node, f"{refused} are not allowed in BPMN scripts")
+            return node
+        result: ast.AST = super().visit(node)
+        return result
 
 
 def compile_script(source: str, mode: str = "exec") -> CodeType:

@@ -130,7 +130,7 @@ def test_refusal_messages_say_what_was_refused():
 def test_try_star_is_refused():
     policy = RongPolicy()
     node = ast.TryStar(body=[ast.Pass()], handlers=[], orelse=[], finalbody=[], lineno=4, col_offset=0)
-    policy.visit_TryStar(node)
+    policy.visit(node)
     assert policy.problems == [(4, "try statements are not allowed in BPMN scripts")]
 
 
