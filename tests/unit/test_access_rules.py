@@ -110,8 +110,8 @@ def test_visible_rows_or_not_found(env, org, tmp_path):
         assert access.visible_case(s, me, case_id).id == case_id
         assert access.visible_task(s, me, task.id).id == task.id
         assert access.visible_attachment(s, me, att).id == att
-        for call, arg, message in ((access.visible_case, case_id, access.HIDDEN_CASE),
-                                   (access.visible_task, task.id, access.HIDDEN_TASK),
+        for call, arg, message in ((access.visible_case, case_id, "案件不存在或您无权查看"),
+                                   (access.visible_task, task.id, "任务不存在或您无权查看"),
                                    (access.visible_attachment, att, "附件不存在或您无权查看")):
             for who, what in ((outsider, arg), (me, 99999)):
                 with pytest.raises(NotFound) as hidden:
