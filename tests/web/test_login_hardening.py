@@ -11,7 +11,9 @@ import pytest
 import engine.auth as auth
 from engine import admin
 from engine.auth import LoginOutcome, attempt_login
+from engine.env import make_env
 from engine.models import User
+from tests.conftest import ROOT
 from tests.web.conftest import PASSWORD, login, make_app
 
 MAX, LOCK = 5, 15
@@ -164,3 +166,17 @@ def test_the_lock_lifts_after_its_time_for_unknown_names_too(client, plain, cloc
     assert "账户已被锁定" in _error_of(login(client, "ghost", "wrong"))
     clock.advance(timedelta(minutes=LOCK + 1))
     assert "账户已被锁定" not in _error_of(login(client, "ghost", "wrong"))
+
+
+def test_attempts_through_two_app_processes_share_one_count(env, plain, db_url, clock):
+    """Two engine Envs on one database (two gunicorn workers): the count and the lock are one."""
+    other = make_env(db_url, clock=clock, bpmn_dir=ROOT / "bpmn")
+    try:
+        results = [attempt_login(e, "t1_cw", "wrong", max_failures=MAX, lock_minutes=LOCK)
+                   for e in [env, other] * MAX][:MAX]
+        assert [r.failures_left for r in results[:-1]] == [4, 3, 2, 1]
+        assert results[-1].outcome == LoginOutcome.locked
+        right = attempt_login(other, "t1_cw", PASSWORD, max_failures=MAX, lock_minutes=LOCK)
+        assert right.outcome == LoginOutcome.locked
+    finally:
+        other.db.dispose()
