@@ -1,0 +1,116 @@
+"""What the case commands share (engine.runtime, engine.caseops, engine.delivery): one write
+transaction per command, the checks every command makes on a task or case, and its result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, literal, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.env import Env
+from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied
+from engine.faults import StepFailure
+from engine.models import HumanTask, InstanceStatus, OrgUnit, Role, RoleGrant
+from engine.orgs import Actor, has_role
+from engine.stepguard import run_step
+from engine.stepper import OPEN_STATUSES, Case, lock_case
+
+
+@dataclass(frozen=True)
+class StartResult:
+    instance_id: int
+    case_no: str
+    query_code: str
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a step left: the case's status, the new task rows, and a failure's messages."""
+    instance_id: int
+    status: InstanceStatus
+    new_task_ids: list[int]
+    error: str | None = None            # the failure's English message, if the step failed
+    user_message: str | None = None     # what to tell the user about that failure (Chinese)
+
+
+def run_tx(env: Env, fn: Any) -> Any:
+    """Run one write transaction; a concurrent change of the same case becomes a Conflict."""
+    try:
+        with env.db.write() as session:
+            return fn(session)
+    except StaleDataError as exc:
+        raise Conflict("the case was changed by someone else at the same time",
+                       "该案件刚被他人修改，请刷新后重试") from exc
+
+
+def load_task_case(env: Env, session: Session, task_id: int,
+                   actor: Actor | None = None) -> tuple[Case, HumanTask, bool]:
+    """Lock the task's case; read the task, the case's other open tasks and whether `actor` holds
+    the task's role at its unit — in one statement after the lock."""
+    case = lock_case(env, session, 0, for_task=task_id)
+    granted = (exists().where(RoleGrant.user_id == actor.id, RoleGrant.role == HumanTask.role,
+                              RoleGrant.org_unit_id == HumanTask.org_unit_id)
+               if actor is not None else literal(False))
+    rows = session.execute(select(HumanTask, granted.label("granted")).where(
+        HumanTask.instance_id == case.instance.id,
+        or_(HumanTask.id == task_id, HumanTask.status.in_(OPEN_STATUSES)))
+        .execution_options(populate_existing=True)).all()
+    target = [(r.HumanTask, bool(r.granted)) for r in rows if r.HumanTask.id == task_id]
+    if not target:
+        raise NotFound(f"task {task_id} does not exist", "任务不存在")
+    case.open_rows = [r.HumanTask for r in rows if r.HumanTask.status in OPEN_STATUSES]
+    return case, target[0][0], target[0][1]
+
+
+def require_open(row: HumanTask) -> None:
+    """The task is still open or claimed (a double submit is a Conflict)."""
+    if row.status not in OPEN_STATUSES:
+        raise Conflict(f"task {row.id} is already {row.status.value}",
+                       "该任务已被处理，无需重复提交")
+
+
+def require_running(case: Case) -> None:
+    """The case is running: not suspended, in error or closed."""
+    status = case.instance.status
+    if status != InstanceStatus.running:
+        labels = {InstanceStatus.suspended: "已挂起", InstanceStatus.error: "运行出错，等待管理员处理",
+                  InstanceStatus.completed: "已办结", InstanceStatus.cancelled: "已撤销",
+                  InstanceStatus.terminated: "已终止"}
+        raise InvalidState(f"case {case.instance.case_no} is {status.value}",
+                           f"案件{labels.get(status, status.value)}，不能办理")
+
+
+def touch(case: Case, env: Env) -> None:
+    """Bump the case's version so concurrent commands on it conflict instead of interleaving."""
+    case.instance.updated_at = env.clock.now()
+
+
+def finish_step(env: Env, case: Case, now: Any, advance: Any = None, keep: Any = None) -> StepResult:
+    """Run the step (engine.stepguard.run_step) and say how it went."""
+    return step_result(case, run_step(env, case, now, advance, keep))
+
+
+def step_result(case: Case, failure: StepFailure | None) -> StepResult:
+    """The case's status, its new task rows and the failure, if the step failed."""
+    case.session.flush()
+    i = case.instance
+    return StepResult(i.id, i.status, [r.id for r in case.new_rows],
+                      failure.message if failure is not None else None,
+                      failure.user_message if failure is not None else None)
+
+
+def require_case_role(session: Session, case: Case, actor: Actor, role: Role | None) -> None:
+    """Initiator for cancel (role None); otherwise the role at any unit above or at the case's."""
+    if role is None:
+        if case.instance.initiator_id != actor.id:
+            raise PermissionDenied(f"only the initiator may withdraw case {case.instance.case_no}",
+                                   "只有发起人可以撤销案件")
+        return
+    unit = session.get(OrgUnit, case.instance.org_unit_id)
+    unit_ids = [int(p) for p in (unit.path if unit else "/").strip("/").split("/") if p]
+    if not any(has_role(session, actor.id, role, uid) for uid in unit_ids):
+        raise PermissionDenied(f"user {actor.id} lacks {role.value} over case {case.instance.case_no}",
+                               "您没有对该案件执行此操作的权限")
