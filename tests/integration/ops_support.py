@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -17,9 +18,13 @@ from sqlalchemy import create_engine, inspect, make_url, select, text
 
 from engine.clock import ManualClock
 from engine.env import Env
-from engine.models import InstanceStatus, ProcessInstance
+from engine.models import HumanTask, InstanceStatus, ProcessInstance, TaskStatus
+from engine.calendar import to_local_date
+from engine.errors import EngineError
+from engine.forms import load_form
+from engine.runtime import deliver_message, waiting_messages
 from engine.worker import run_due_timers
-from workflows.demo_city import CaseRun, Driver, _scenario_answers, drive_case
+from workflows.demo_city import CaseRun, Driver, _real_units, _scenario_answers
 
 ROOT = Path(__file__).resolve().parents[2]
 # The last landed release: schema 0004, before this round's migrations 0005-0009 (reserved as
@@ -143,26 +148,48 @@ def running_cases(env: Env) -> list[int]:
                               .order_by(ProcessInstance.id)))
 
 
-def run_to_end(env: Env, clock: ManualClock, max_rounds: int = 80,
-               progress: Any = None) -> dict[int, str]:
+def waiting_points(env: Env) -> dict[tuple[str, str], int]:
+    """One running case per point where a case can wait: (process, its open steps), or
+    (process, "timer"/"message") when no task is open. The lowest case id stands for each."""
+    with env.db.read() as s:
+        steps: dict[int, set[str]] = {}
+        for iid, step in s.execute(select(HumanTask.instance_id, HumanTask.step_id)
+                                   .where(HumanTask.status.in_((TaskStatus.open, TaskStatus.claimed)))):
+            steps.setdefault(iid, set()).add(step)
+        points: dict[tuple[str, str], int] = {}
+        for iid, key, timer in s.execute(select(ProcessInstance.id, ProcessInstance.process_key,
+                                                ProcessInstance.next_timer_at)
+                                         .where(ProcessInstance.status == InstanceStatus.running)
+                                         .order_by(ProcessInstance.id)):
+            where = "+".join(sorted(steps.get(iid, ()))) or ("timer" if timer else "message")
+            points.setdefault((key, where), iid)
+    return points
+
+
+def run_to_end(env: Env, clock: ManualClock, only: list[int] | None = None, max_rounds: int = 80,
+               max_steps: int = 80, progress: Any = None) -> dict[int, str]:
     """Work every running case on: staff answer open tasks with the process's own demo/smoke
-    answers; when nobody can act, the clock jumps to the next due timer and the worker fires it.
-    Returns the status of every case that was running at the start."""
+    answers, register the messages a case waits for (e.g. the army unit's reply); when nobody
+    can act, the clock jumps to the next due timer and the worker fires it. A case that takes
+    more than `max_steps` steps is left where it is (a loop). Returns each case's status."""
     rng = random.Random(15)
     driver = Driver(env, rng)
-    ids = running_cases(env)
+    ids = only if only is not None else running_cases(env)
     with env.db.read() as s:
-        keys = dict(s.execute(select(ProcessInstance.id, ProcessInstance.process_key)
-                              .where(ProcessInstance.id.in_(ids))).all())
-    runs = {i: CaseRun(i, env.process(keys[i]), _scenario_answers(env.process(keys[i]), rng), 10_000)
-            for i in ids}
+        rows = s.execute(select(ProcessInstance.id, ProcessInstance.process_key, ProcessInstance.org_unit_id)
+                         .where(ProcessInstance.id.in_(ids))).all()
+    units = {i: unit for i, _key, unit in rows}
+    runs = {i: CaseRun(i, env.process(key), _scenario_answers(env.process(key), rng), max_steps)
+            for i, key, _unit in rows}
     for round_no in range(max_rounds):
-        moved = sum(drive_case(driver, run, clock, rng, max_steps=100) for run in runs.values())
+        moved = 0
+        for i, run in runs.items():
+            moved += _deliver_waiting(env, driver, run, units[i], clock)
+            while sum(run.seen.values()) < max_steps and _work_case(env, driver, run, clock, rng):
+                moved += 1
         still = set(running_cases(env))
-        runs = {i: run for i, run in runs.items() if i in still}
-        for run in runs.values():
-            run.remaining = 10_000  # a case that waited on a timer goes on after it fired
-        fired = 0 if moved else _fire_next_timer(env, clock)
+        runs = {i: run for i, run in runs.items() if i in still and sum(run.seen.values()) < max_steps}
+        fired = 0 if moved else _fire_next_timer(env, clock, set(runs))
         if progress:
             progress(round_no, moved, fired, len(runs))
         if not runs or (moved == 0 and fired == 0):
@@ -172,11 +199,76 @@ def run_to_end(env: Env, clock: ManualClock, max_rounds: int = 80,
                                                     .where(ProcessInstance.id.in_(ids))).all()}
 
 
-def _fire_next_timer(env: Env, clock: ManualClock) -> int:
+def _work_case(env: Env, driver: Driver, run: CaseRun, clock: ManualClock, rng: random.Random) -> int:
+    """One step on the case: the first open task that a holder of its role completes with one of
+    the step's answers (the next unused one first: e.g. the next post when one is full)."""
+    with env.db.read() as s:
+        tasks = s.scalars(select(HumanTask).where(HumanTask.instance_id == run.instance_id,
+                                                  HumanTask.status.in_((TaskStatus.open, TaskStatus.claimed)))
+                          .order_by(HumanTask.id)).all()
+    for task in tasks:
+        queue = run.answers.get(task.step_id) or [{}]
+        start = min(run.seen.get(task.step_id, 0), len(queue) - 1)
+        for answer in queue[start:] + queue[:start]:
+            if answer is None:  # this step is left to its timer
+                break
+            clock.advance(timedelta(minutes=rng.randrange(5, 40)))
+            if driver.act(task, _real_units(_dated_today(answer, clock), driver, rng)):
+                run.seen[task.step_id] = run.seen.get(task.step_id, 0) + 1
+                return 1
+    return 0
+
+
+def _dated_today(answer: dict[str, Any], clock: ManualClock) -> dict[str, Any]:
+    """Staff write today's date where the smoke answers have a fixed one (a date in the past
+    would make a deadline computed from it fall due at once, looping a chase step forever)."""
+    today = to_local_date(clock.now()).isoformat()
+    return {k: today if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) else v
+            for k, v in answer.items()}
+
+
+def _deliver_waiting(env: Env, driver: Driver, run: CaseRun, unit_id: int, clock: ManualClock) -> int:
+    """Register one message the case waits for, as a holder of the message's role, with a
+    payload filled from the message's form (dates today, text for text)."""
+    names = [n for n in waiting_messages(env, run.instance_id) if n in run.config.message_roles]
+    for name in names[:1]:
+        role = run.config.message_roles[name]
+        actors = driver.holders.get((role, unit_id)) or [a for (r, _u), acts in driver.holders.items()
+                                                        if r == role for a in acts]
+        payload = _payload(load_form(run.config.forms_dir, f"message_{name}") or {}, clock)
+        for actor in actors[:3]:
+            try:
+                deliver_message(env, run.instance_id, name, payload, actor)
+            except EngineError:
+                continue
+            run.seen[name] = run.seen.get(name, 0) + 1
+            return 1
+    return 0
+
+
+def _payload(schema: dict[str, Any], clock: ManualClock) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field_name, spec in (schema.get("properties") or {}).items():
+        kind = spec.get("type")
+        if spec.get("enum"):
+            out[field_name] = spec["enum"][0]
+        elif kind == "string":
+            out[field_name] = to_local_date(clock.now()).isoformat() if spec.get("format") == "date" else "演练答复"
+        elif kind == "boolean":
+            out[field_name] = True
+        elif kind in ("integer", "number"):
+            out[field_name] = max(1, int(spec.get("minimum", 1)))
+    return out
+
+
+def _fire_next_timer(env: Env, clock: ManualClock, ids: set[int]) -> int:
+    """Move the clock to the next timer of one of `ids` and fire what is due (for every case)."""
+    if not ids:
+        return 0
     with env.db.read() as s:
         due = s.scalar(select(ProcessInstance.next_timer_at)
                        .where(ProcessInstance.status == InstanceStatus.running,
-                              ProcessInstance.next_timer_at.is_not(None))
+                              ProcessInstance.id.in_(ids), ProcessInstance.next_timer_at.is_not(None))
                        .order_by(ProcessInstance.next_timer_at).limit(1))
     if due is None:
         return 0
