@@ -35,7 +35,8 @@ def cases_view(env, spiff_ids: bool = True) -> dict[str, tuple]:
         tasks: dict[int, list[tuple]] = {}
         for t in s.scalars(select(HumanTask).where(HumanTask.status.in_((TaskStatus.open, TaskStatus.claimed)))):
             tasks.setdefault(t.instance_id, []).append(
-                (t.spiff_task_id if spiff_ids else "", t.step_id, t.role.value, t.org_unit_id, t.due_at, t.status.value, t.assignee_id))
+                (t.spiff_task_id if spiff_ids else "", t.step_id, t.role.value, t.org_unit_id, t.due_at,
+                 t.status.value, t.assignee_id))
         return {c.case_no: (c.status.value, c.next_timer_at, c.event_count, c.last_event_hash,
                             sorted(tasks.get(c.id, []), key=str))
                 for c in s.scalars(select(ProcessInstance))}
