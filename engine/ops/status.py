@@ -4,6 +4,7 @@ Nothing here returns case data: only counts, ages and the schema revision.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +20,9 @@ from engine.schema import alembic_config
 OPEN = (TaskStatus.open, TaskStatus.claimed)
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest migration of this code (read once: the files do not change while running)."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
