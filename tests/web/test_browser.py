@@ -90,8 +90,13 @@ def test_a_petition_goes_from_the_town_to_the_leader_and_the_auditor_finds_every
     district, _ = pages()
     sign_in(district, "d1_cw")
     open_task(district, case_no, RECEIVE)
+    assert district.input_value("#f-assignment_received_on")  # 收到日期 defaults to today
     district.fill("#f-_opinion", "已签收")
     submit(district, "签收")
+    open_task(district, case_no, "书面告知信访人（收到交办之日起15日内）")  # Art.23 ¶3
+    district.get_by_label("邮寄送达", exact=True).check()
+    district.fill("#f-_opinion", "已书面告知信访人")
+    submit(district, "提交")
     open_task(district, case_no, "调查办理")
     for name in ("investigation", "handling_basis", "handling_opinion"):
         district.fill(f"#f-{name}", PETITION_HANDLED[name])
