@@ -391,3 +391,9 @@ def test_matrix_inplace_operator_is_passed_through(guards):
             return "multiplied"
 
     assert guards.inplace("@=", Matrix(), 1) == "multiplied"
+
+
+def test_limits_cannot_be_changed_once_made():
+    import dataclasses
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ScriptLimits().max_steps = 10 ** 12  # type: ignore[misc]
