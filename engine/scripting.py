@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from engine.calendar import BEIJING, BusinessCalendar, to_local_date
@@ -81,6 +82,12 @@ class RongScriptEngine(PythonScriptEngine):
     def __init__(self, clock: Clock, calendar: BusinessCalendar, limits: ScriptLimits | None = None) -> None:
         self.clock = clock
         super().__init__(environment=SafeEnvironment(script_helpers(clock, calendar), limits))
+
+    def call_service(self, task: Any, **kwargs: Any) -> Any:
+        """RongFlow calls no external services: a service task fails as a step with a clear
+        message (SpiffWorkflow 3.2's own handler raises a NameError of its own here)."""
+        raise WorkflowTaskException(f"no service {kwargs.get('operation_name')!r} is available to "
+                                    f"service task {task.task_spec.bpmn_id!r}", task=task)
 
 
 def _days(n: Any) -> int:

@@ -21,7 +21,7 @@ from tests.integration.step_error_models import FAILING_STEP, KINDS, model
 FIXES = {"data_output": {"approved_amount": 10}, "script_type": {"amount": "10"},
          "condition": {"amount": "10"}, "service": None, "timer_expr": {"wait_period": "PT1H"},
          "timer_value": None}
-CLEAN = {"script_type", "condition"}  # SpiffWorkflow keeps these in its own ERROR state
+CLEAN = {"script_type", "condition", "service"}  # SpiffWorkflow keeps these in its own ERROR state
 
 
 def _setup(env, kind, **config):
@@ -88,7 +88,15 @@ def test_admin_retry_with_corrected_data_re_runs_the_failed_step(env, kind):
     assert case_row(env, case_id).error_message is None
 
 
-@pytest.mark.parametrize("kind", ["service", "timer_value"])
+def test_a_service_task_fails_with_a_clear_message(env):
+    org, case_id, task = _setup(env, "service")
+    complete_task(env, task.id, org.actor("t1_cw"), {"amount": 10})
+    inst = case_row(env, case_id)
+    assert inst.error_step == "fail"
+    assert "no service 'archive_lookup' is available to service task 'fail'" in inst.error_message
+
+
+@pytest.mark.parametrize("kind", ["data_output", "timer_value"])
 def test_retry_that_fails_again_stays_in_error_with_one_more_event(env, kind):
     org, case_id, task = _setup(env, kind)
     complete_task(env, task.id, org.actor("t1_cw"), {"amount": 10})
