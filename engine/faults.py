@@ -33,7 +33,7 @@ class StepFailure:
     @property
     def user_message(self) -> str:
         """What the user whose action ran into the failure is told (Chinese)."""
-        where = f"“{self.step_name or self.step_id}”步骤" if (self.step_name or self.step_id) else "后续步骤"
+        where = f"“{self.step_name}”步骤" if self.step_name else "后续步骤"  # never a bare element id
         if self.rolled_back:
             return (f"您的办理已记录，但流程在{where}运行出错，该步骤及之后的自动处理均未生效；"
                     "案件已暂停并通知系统管理员，处理后将继续流转。")

@@ -295,3 +295,11 @@ def test_the_worker_parks_a_case_it_cannot_load_and_fires_the_others(env, clock)
     assert parked.next_timer_at is None and _events(env, case_a)[-1] == "error"
     assert [t.step_id for t in inbox(env, org.actor("t1_cw").id).items] == ["check"]
     assert run_due_timers(env) == 0
+
+
+def test_the_users_message_names_the_step_by_its_name_never_by_its_id():
+    from engine.faults import StepFailure
+    named = StepFailure("x", "Activity_0f5s2ld", "受理登记", None, None, rolled_back=True)
+    unnamed = StepFailure("x", "Activity_0f5s2ld", None, None, None, rolled_back=False)
+    assert "“受理登记”步骤" in named.user_message and "未生效" in named.user_message
+    assert "Activity" not in unnamed.user_message and "后续步骤" in unnamed.user_message
