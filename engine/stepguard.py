@@ -5,10 +5,10 @@ an admin's retry; nothing for the worker, whose change is the clock) and runs th
 a savepoint of the command's transaction. What can happen:
 
 - it works: state, task rows and history are saved together;
-- a clean failure (a script or condition error; SpiffWorkflow left the task in ERROR): the case
-  keeps that state and goes to error; retry re-runs the task;
-- anything else (a missing data output, a bad timer value, a failing service call, a process
-  hook's bug, data the state cannot store): the savepoint is rolled back and the workflow goes
+- a clean failure (a script, condition or service task error; SpiffWorkflow left the task in
+  ERROR): the case keeps that state and goes to error; retry re-runs the task;
+- anything else (a missing data output, a bad timer value, a process hook's bug, data the state
+  cannot store): the savepoint is rolled back and the workflow goes
   back to its last committed state; `keep` then re-applies what must survive (a completion keeps
   its form data on its task, marked ERROR, so retry re-runs the completion); the case goes to error.
 
