@@ -205,7 +205,7 @@ def raw_from_request(schema: dict[str, Any] | None, form: MultiDict[str, str]) -
 def _table_rows(form: MultiDict[str, str], name: str) -> list[dict[str, str]]:
     """The rows of a table field (inputs "<name>-<row>-<column>"); blank cells and rows dropped."""
     cells: dict[int, dict[str, str]] = {}
-    pattern = re.compile(rf"{re.escape(name)}-([0-9]{1,4})-(\w+)")
+    pattern = re.compile(rf"{re.escape(name)}-([0-9]{{1,4}})-(\w+)")
     for key in form:
         found = pattern.fullmatch(key)
         value = (form.get(key) or "").strip()
