@@ -26,8 +26,12 @@ COMMAND_SECONDS = Histogram("rongflow_engine_command_duration_seconds", "Time of
                             ["command"])
 
 
+METHODS = frozenset({"GET", "POST", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(route, method, str(status)).inc()
+    """Labels stay few: the URL rule (not the path), known methods, the status."""
+    REQUESTS.labels(route, method if method in METHODS else "OTHER", str(status)).inc()
     REQUEST_SECONDS.labels(route).observe(seconds)
 
 

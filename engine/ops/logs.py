@@ -129,3 +129,5 @@ def configure_logging(level: str = "INFO", destination: str = "", fmt: str = "js
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # SpiffWorkflow logs every task state change at INFO: far too many lines for an operator.
+    logging.getLogger("spiff").setLevel(max(logging.WARNING, root.level))
