@@ -111,3 +111,25 @@ def test_without_proxy_settings_forwarded_headers_are_not_trusted(env, tmp_path,
     assert "Strict-Transport-Security" not in response.headers
     with env.db.read() as s:
         assert "ip:203.0.113.7" not in set(s.scalars(select(RateLimitHit.bucket)))
+
+
+def test_level_destination_and_format_come_from_the_settings(tmp_path):
+    from engine.ops.logs import configure_logging
+    root, spiff = logging.getLogger(), logging.getLogger("spiff")
+    saved = (root.level, spiff.level)
+    try:
+        configure_logging("WARNING", str(tmp_path / "app.log"), "json")
+        logging.getLogger("rongflow.request").info("below the level")
+        logging.getLogger("rongflow.request").warning("kept", extra={"fields": {"status": 500}})
+        configure_logging("INFO", str(tmp_path / "app.log"), "json")  # replaces its own handler
+        logging.getLogger("spiff.task").info("State changed to READY")
+        logging.getLogger("rongflow.command").info("command")
+    finally:
+        for handler in [h for h in root.handlers if getattr(h, "rongflow", False)]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(saved[0])
+        spiff.setLevel(saved[1])
+    lines = [json.loads(line) for line in (tmp_path / "app.log").read_text(encoding="utf-8").splitlines()]
+    assert [(r["level"], r["message"]) for r in lines] == [("warning", "kept"), ("info", "command")]
+    assert lines[0]["status"] == 500 and lines[0]["time"].endswith("+00:00")
