@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import DefinitionError, NotFound
+from engine.interrupts import RongFlowParser, mark_interrupting
 from engine.lanes import LANE_ROLES, lane_problems
 from engine.models import ProcessDefinition
 from engine.policy import check_policy
@@ -82,7 +83,7 @@ def parse_files(key: str, files: dict[str, bytes]) -> tuple[Any, dict[str, Any]]
     the recursion limit of a very long model) is a DefinitionError naming file, element and line."""
     if not any(n.endswith(".bpmn") for n in files):
         raise DefinitionError(f"process {key!r} has no .bpmn file", file=None)
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = RongFlowParser(validator=VALIDATOR)  # SpiffBpmnParser + error/escalation event subprocess starts
     for name in sorted(files):
         _add_file(parser, name, files[name])
     check_definition(files)  # every script and expression compiles under the sandbox rules
@@ -93,6 +94,7 @@ def parse_files(key: str, files: dict[str, bytes]) -> tuple[Any, dict[str, Any]]
         for s in [spec, *subs.values()]:
             use_engine_clock(s)
         prewire(spec, subs)
+        mark_interrupting(parser, spec, subs)
     except ValidationException as exc:
         raise _definition_error(exc, files) from exc
     except RecursionError as exc:

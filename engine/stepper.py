@@ -25,6 +25,7 @@ from engine.env import Env
 from engine.errors import Conflict, InvalidState, NotFound
 from engine.faults import StepFailure, describe, is_clean
 from engine.history import append_event
+from engine.interrupts import interrupt
 from engine.lanes import LANE_ROLES
 from engine.models import (HumanTask, InstanceStatus, ProcessInstance, Role, TaskStatus)
 from engine.orgs import SessionOrgLookup
@@ -161,6 +162,7 @@ def run_engine(case: Case, now: datetime) -> WorkflowException | None:
         case.workflow.do_engine_steps(did_complete_task=timers.completed)
         case.workflow.refresh_timers()
         case.workflow.do_engine_steps(did_complete_task=timers.completed)
+        run_interrupts(case, now, timers)
     except WorkflowException as exc:
         if not is_clean(exc):
             raise
@@ -168,6 +170,16 @@ def run_engine(case: Case, now: datetime) -> WorkflowException | None:
         return exc
     timers.record_moved()
     return None
+
+
+def run_interrupts(case: Case, now: datetime, timers: FiredTimers) -> None:
+    """Cancel what a started interrupting event subprocess interrupts (SpiffWorkflow runs it beside
+    the main flow), record an `interrupt` event per scope, and run on: the scope may now end."""
+    while interruptions := interrupt(case.workflow):
+        for it in interruptions:
+            append_event(case.session, case.instance, at=now, action="interrupt", step_id=it.step_id,
+                         step_name=it.step_name, data={"cancelled": [name or sid for sid, name in it.cancelled]})
+        case.workflow.do_engine_steps(did_complete_task=timers.completed)
 
 
 class FiredTimers:

@@ -5,13 +5,21 @@
 (c) RongFlow with the spec cache dropped before every command and two engine Envs alternating.
 A fixture's script.json holds the start data, the steps (complete a user task with data, advance
 the clock, deliver a message) and what mode (a) must show, so three equally wrong answers fail.
+
+Interrupting event subprocesses are the one construct where SpiffWorkflow 3.2 is knowingly wrong
+(it ignores `isInterrupting`). Mode (a) then applies the same `engine.interrupts.interrupt` after
+each step as RongFlow does, so that (a) stays the reference for everything else such a fixture
+does; what the interruption itself must give is pinned by the script: a fixture with an
+interrupting event subprocess must state its open user tasks after every step (`expect.open_tasks`)
+besides its ends and data (`needs_explicit_tasks`), so a wrong interruption fails whichever mode
+shows it, even if all three show it alike.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,7 +31,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -32,6 +40,7 @@ from sqlalchemy import select
 from engine.clock import ManualClock
 from engine.definitions import SpecCache, read_process_dir
 from engine.env import Env
+from engine.interrupts import RongFlowParser, interrupt, interrupting_specs
 from engine.models import HumanTask, InstanceStatus, ProcessInstance
 from engine.orgs import Actor
 from engine.persistence import load_state, to_json_safe
@@ -53,9 +62,14 @@ class Outcome:
     ends: list[str]              # end events reached, in every (sub)workflow, sorted
     data: dict[str, Any]         # final data, without RongFlow's own keys
     open_tasks: list[list[str]]  # open user tasks after the start and after every step
+    interrupting: frozenset[str] = field(default=frozenset(), compare=False)  # (mode a) interrupting ESPs
 
     def check(self, expect: dict[str, Any]) -> None:
         assert self.completed == expect.get("completed", True), self
+        if self.interrupting:
+            assert "open_tasks" in expect, "an interrupting event subprocess needs expect.open_tasks"
+        if "open_tasks" in expect:
+            assert self.open_tasks == [sorted(t) for t in expect["open_tasks"]], self
         if "ends" in expect:
             assert self.ends == sorted(expect["ends"]), self
         for key, value in expect.get("data", {}).items():
@@ -107,11 +121,12 @@ def _spiff_clock(clock: ManualClock) -> Iterator[None]:
 
 
 def run_spiff(construct: str, script: dict[str, Any], start: datetime) -> Outcome:
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = RongFlowParser(validator=VALIDATOR)  # reads error/escalation starts of event subprocesses
     folder = FIDELITY / construct
     parser.add_bpmn_files([str(p) for p in sorted(folder.glob("*.bpmn"))])
     parser.add_dmn_files([str(p) for p in sorted(folder.glob("*.dmn"))])
     spec, subs = parser.get_spec(construct), parser.get_subprocess_specs(construct)
+    interrupting = interrupting_specs(parser, spec, subs)  # SpiffWorkflow ignores isInterrupting
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
     script_engine = PythonScriptEngine()
     clock = ManualClock(start)
@@ -119,15 +134,22 @@ def run_spiff(construct: str, script: dict[str, Any], start: datetime) -> Outcom
     with _spiff_clock(clock):
         wf = BpmnWorkflow(spec, subs, script_engine=script_engine)
         wf.get_tasks(state=TaskState.READY)[0].data.update(script.get("start", {}))
-        wf.do_engine_steps()
+        _run(wf, interrupting)
         open_tasks.append(_ready(wf))
         for step in script["steps"]:
             wf = serializer.deserialize_json(serializer.serialize_json(wf))
             wf.script_engine = script_engine
             _spiff_step(wf, step, clock)
+            _run(wf, interrupting)
             open_tasks.append(_ready(wf))
         completed = wf.is_completed() and wf.success
-    return Outcome(*describe(wf, completed), open_tasks)
+    return Outcome(*describe(wf, completed), open_tasks, interrupting)
+
+
+def _run(wf: BpmnWorkflow, interrupting: frozenset[str]) -> None:
+    wf.do_engine_steps()
+    while interrupt(wf, interrupting):
+        wf.do_engine_steps()
 
 
 def _ready(wf: BpmnWorkflow) -> list[str]:
@@ -145,7 +167,6 @@ def _spiff_step(wf: BpmnWorkflow, step: dict[str, Any], clock: ManualClock) -> N
         wf.refresh_timers()
     elif "message" in step:
         wf.send_event(BpmnEvent(MessageEventDefinition(step["message"]), payload=step.get("payload", {})))
-    wf.do_engine_steps()
 
 
 # ----------------------------------------------------------------------------- (b), (c) RongFlow
