@@ -129,6 +129,17 @@ class ProcessDefinition(Base):
     files: Mapped[dict[str, Any]] = mapped_column(JSON)
     deployed_at: Mapped[datetime]
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    # A declarative package's manifest text and forms ({"manifest": str, "forms": {step: schema}});
+    # None for a process served by Python in workflows/<key>/ (engine.packages).
+    package: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class RoleCatalogue(Base):
+    """The roles a process package may name (lanes, steps, who starts); seeded with Role's values."""
+    __tablename__ = "role_catalogue"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CaseSequence(Base):
@@ -195,6 +206,11 @@ class HumanTask(Base):
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    # Why the task is where it is (migration 0011, engine.verbs): "returned" (退回), "withdrawn"
+    # (撤回), "transferred" (转办), with the reason and who did it; the inbox and task page show it.
+    mark: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    mark_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    mark_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
     instance: Mapped[ProcessInstance] = relationship(lazy="raise")
 
 
@@ -328,3 +344,22 @@ class WorkerHeartbeat(Base):
 
 
 __all__ += ["WorkerHeartbeat"]
+
+
+class AppMessage(Base):
+    """站内消息: one message to one user (new task, returned, urged, …) with a read mark
+    (migration 0011, engine.notify). Not history: the case history records what happened."""
+    __tablename__ = "app_message"
+    __table_args__ = (Index("ix_app_message_user_read", "user_id", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), nullable=True)
+    task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime]
+    read_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+__all__ += ["AppMessage"]

@@ -28,6 +28,7 @@ from engine.forms import load_form, validate_form
 from engine.history import append_event, changed_fields
 from engine.models import (CaseSequence, HistoryEvent, HumanTask, InstanceStatus, OrgUnit,
                            ProcessInstance, TaskStatus)
+from engine.notify.centre import watch_new_tasks
 from engine.ops.logs import logged_command
 from engine.orgs import Actor, SessionOrgLookup, has_role
 from engine.persistence import load_state, to_json_safe
@@ -38,6 +39,7 @@ from engine.stepper import (OPEN_STATUSES, Case, SessionCaseLookup, find_spiff_t
                             hook_context, process_config, workflow_data)
 
 START_FORM = "start"
+watch_new_tasks()  # the message centre tells the holders of each new task (engine.notify)
 
 
 # ----------------------------------------------------------------------------- start

@@ -1,10 +1,12 @@
-"""approval verbs and the message centre
+"""approval verbs and the message centre: human_task marks (退回/撤回/转办 with reason and who),
+app_message (站内消息 with read marks)
 
 Revision ID: 0011
 Revises: 0010
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
+import engine.models
 
 
 revision = '0011'
@@ -14,8 +16,34 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('human_task', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('mark', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('mark_note', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('mark_by_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key('fk_human_task_mark_by', 'app_user', ['mark_by_id'], ['id'])
+    op.create_table(
+        'app_message',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('kind', sa.String(length=16), nullable=False),
+        sa.Column('title', sa.String(length=255), nullable=False),
+        sa.Column('body', sa.Text(), nullable=True),
+        sa.Column('instance_id', sa.Integer(), nullable=True),
+        sa.Column('task_id', sa.Integer(), nullable=True),
+        sa.Column('at', engine.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('read_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ),
+        sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_app_message_user_read', 'app_message', ['user_id', 'read_at'])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index('ix_app_message_user_read', table_name='app_message')
+    op.drop_table('app_message')
+    with op.batch_alter_table('human_task', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_human_task_mark_by', type_='foreignkey')
+        batch_op.drop_column('mark_by_id')
+        batch_op.drop_column('mark_note')
+        batch_op.drop_column('mark')

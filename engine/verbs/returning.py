@@ -1,0 +1,152 @@
+"""退回: the holder of a task sends the case back to an earlier completed user step of its own path
+(or to the initiator's first step), with a required opinion. SpiffWorkflow's `reset_from_task_id`
+erases the later tasks from the tree; the history keeps them. The step opens again for whoever
+completed it, marked 退回 with the reason."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.commands import StepResult, finish_step, load_task_case, require_open, require_running, run_tx
+from engine.env import Env
+from engine.errors import InvalidState, PermissionDenied
+from engine.history import append_event
+from engine.models import HumanTask, TaskStatus, User
+from engine.notify.centre import post, task_holders
+from engine.ops.logs import logged_command
+from engine.orgs import Actor, has_role
+from engine.stepper import Case, find_spiff_task
+from engine.verbs.common import (ancestors, descendants, in_multi_instance, new_row_for, require_holder,
+                                 require_reason, step_setting)
+
+
+@dataclass(frozen=True)
+class ReturnTarget:
+    """An earlier step of the task's path that it may be returned to."""
+    step_id: str
+    step_name: str
+    spiff_task_id: str
+    completed_by_id: int | None
+    completed_by_name: str
+
+
+def _completed_rows(session: Session, instance_id: int) -> dict[str, HumanTask]:
+    """The newest completed task row per SpiffWorkflow task id."""
+    rows = session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.completed)
+        .order_by(HumanTask.id))
+    return {r.spiff_task_id: r for r in rows}
+
+
+def _targets(session: Session, case: Case, task: SpiffTask) -> list[ReturnTarget]:
+    done = _completed_rows(session, case.instance.id)
+    names = dict(session.execute(select(User.id, User.full_name).where(
+        User.id.in_([r.completed_by_id for r in done.values() if r.completed_by_id]))).all())
+    out: dict[str, ReturnTarget] = {}
+    for t in ancestors(task):
+        row = done.get(str(t.id))
+        if not t.task_spec.manual or t.state != TaskState.COMPLETED or row is None:
+            continue
+        if row.step_id not in out:  # the nearest completion of a step
+            out[row.step_id] = ReturnTarget(row.step_id, row.step_name, str(t.id), row.completed_by_id,
+                                            names.get(row.completed_by_id or 0, ""))
+    return list(reversed(out.values()))  # in path order, the initiator's step first
+
+
+def _refusal(session: Session, case: Case, row: HumanTask, task: SpiffTask, step_id: str) -> str | None:
+    """Why the task cannot be returned to `step_id` (Chinese), or None."""
+    if in_multi_instance(task):
+        return "会签（多实例）中的单个任务不能退回，请待会签结束后由下一步骤退回"
+    if step_id in {t.step_id for t in _targets(session, case, task)}:
+        return None
+    ever = session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == case.instance.id, HumanTask.step_id == step_id,
+        HumanTask.status == TaskStatus.completed).limit(1))
+    if ever is None:
+        return "该步骤尚未办理过，不能退回到该步骤"
+    in_tree = [t for t in case.workflow.get_tasks(state=TaskState.COMPLETED, manual=True)
+               if t.task_spec.bpmn_id == step_id]
+    if not in_tree:
+        return "该步骤的办理记录已归档（流程已多次往返），不能退回到该步骤"
+    return "该步骤在另一并行分支或会签中，不能从本任务退回到该步骤"
+
+
+def return_targets(env: Env, task_id: int, user_id: int) -> list[ReturnTarget]:
+    """The steps this user may return this task to now (empty: no 退回 offered)."""
+    with env.db.read() as session:
+        case, row, granted = load_task_case(env, session, task_id, Actor(user_id, ""))
+        if not granted or row.status not in (TaskStatus.open, TaskStatus.claimed):
+            return []
+        if row.status == TaskStatus.claimed and row.assignee_id != user_id:
+            return []
+        if not step_setting(env, case.config, row.step_id, "return"):
+            return []
+        task = find_spiff_task(case, row.spiff_task_id)
+        if in_multi_instance(task):
+            return []
+        return _targets(session, case, task)
+
+
+def _check_branches(case: Case, row: HumanTask, target: SpiffTask) -> None:
+    """Refuse a return that would take open tasks of other parallel branches with it."""
+    below = {str(t.id) for t in descendants(target)}
+    others = [r for r in case.open_rows or [] if r.id != row.id and r.spiff_task_id in below]
+    if others:
+        raise InvalidState(
+            f"returning to {target.task_spec.bpmn_id} would remove the open tasks "
+            f"{[r.step_id for r in others]} of parallel branches",
+            f"其他并行分支仍在办理（{'、'.join(r.step_name for r in others)}），不能退回到分支之前的步骤")
+
+
+@logged_command
+def return_task(env: Env, task_id: int, actor: Actor, step_id: str, opinion: str) -> StepResult:
+    """Return the case from this task to an earlier step of its path (退回), with an opinion."""
+    reason = require_reason(opinion, "opinion", "退回时请填写退回意见")
+
+    def body(session: Session) -> StepResult:
+        case, row, granted = load_task_case(env, session, task_id, actor)
+        require_open(row)
+        require_running(case)
+        require_holder(session, row, actor, granted)
+        if not step_setting(env, case.config, row.step_id, "return"):
+            raise PermissionDenied(f"step {row.step_id} does not allow returning", "本步骤不允许退回")
+        task = find_spiff_task(case, row.spiff_task_id)
+        refusal = _refusal(session, case, row, task, step_id)
+        if refusal:
+            raise InvalidState(f"task {task_id} cannot be returned to step {step_id!r}", refusal)
+        target_info = next(t for t in _targets(session, case, task) if t.step_id == step_id)
+        target = find_spiff_task(case, target_info.spiff_task_id)
+        _check_branches(case, row, target)
+        now = env.clock.now()
+        row.status, row.assignee_id, row.completed_at, row.completed_by_id = \
+            TaskStatus.completed, actor.id, now, actor.id
+        case.completed_row = row
+        append_event(session, case.instance, at=now, action="return", actor_id=actor.id, actor_name=actor.name,
+                     step_id=row.step_id, step_name=row.step_name, task_id=row.id, org_unit_id=row.org_unit_id,
+                     opinion=reason, data={"to_step": step_id, "to_step_name": target_info.step_name,
+                                           "to_user": target_info.completed_by_id})
+        data = dict(target.data)
+        result = finish_step(env, case, now, lambda: case.workflow.reset_from_task_id(target.id, data=data))
+        _open_for_completer(session, case, target_info, actor, reason, now)
+        return result
+    return run_tx(env, body)  # type: ignore[no-any-return]
+
+
+def _open_for_completer(session: Session, case: Case, target: ReturnTarget, actor: Actor, reason: str,
+                        now: datetime) -> None:
+    """The returned step's new task: claimed for whoever completed it (if they still may), marked."""
+    new = new_row_for(case, target.spiff_task_id)
+    if new is None:
+        return
+    new.mark, new.mark_note, new.mark_by_id = "returned", reason, actor.id
+    if target.completed_by_id and has_role(session, target.completed_by_id, new.role, new.org_unit_id):
+        new.status, new.assignee_id = TaskStatus.claimed, target.completed_by_id
+    session.flush()
+    post(session, task_holders(session, new), "returned",
+         f"退回：{new.step_name}（{new.case_no}），{actor.name}：{reason}", now,
+         instance_id=new.instance_id, task_id=new.id)
