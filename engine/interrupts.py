@@ -191,13 +191,13 @@ def _active_steps(top: Any, task: Any) -> list[tuple[str, str | None]]:
     """The steps under `task` that were under way (ready, waiting, running), subprocesses included."""
     out = []
     for t in _subtree(task):
-        if t.has_state(_ACTIVE) and t.task_spec.bpmn_id is not None:
-            out.append((t.task_spec.bpmn_id, t.task_spec.bpmn_name))
         if isinstance(t.task_spec, SubWorkflowTask):
             sub = top.subprocesses.get(t.id)
             if sub is not None:
                 for inner in sub.task_tree.children:
                     out += _active_steps(top, inner)
+        elif t.has_state(_ACTIVE) and t.task_spec.bpmn_id is not None:
+            out.append((t.task_spec.bpmn_id, t.task_spec.bpmn_name))
     return out
 
 

@@ -175,10 +175,14 @@ def run_engine(case: Case, now: datetime) -> WorkflowException | None:
 def run_interrupts(case: Case, now: datetime, timers: FiredTimers) -> None:
     """Cancel what a started interrupting event subprocess interrupts (SpiffWorkflow runs it beside
     the main flow), record an `interrupt` event per scope, and run on: the scope may now end."""
-    while interruptions := interrupt(case.workflow):
+    for _round in range(10):  # each round ends what the one before let run; a few at most
+        interruptions = interrupt(case.workflow)
+        if not interruptions:
+            return
         for it in interruptions:
             append_event(case.session, case.instance, at=now, action="interrupt", step_id=it.step_id,
-                         step_name=it.step_name, data={"cancelled": [name or sid for sid, name in it.cancelled]})
+                         step_name=it.step_name, data={"cancelled": [name for _sid, name in it.cancelled if name],
+                                                       "cancelled_steps": [sid for sid, _name in it.cancelled]})
         case.workflow.do_engine_steps(did_complete_task=timers.completed)
 
 
