@@ -1,0 +1,99 @@
+"""撤回: the completer takes a step back while the next step is untouched; refused to anyone else,
+once the next step is claimed or done, where the step forbids it, and across parallel branches."""
+import pytest
+
+from engine.errors import Conflict, InvalidState, PermissionDenied
+from engine.models import HumanTask, TaskStatus
+from engine.notify.centre import messages
+from engine.runtime import claim_task, complete_task, unclaim_task
+from engine.verbs.withdrawing import can_withdraw, withdraw_task
+from tests.integration.verbs_support import (actions, chain_ok, complete_step, drop_cache, open_task,
+                                             parallel_case, plain_case, second_env)
+
+
+def _done_step1(env, **settings):
+    org, iid = plain_case(env, **settings)
+    step1 = open_task(env, iid, "step1")
+    complete_task(env, step1.id, org.actor("t1_cw"), {})
+    return org, iid, step1
+
+
+def test_completer_withdraws_while_the_next_step_is_untouched(env):
+    org, iid, step1 = _done_step1(env)
+    step2 = open_task(env, iid, "step2")
+    assert can_withdraw(env, step1.id, org.actor("t1_cw").id)
+    assert not can_withdraw(env, step1.id, org.actor("t1_cw2").id)
+    withdraw_task(env, step1.id, org.actor("t1_cw"), "漏填事项")
+    back = open_task(env, iid)
+    assert (back.step_id, back.status, back.assignee_id, back.mark) == (
+        "step1", TaskStatus.claimed, org.actor("t1_cw").id, "withdrawn")
+    with env.db.read() as s:
+        assert s.get(HumanTask, step2.id).status == TaskStatus.cancelled
+    assert actions(env, iid)[-1] == "withdraw" and chain_ok(env, iid)
+    kinds = [m.kind for m in messages(env, org.actor("t1_cw2").id)]
+    assert kinds[0] == "withdrawn" and "new_task" in kinds
+    complete_task(env, back.id, org.actor("t1_cw"), {})
+    assert open_task(env, iid).step_id == "step2"
+
+
+def test_withdraw_refusals(env):
+    org, iid, step1 = _done_step1(env)
+    step2 = open_task(env, iid, "step2")
+    for other in ("t1_cw2", "t2_cw", "d1_lead"):
+        with pytest.raises(PermissionDenied):
+            withdraw_task(env, step1.id, org.actor(other))
+    claim_task(env, step2.id, org.actor("t1_cw2"))
+    assert not can_withdraw(env, step1.id, org.actor("t1_cw").id)
+    with pytest.raises(InvalidState) as exc:
+        withdraw_task(env, step1.id, org.actor("t1_cw"))
+    assert exc.value.user_message == "下一步骤已被认领办理，不能撤回"
+    unclaim_task(env, step2.id, org.actor("t1_cw2"))
+    complete_task(env, step2.id, org.actor("t1_cw2"), {})
+    with pytest.raises(InvalidState) as exc:  # too late: the next step was done
+        withdraw_task(env, step1.id, org.actor("t1_cw"))
+    assert exc.value.user_message == "下一步骤已办理，不能撤回"
+    with pytest.raises(PermissionDenied):  # an open task is not a completed one
+        withdraw_task(env, open_task(env, iid).id, org.actor("t1_cw"))
+    assert chain_ok(env, iid)
+
+
+def test_withdrawing_twice_is_refused(env):
+    org, iid, step1 = _done_step1(env)
+    withdraw_task(env, step1.id, org.actor("t1_cw"))
+    with pytest.raises((InvalidState, PermissionDenied, Conflict)):
+        withdraw_task(env, step1.id, org.actor("t1_cw"))
+
+
+def test_a_step_may_forbid_withdrawing(env):
+    org, iid, step1 = _done_step1(env, verbs={"step1": {"withdraw": False}})
+    assert not can_withdraw(env, step1.id, org.actor("t1_cw").id)
+    with pytest.raises(PermissionDenied) as exc:
+        withdraw_task(env, step1.id, org.actor("t1_cw"))
+    assert exc.value.user_message == "本步骤不允许撤回"
+
+
+def test_withdraw_with_the_spec_cache_dropped_and_two_engines(env):
+    org, iid, step1 = _done_step1(env)
+    other = second_env(env)
+    drop_cache(env)
+    withdraw_task(other, step1.id, org.actor("t1_cw"))
+    again = open_task(env, iid, "step1")
+    complete_task(env, again.id, org.actor("t1_cw"), {})
+    drop_cache(other)
+    withdraw_task(other, again.id, org.actor("t1_cw"))
+    assert open_task(env, iid).step_id == "step1" and chain_ok(other, iid)
+    other.db.dispose()
+
+
+def test_withdraw_in_a_parallel_branch_needs_both_branches_untouched(env):
+    org, iid = parallel_case(env)
+    draft = open_task(env, iid, "draft")
+    complete_task(env, draft.id, org.actor("t1_cw"), {})
+    complete_step(env, iid, "check_b", org.actor("t1_cw2"))
+    with pytest.raises(InvalidState):  # one branch after the fork has acted
+        withdraw_task(env, draft.id, org.actor("t1_cw"))
+    check_a = open_task(env, iid, "check_a")
+    complete_task(env, check_a.id, org.actor("t1_cw2"), {})
+    withdraw_task(env, check_a.id, org.actor("t1_cw2"))  # only its own branch goes back
+    assert open_task(env, iid, "check_a").assignee_id == org.actor("t1_cw2").id
+    assert chain_ok(env, iid)
