@@ -16,6 +16,7 @@ from engine.clock import Clock, SystemClock
 from engine.db import Database
 from engine.definitions import SpecCache
 from engine.integrity.keys import Keyring
+from engine.packages.store import PackageRegistry
 from engine.process_api import ProcessConfig
 from engine.scripting import RongScriptEngine, ScriptLimits
 
@@ -43,11 +44,16 @@ class Env:
     # Step, time and size budget of each BPMN script and expression (config SCRIPT_*).
     script_limits: ScriptLimits = field(default_factory=ScriptLimits)
     _script_engine: RongScriptEngine | None = None
+    # Declarative packages deployed in the database (engine.packages), for keys `lookup` lacks.
+    packages: PackageRegistry = field(default_factory=PackageRegistry)
 
     def process(self, key: str) -> ProcessConfig:
         if key in self.extra_processes:
             return self.extra_processes[key]
-        return self.lookup(key)
+        try:
+            return self.lookup(key)
+        except KeyError:
+            return self.packages.lookup(self.db, key)
 
     @property
     def script_engine(self) -> RongScriptEngine:

@@ -1,0 +1,200 @@
+"""The manifest's routing, clocks, rules and queries as the hooks of a ProcessConfig.
+
+A declarative package has no Python: these functions read its manifest. Routing picks each
+step's unit; clocks put `<clock>_due_at` (and `_provisional`) into the data when the case starts
+and whenever a step completes, so the next task row (and a timeDate boundary timer on it) reads
+it; rules refuse bad input with a Chinese message on the field; queries answer read-only
+questions about other cases into the data, where BPMN expressions and DMN tables read them.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from engine.calendar import to_local_date
+from engine.errors import DefinitionError, FormInvalid
+from engine.process_api import HookContext
+
+Data = dict[str, Any]
+CLOSED_OUT = {"cancelled", "terminated"}  # cases that never counted
+
+
+class ManifestHooks:
+    """Hooks of one manifest (plain data in, plain data out)."""
+
+    def __init__(self, manifest: dict[str, Any]) -> None:
+        self.m = manifest
+        self.key: str = manifest["key"]
+        self.steps: dict[str, Any] = manifest.get("steps", {})
+        self.clocks: dict[str, Any] = manifest.get("clocks", {})
+        rules = manifest.get("rules", {})
+        self.unique: list[dict[str, Any]] = rules.get("unique", [])
+        self.limits: list[dict[str, Any]] = rules.get("limits", [])
+        self.exclude: list[dict[str, Any]] = rules.get("exclude", [])
+        self.queries: dict[str, Any] = manifest.get("queries", {})
+        self.summary: dict[str, Any] = manifest.get("summary", {})
+
+    # ------------------------------------------------------------------ routing
+    def assign(self, step_id: str, data: Data, ctx: HookContext) -> int:
+        rule = self.steps.get(step_id, {})
+        route = rule.get("route", "case_unit")
+        if route == "ancestor":
+            return _ancestor(ctx, ctx.case_unit_id, rule["level"])
+        if route == "field":
+            value = data.get(rule["field"])
+            if value in (None, ""):
+                raise DefinitionError(f"step {step_id}: routing field {rule['field']!r} is empty",
+                                      element=f"steps.{step_id}",
+                                      user_message=f"环节“{step_id}”的办理单位字段为空")
+            return int(value)
+        if route == "unit":
+            return ctx.orgs.unit_id(rule["unit"])
+        return ctx.case_unit_id  # case_unit, initiator: where the initiator registered the case
+
+    # ------------------------------------------------------------------ hooks
+    def on_start(self, data: Data, ctx: HookContext) -> Data:
+        self._check_limits("start", data, ctx)
+        answers = self._answer_queries(data, ctx, exclude_self=False)
+        self._check_exclusions(answers, ctx)
+        self._check_unique(data, ctx)
+        return {**answers, **self._clocks(data, ctx)}
+
+    def on_complete(self, step_id: str, data: Data, ctx: HookContext) -> Data:
+        self._check_limits(step_id, data, ctx)
+        return {**self._answer_queries(data, ctx, exclude_self=True), **self._clocks(data, ctx)}
+
+    def summarize(self, data: Data) -> tuple[str, str | None, str | None]:
+        title = self.summary.get("title") or self.m["name"]
+        try:
+            title = title.format_map(_Blank(data))
+        except (ValueError, IndexError):
+            pass
+        name_f, id_f = self.summary.get("name_field"), self.summary.get("id_field")
+        name = str(data[name_f]) if name_f and data.get(name_f) else None
+        id_no = str(data[id_f]).upper() if id_f and data.get(id_f) else None
+        return title[:255], name, id_no
+
+    def due_keys(self) -> dict[str, str]:
+        return {c["step"]: f"{name}_due_at" for name, c in self.clocks.items()}
+
+    # ------------------------------------------------------------------ clocks
+    def _clocks(self, data: Data, ctx: HookContext) -> Data:
+        out: Data = {}
+        for name, clock in self.clocks.items():
+            start = _start_day(clock.get("from", "step_start"), data, ctx)
+            if start is None:
+                continue
+            n = int(_setting(clock["days"], ctx))
+            if clock.get("kind", "calendar") == "working":
+                found = ctx.calendar.add_working_days(start, n)
+            else:
+                found = ctx.calendar.add_days(start, n, roll_forward=bool(clock.get("roll_forward")))
+            out[f"{name}_due_at"] = ctx.calendar.deadline_end(found.due).isoformat()
+            out[f"{name}_due_at_provisional"] = bool(clock.get("provisional")) or found.provisional
+        return out
+
+    # ------------------------------------------------------------------ rules
+    def _check_limits(self, step_id: str, data: Data, ctx: HookContext) -> None:
+        errors: dict[str, str] = {}
+        for rule in self.limits:
+            if rule.get("step", "start") != step_id or data.get(rule["field"]) in (None, ""):
+                continue
+            cap = _setting(rule["max"], ctx)
+            if _number(data[rule["field"]]) > _number(cap):
+                errors[rule["field"]] = rule["message"].format(max=cap, value=data[rule["field"]])
+        if errors:
+            raise FormInvalid(errors)
+
+    def _check_exclusions(self, answers: Data, ctx: HookContext) -> None:
+        for rule in self.exclude:
+            limit = int(_setting(rule["max"], ctx))
+            if int(answers.get(rule["query"], 0)) > limit:
+                field = rule.get("field") or self.summary.get("id_field") or "_form"
+                raise FormInvalid({field: rule["message"].format(max=limit, count=answers[rule["query"]])})
+
+    def _check_unique(self, data: Data, ctx: HookContext) -> None:
+        id_field = self.summary.get("id_field")
+        if not self.unique or ctx.cases is None or not id_field or not data.get(id_field):
+            return
+        others = [c for c in ctx.cases.by_subject(self.key, str(data[id_field]))
+                  if c.status not in CLOSED_OUT]
+        for rule in self.unique:
+            fields = rule["fields"]
+            if any(all(str(c.data.get(f)) == str(data.get(f)) for f in fields) for c in others):
+                raise FormInvalid({fields[-1]: rule["message"]})
+
+    # ------------------------------------------------------------------ queries
+    def _answer_queries(self, data: Data, ctx: HookContext, exclude_self: bool) -> Data:
+        return {name: self._query(q, data, ctx, exclude_self) for name, q in self.queries.items()}
+
+    def _query(self, q: dict[str, Any], data: Data, ctx: HookContext, exclude_self: bool) -> int:
+        subject = data.get(q.get("subject_field") or self.summary.get("id_field") or "")
+        if ctx.cases is None or not subject:
+            return 0
+        found = [c for c in ctx.cases.by_subject(q.get("process", self.key), str(subject))
+                 if c.status not in CLOSED_OUT and not (exclude_self and c.case_no == ctx.case_no)]
+        if q.get("status"):
+            found = [c for c in found if c.status in q["status"]]
+        if q["name"] == "cases_this_year":
+            return sum(1 for c in found if _local_year(c.created_at) == ctx.today.year)
+        years = int(_setting(q.get("years", 1), ctx))
+        since = date(ctx.today.year - years, ctx.today.month, min(ctx.today.day, 28))
+        return sum(1 for c in found if _local_day(c.created_at) >= since)
+
+
+def _ancestor(ctx: HookContext, unit_id: int, level: str) -> int:
+    ancestor_at = getattr(ctx.orgs, "ancestor_at", None)  # the session's and the smoke run's lookups
+    if ancestor_at is not None:
+        found = ancestor_at(unit_id, level)
+        if found is not None:
+            return int(found)
+    current: int | None = unit_id
+    while current is not None:
+        if ctx.orgs.level(current) == level:
+            return current
+        current = ctx.orgs.parent_id(current)
+    raise DefinitionError(f"unit {unit_id} has no ancestor at level {level}",
+                          user_message=f"登记单位没有上级“{level}”单位，无法确定办理单位")
+
+
+def _start_day(source: str, data: Data, ctx: HookContext) -> date | None:
+    if source == "step_start":
+        return ctx.today
+    value = data.get(source)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _setting(value: Any, ctx: HookContext) -> Any:
+    """A number, or the name of a setting (overridable per deployment)."""
+    if isinstance(value, str):
+        if value not in ctx.settings:
+            raise DefinitionError(f"setting {value!r} is not declared", element=f"settings.{value}",
+                                  user_message=f"未定义设置项“{value}”")
+        return ctx.settings[value]
+    return value
+
+
+def _number(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _local_day(at: datetime) -> date:
+    return to_local_date(at)
+
+
+def _local_year(at: datetime) -> int:
+    return _local_day(at).year
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
