@@ -278,3 +278,20 @@ def test_no_module_or_namespace_is_within_two_public_attributes(env):
                 following.append((f"{path}.{attr}", got))
         level = following
     assert seen > 300
+
+
+def test_service_tasks_fail_as_a_step_error_naming_the_operation():
+    from pathlib import Path
+
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(Path(__file__).parent.parent / "data" / "timer_case" / "timer_case.bpmn"))
+    engine = RongScriptEngine(ManualClock(NOW), default_calendar())
+    workflow = BpmnWorkflow(parser.get_spec("timer_case"), script_engine=engine)
+    task = workflow.get_next_task(spec_name="mark_overdue")
+    with pytest.raises(WorkflowTaskException) as caught:
+        engine.call_service(task, operation_name="send_sms")
+    assert str(caught.value).startswith("no service 'send_sms' is available to service task 'mark_overdue'")
+    assert caught.value.task is task
