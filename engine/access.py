@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from engine.env import Env
@@ -33,8 +33,8 @@ HIDDEN_TASK = "任务不存在或您无权查看"
 
 
 def case_unit_ids(instance: ProcessInstance) -> list[int]:
-    """The units a case has been routed to, from its "/3/17/" list."""
-    return [int(p) for p in (instance.unit_ids or "/").strip("/").split("/") if p.isdigit()]
+    """The units a case has been routed to, from its "/3/17/" list (None: no unit yet)."""
+    return [int(p) for p in str(instance.unit_ids).split("/") if p.isdigit()]
 
 
 def can_view_case(session: Session, user_id: int, instance: ProcessInstance) -> bool:
@@ -73,9 +73,8 @@ def case_ids_under(session: Session, process_key: str, unit_id: int) -> list[int
 
 
 def _has_copy(session: Session, user_id: int, instance_id: int) -> bool:
-    found = session.scalar(select(CaseCopy.id).where(
-        CaseCopy.instance_id == instance_id, CaseCopy.user_id == user_id).limit(1))
-    return found is not None
+    return bool(session.scalar(select(exists().where(CaseCopy.instance_id == instance_id,
+                                                     CaseCopy.user_id == user_id))))
 
 
 def visible_case(session: Session, user_id: int, instance_id: int) -> ProcessInstance:
@@ -86,19 +85,22 @@ def visible_case(session: Session, user_id: int, instance_id: int) -> ProcessIns
     return instance
 
 
+def _case_visible(session: Session, user_id: int, instance_id: int) -> bool:
+    instance = session.get(ProcessInstance, instance_id)
+    return instance is not None and can_view_case(session, user_id, instance)
+
+
 def visible_task(session: Session, user_id: int, task_id: int) -> HumanTask:
     """The task row, or NotFound when it does not exist or its case is hidden from the user."""
     row = session.get(HumanTask, task_id)
-    instance = session.get(ProcessInstance, row.instance_id) if row is not None else None
-    if row is None or instance is None or not can_view_case(session, user_id, instance):
+    if row is None or not _case_visible(session, user_id, row.instance_id):
         raise NotFound(f"task {task_id} not visible to user {user_id}", HIDDEN_TASK)
     return row
 
 
 def visible_attachment(session: Session, user_id: int, attachment_id: int) -> Attachment:
     att = session.get(Attachment, attachment_id)
-    instance = session.get(ProcessInstance, att.instance_id) if att is not None else None
-    if att is None or instance is None or not can_view_case(session, user_id, instance):
+    if att is None or not _case_visible(session, user_id, att.instance_id):
         raise NotFound(f"attachment {attachment_id} not visible to user {user_id}", "附件不存在或您无权查看")
     return att
 

@@ -2,7 +2,7 @@
 routed to, a supervising role above it, a start grant), someone just beside it stays out."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 
 import pytest
 from sqlalchemy import delete, select
@@ -88,6 +88,7 @@ def test_units_of_a_case_are_read_from_its_path():
     assert access.case_unit_ids(ProcessInstance(unit_ids="/3/17/")) == [3, 17]
     assert access.case_unit_ids(ProcessInstance(unit_ids=None)) == []
     assert access.case_unit_ids(ProcessInstance(unit_ids="/")) == []
+    assert access.case_unit_ids(ProcessInstance(unit_ids="")) == []
 
 
 def test_case_ids_under_a_unit(env, org):
@@ -98,6 +99,11 @@ def test_case_ids_under_a_unit(env, org):
         assert access.case_ids_under(s, "plain", org.units["d2"]) == [t2_case]
         assert sorted(access.case_ids_under(s, "plain", org.units["city"])) == sorted([t1_case, t2_case])
         assert access.case_ids_under(s, "other", org.units["city"]) == []
+    with env.db.write() as s:  # the t1 case is handed over to d2 (as a 转送 would)
+        s.get(ProcessInstance, t1_case).unit_ids = f"/{org.units['d2']}/"
+    with env.db.read() as s:
+        assert sorted(access.case_ids_under(s, "plain", org.units["d2"])) == sorted([t1_case, t2_case])
+        assert access.case_ids_under(s, "plain", org.units["d1"]) == [t1_case]  # registered there
 
 
 def test_visible_rows_or_not_found(env, org, tmp_path):
@@ -113,10 +119,12 @@ def test_visible_rows_or_not_found(env, org, tmp_path):
         for call, arg, message in ((access.visible_case, case_id, "案件不存在或您无权查看"),
                                    (access.visible_task, task.id, "任务不存在或您无权查看"),
                                    (access.visible_attachment, att, "附件不存在或您无权查看")):
+            kind = {access.visible_case: "case", access.visible_task: "task"}.get(call, "attachment")
             for who, what in ((outsider, arg), (me, 99999)):
                 with pytest.raises(NotFound) as hidden:
                     call(s, who, what)
                 assert hidden.value.user_message == message
+                assert hidden.value.message == f"{kind} {what} not visible to user {who}"
     access.check_case_visible(env, me, case_id)
     access.check_task_visible(env, me, task.id)
     with pytest.raises(NotFound):
@@ -136,7 +144,10 @@ def test_who_may_start_where(env, org):
     assert _options(env, org, "d1_rev") == {}                      # start_roles: caseworkers only
     env.extra_processes["configured_only"] = replace(web_plain_config(), key="configured_only")  # never deployed
     assert _options(env, org, "t1_cw", ("plain", "configured_only", "unknown_key")).keys() == {"plain"}
-    assert access.startable_processes(env, org.actor("t1_cw").id, [])[:] == []
+    assert access.startable_processes(env, org.actor("t1_cw").id, []) == []
+    option = access.startable_processes(env, org.actor("t1_cw").id, ["plain"])[0]
+    with pytest.raises(FrozenInstanceError):
+        option.key = "other"  # type: ignore[misc]
 
 
 def test_start_levels_and_units_narrow_the_choice(env, org):
