@@ -44,9 +44,10 @@ class Budget:
         self.breach: str | None = None
 
     def trace(self, frame: FrameType, event: str, arg: Any) -> Any:
-        """The trace function: raises only in script frames, so helper code is never cut in half
-        (a helper that swallowed the error would leave the script untraced). A call into a helper
-        or guard counts one step; their lines are not traced (they are bounded, and fast so)."""
+        """The trace function: counts steps everywhere, raises only in script frames."""
+        # Never inside a helper: a helper that swallowed the error would leave the script
+        # untraced. A call into a helper or guard counts one step; their lines are not traced
+        # (they are bounded, and fast so).
         self.steps += 1
         if self.breach is None:
             self.breach = self._over_time_or_steps()

@@ -113,7 +113,6 @@ class RongPolicy(RestrictingNodeTransformer):
 
 def compile_script(source: str, mode: str = "exec") -> CodeType:
     """Compile a script ("exec") or an expression ("eval") under the rules; cached per source.
-
     Raises ScriptRefused with the line of the first problem."""
     return _compile_cached(source, mode)
 
