@@ -85,7 +85,9 @@ def _intake(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
                         **days_deadline(ASSIGNMENT_NOTICE, ctx.today, INTAKE_DAYS, ctx)})
     else:
         handling_unit_id = intake_unit_id
-        if data.get("opinion_matter"):
+        # A case registered before 建议/检举 were told apart has no flag: its definition sends
+        # every accepted matter to 调查办理 with the 60-day timer, which needs the deadline.
+        if data.get("opinion_matter", True):
             decided.update(handling_deadline(ctx.today, ctx))
     return {**decided, "handling_unit_id": handling_unit_id, "accepted_on": ctx.today.isoformat()}
 
