@@ -1,12 +1,14 @@
 """The admin log's chain, on a throwaway SQLite database: sealing and each fault the check finds."""
+import dataclasses
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from engine.db import Database
-from engine.integrity.adminlog import AdminLogCheck, admin_canonical, check_admin_log, seal_admin_event
+from engine.integrity.adminlog import (AdminLogCheck, admin_canonical, check_admin_log, seal_admin_event,
+                                      verify_admin_log)
 from engine.integrity.keys import HMAC_SHA256, SHA256, Keyring
 from engine.models import AdminEvent, AdminLogHead, Base
 
@@ -83,3 +85,40 @@ def test_a_plain_event_after_keyed_ones_is_refused_but_a_plain_prefix_is_not(log
 
 def test_an_empty_log_without_a_head_row_is_whole():
     assert check_admin_log([], None, RING) == AdminLogCheck(True, 0)
+
+
+def test_the_canonical_form_is_the_one_migration_0005_chained_old_events_in():
+    # Migration 0005 hashed the admin events it found with this exact form (plain SHA-256).
+    event = AdminEvent(seq=3, at=datetime(2026, 3, 2, 9, 0, 0, 250000, tzinfo=timezone(timedelta(hours=8))),
+                       actor_id=2, actor_name="系统管理员", action="grant_add", target_type="grant", target_id=17,
+                       target="张三", details={"role": "caseworker", "unit_name": "城东街道"}, prev_hash="cd" * 32)
+    assert admin_canonical(event).decode() == (
+        '{"action":"grant_add","actor":2,"actor_name":"系统管理员","at":"2026-03-02T01:00:00.250000+00:00",'
+        '"details":{"role":"caseworker","unit_name":"城东街道"},"prev":"' + "cd" * 32 + '","seq":3,'
+        '"target":"张三","target_id":17,"target_type":"grant"}')
+    assert hashlib.sha256(admin_canonical(event)).hexdigest() == \
+        "e118d5da1f3eb3f543c4f1f27ced74c997edffd0b8927ad189a1135f709dea8b"
+
+
+def test_verify_admin_log_reads_the_stored_log():
+    db = Database("sqlite://", keyring=RING)
+    Base.metadata.create_all(db.engine)
+    with db.write() as s:
+        for n in range(2):
+            seal_admin_event(s, AdminEvent(at=AT, actor_id=None, actor_name="管理员", action="unit_rename",
+                                           target_type="org_unit", target_id=n, target="单位", details={}))
+    with db.read() as s:
+        assert verify_admin_log(s) == AdminLogCheck(True, 2)
+    with db.write() as s:  # a throwaway database: move the head back
+        s.get(AdminLogHead, 1).event_count = 1
+    with db.read() as s:
+        assert verify_admin_log(s) == AdminLogCheck(False, 2, 2, "chain head does not match")
+    db.dispose()
+
+
+def test_a_passing_check_names_no_seq_or_reason_and_cannot_be_altered(log):
+    events, head = log
+    check = check_admin_log(events, head, RING)
+    assert (check.first_bad_seq, check.reason) == (None, "")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        check.ok = False

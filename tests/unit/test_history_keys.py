@@ -1,13 +1,14 @@
 """The history keyring and the settings that feed it: keys from a setting or a file, rotation,
 and production refusing to run without a proper key."""
+import dataclasses
 import hashlib
 import hmac
 
 import pytest
 
 import config
-from engine.integrity.keys import (DEVELOPMENT_KEY, HMAC_SHA256, SHA256, Keyring, key_id, keyring_of,
-                                   load_keyring, parse_keys)
+from engine.integrity.keys import (DEVELOPMENT_KEY, HMAC_SHA256, SHA256, Keyring, development_keyring, key_id,
+                                   keyring_of, load_keyring, parse_keys)
 
 KEY_A = "a" * 40
 KEY_B = "b" * 40
@@ -96,3 +97,25 @@ def test_production_starts_with_its_own_history_key(monkeypatch, tmp_path):
     path.write_text(KEY_B)
     _production(monkeypatch, HISTORY_KEY_FILE=str(path)).check()
     config.DevelopmentConfig.check()  # development needs none
+
+
+def test_stored_names_and_key_ids_never_change():
+    # hash_alg values and key ids are stored with every event: a new release must read old rows.
+    assert (SHA256, HMAC_SHA256) == ("sha256", "hmac-sha256")
+    assert key_id(KEY_A.encode()) == "1f20951c13a876d1"
+    assert development_keyring().current_id == "6052181d03330168"  # development databases keep verifying
+
+
+def test_a_keyring_cannot_be_changed_once_built():
+    ring = Keyring.of(KEY_A)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ring.current_id = key_id(KEY_B.encode())
+
+
+def test_key_errors_say_exactly_what_is_wrong(tmp_path):
+    with pytest.raises(ValueError, match="^a history keyring needs at least one key$"):
+        Keyring.of()
+    path = tmp_path / "empty.keys"
+    path.write_text("\n")
+    with pytest.raises(ValueError, match=f"^HISTORY_KEY_FILE {path} holds no key$"):
+        load_keyring(None, path)
