@@ -120,14 +120,18 @@ class StartOption:
 
 
 def startable_processes(env: Env, user_id: int, keys: Iterable[str]) -> list[StartOption]:
-    """The processes (of `keys`) the user may start, each with the units they may start it at."""
+    """The processes (of `keys`, and every deployed declarative package: engine.packages) the user
+    may start, each with the units they may start it at."""
     with env.db.read() as session:
         grants = user_grants(session, user_id)
         units = {u.id: u for u in session.scalars(select(OrgUnit).where(
             OrgUnit.id.in_({u for _r, u in grants}), OrgUnit.active.is_(True)))}
         deployed = set(session.scalars(select(ProcessDefinition.key).distinct()))
+        packaged = set(session.scalars(select(ProcessDefinition.key).where(
+            ProcessDefinition.package.is_not(None)).distinct()))
         options = []
-        for key in keys:
+        keys = list(keys)
+        for key in [*keys, *sorted(packaged - set(keys))]:
             config = _config_or_none(env, key) if key in deployed else None
             if config is None:
                 continue

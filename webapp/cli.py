@@ -38,14 +38,25 @@ def init_db(env: Env) -> None:
 def deploy_all(env: Env, key: str | None = None) -> list[tuple[str, int, bool]]:
     """Deploy bpmn/<key>/ for one or every process; returns (key, version, created)."""
     from engine.definitions import deploy, read_process_dir
-    from workflows import process_keys
+    from engine.packages.package import from_folder
+    from engine.packages.store import deploy_package
+    from workflows import package_keys, process_keys
     assert env.bpmn_dir is not None
-    keys = [key] if key else [k for k in process_keys() if (env.bpmn_dir / k).is_dir()]
+    packages = package_keys(env.bpmn_dir)
+    if key:
+        keys, packages = ([], [key]) if key in packages else ([key], [])
+    else:
+        keys = [k for k in process_keys() if (env.bpmn_dir / k).is_dir()]
     out = []
     for k in keys:
         with env.db.write() as session:
             definition, created = deploy(session, k, read_process_dir(env.bpmn_dir / k),
                                          env.clock.now())
+            out.append((k, definition.version, created))
+    for k in packages:  # declarative packages (process.toml, no Python)
+        with env.db.write() as session:
+            definition, created = deploy_package(session, from_folder(env.bpmn_dir / k), env.calendar,
+                                                 env.clock.now())
             out.append((k, definition.version, created))
     return out
 
@@ -105,6 +116,24 @@ def run_checks(env: Env) -> int:
         for problem in report.problems:
             click.echo(f"  - {problem}")
         failed += 0 if report.ok else 1
+    return failed + _check_packages(env)
+
+
+def _check_packages(env: Env) -> int:
+    """Check every bpmn/<key>/ package in full (manifest, models, forms, smoke run)."""
+    from engine.errors import DefinitionError
+    from engine.packages.loader import check_package
+    from engine.packages.package import from_folder
+    from workflows import package_keys
+    assert env.bpmn_dir is not None
+    failed = 0
+    for key in package_keys(env.bpmn_dir):
+        try:
+            check_package(from_folder(env.bpmn_dir / key), env.calendar)
+            click.echo(f"{key}: ok (package smoke-run)")
+        except DefinitionError as exc:
+            click.echo(f"{key}: FAILED\n  - {exc.message}")
+            failed += 1
     return failed
 
 

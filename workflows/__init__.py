@@ -26,3 +26,10 @@ def get_process(key: str) -> ProcessConfig:
 def process_keys() -> list[str]:
     return sorted(p.name for p in WORKFLOWS_DIR.iterdir()
                   if p.is_dir() and (p / "__init__.py").exists())
+
+
+def package_keys(bpmn_dir: Path) -> list[str]:
+    """The declarative packages shipped in bpmn/<key>/ (a process.toml, no workflows/<key>/)."""
+    python = set(process_keys())
+    return sorted(p.name for p in bpmn_dir.iterdir()
+                  if p.is_dir() and (p / "process.toml").is_file() and p.name not in python)

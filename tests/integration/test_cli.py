@@ -9,7 +9,7 @@ from engine.models import ProcessDefinition
 from engine.runtime import start_case
 from tests.factories import petition_start_data, setup_petition
 from webapp import create_app
-from workflows import process_keys
+from workflows import package_keys, process_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ def test_deploy_makes_versions_only_for_changed_content(runner, env):
     assert again.exit_code == 0 and "petition: version 1 (unchanged)" in again.output
     with env.db.read() as s:
         assert s.scalar(select(func.count()).select_from(ProcessDefinition)) == len(
-            [k for k in process_keys() if (ROOT / "bpmn" / k).is_dir()])
+            [k for k in process_keys() if (ROOT / "bpmn" / k).is_dir()]) + len(package_keys(ROOT / "bpmn"))
 
 
 def test_deploy_of_a_broken_process_says_where_and_deploys_nothing(runner, env, tmp_path):
