@@ -28,7 +28,9 @@ ACTION_LABELS = {
     "start": "发起", "complete": "办理", "claim": "认领", "unclaim": "释放", "cancel": "撤销",
     "terminate": "终止", "timer": "时限到期", "error": "运行出错", "retry": "重试",
     "suspend": "挂起", "resume": "恢复", "reassign": "转派", "migrate": "迁移版本",
-    "message": "收到消息", "cc": "抄送", "attach": "上传附件", "interrupt": "中断办理",
+    "message": "收到消息", "cc": "抄送", "attach": "上传附件",
+    "return": "退回", "withdraw": "撤回", "transfer": "转办", "delegate": "委派", "delegate_done": "委派办回",
+    "urge": "催办", "interrupt": "中断办理",
 }
 
 

@@ -69,6 +69,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, audit, auth, cases, home, leader, petition, public, stats, tasks
-    for module in (auth, home, cases, tasks, leader, petition, stats, admin, audit, public):
+    from webapp import (admin, audit, auth, cases, home, leader, messages_centre, petition, public, stats,
+                        tasks, verbs)
+    for module in (auth, home, cases, tasks, verbs, messages_centre, leader, petition, stats, admin, audit,
+                   public):
         app.register_blueprint(module.bp)

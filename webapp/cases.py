@@ -20,6 +20,7 @@ from engine.casefile import CaseFile, case_file, diagram_input
 from engine.messages import MessageForm, message_schema
 from engine.queries import unit_choices, user_choices
 from engine.runtime import deliver_message
+from engine.verbs.panel import case_verbs
 from webapp.diagram import render_svg
 from webapp.formschema import field_views, files_from_request, raw_from_request, split_actions
 from webapp.inputs import parse_id
@@ -115,7 +116,7 @@ def _render_show(case: CaseFile, typed: dict[str, tuple[dict, dict[str, str]]]) 
     panels = [_message_panel(m, *typed.get(m.name, ({}, {}))) for m in case.messages]
     return render_template("cases/show.html", case=case, diagram=_diagram(case),
                            users=user_choices(current_env(), exclude_id=current_user.id),
-                           messages=panels)
+                           messages=panels, case_verbs=case_verbs(current_env(), case.instance.id, current_user.id))
 
 
 @bp.get("/cases/<int:case_id>")

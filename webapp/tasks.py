@@ -18,6 +18,7 @@ from engine.models import Role
 from engine.casefile import TaskPage, task_page
 from engine.queries import unit_choices
 from engine.runtime import claim_task, complete_task, unclaim_task
+from engine.verbs.panel import VerbPanel, verb_panel
 from webapp.formschema import (apply_options, field_views, files_from_request, name_files,
                                 raw_from_request, split_actions, with_file_ids)
 from webapp.security import actor, current_env
@@ -44,8 +45,10 @@ def form_context(page: TaskPage, values: dict[str, Any], errors: dict[str, str],
             "opinion_box": opinion_field(page.schema) is None}  # no box when a field is the opinion
 
 
-def _render(page: TaskPage, values: dict[str, Any], errors: dict[str, str], opinion: str = "") -> str:
-    return render_template("tasks/show.html", **form_context(page, values, errors, opinion))
+def _render(page: TaskPage, values: dict[str, Any], errors: dict[str, str], opinion: str = "",
+            verbs: VerbPanel | None = None) -> str:
+    verbs = verbs or verb_panel(current_env(), current_user.id, page.task.id)
+    return render_template("tasks/show.html", **form_context(page, values, errors, opinion), verbs=verbs)
 
 
 def _page(task_id: int) -> TaskPage:
@@ -56,7 +59,8 @@ def _page(task_id: int) -> TaskPage:
 def show(task_id: int) -> str:
     page = _page(task_id)
     today = to_local_date(current_env().clock.now())
-    return _render(page, {**today_defaults(page.schema, today), **page.values}, {})
+    verbs = verb_panel(current_env(), current_user.id, task_id)  # a delegate's answers come back filled in
+    return _render(page, {**today_defaults(page.schema, today), **page.values, **verbs.proposed}, {}, verbs=verbs)
 
 
 @bp.post("/tasks/<int:task_id>")

@@ -109,6 +109,18 @@ MATRIX: list[tuple[str, str, str]] = [
     ("POST", "/tasks/{task_a}/claim",                         "login hide  deny  go    deny  deny  deny  deny  deny  hide  hide"),
     ("POST", "/tasks/{task_a}/unclaim",                       "login hide  busy  go    busy  busy  busy  busy  busy  hide  hide"),
     # task B (调查办理 at d2)
+    # approval verbs (engine.verbs): the engine decides; a task one cannot see is hidden
+    ("POST", "/tasks/{task_a}/return",                        "login hide  deny  busy  deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/withdraw",                      "login hide  deny  deny  deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/transfer",                      "login hide  deny  deny  deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/hand-back",                     "login hide  deny  deny  deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/urge",                          "login hide  go    deny  deny  go    go    deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_b}/return",                        "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
+    ("POST", "/tasks/{task_b}/urge",                          "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
+    # the message centre: one's own messages only (another's message id is hidden)
+    ("GET",  "/messages",                                     "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    ("POST", "/messages/{no_message}/read",                   "login hide  hide  hide  hide  hide  hide  hide  hide  hide  hide"),
+    ("POST", "/messages/read-all",                            "login go    go    go    go    go    go    go    go    go    go"),
     ("GET",  "/tasks/{task_b}",                               "login hide  hide  hide  ok    hide  hide  ok    hide  hide  hide"),
     ("POST", "/tasks/{task_b}",                               "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     ("POST", "/tasks/{task_b}/claim",                         "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
@@ -157,6 +169,9 @@ FORMS: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/login"): {"username": "nobody", "password": "x"},
     ("POST", "/cases/{case_a}/cc"): {"user_ids": "{city_lead}"},
     ("POST", "/cases/{case_b}/cc"): {"user_ids": "{city_lead}"},
+    ("POST", "/tasks/{task_a}/return"): {"step_id": "no_such_step", "opinion": "材料不全"},
+    ("POST", "/tasks/{task_b}/return"): {"step_id": "no_such_step", "opinion": "材料不全"},
+    ("POST", "/tasks/{task_a}/transfer"): {"to_user_id": "{user}", "reason": "出差"},
     ("POST", "/admin/users/{user}/active"): {"active": "1"},
     ("POST", "/admin/units/{unit}/active"): {"active": "1"},
     ("POST", "/query"): {"case_no": "{case_a_no}", "query_code": "{case_a_code}"},
@@ -217,6 +232,7 @@ def build_world(env: Env, uploads: Path) -> dict[str, Any]:
     ids = {"user": org.actor("t2_cw").id, "city_lead": org.actor("city_lead").id, "d1_cw": org.actor("d1_cw").id}
     ids["unit"], ids["unit_t1"] = org.units["t2"], org.units["t1"]
     ids["wrong_code"] = "not-the-code"
+    ids["no_message"] = 999999  # nobody's message
     for suffix, town, district, name, id_number in CASES:
         started = start_case(env, "petition", org.actor(f"{town}_cw"), org.units[town],
                              petition_start_data(petitioner_name=name, id_number=id_number))

@@ -1,0 +1,73 @@
+"""What the task page offers one user on one task: the verbs they may use now, with their choices
+(return targets, receivers), asked of the verb modules (the views never decide)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.env import Env
+from engine.models import HumanTask, TaskStatus, User
+from engine.verbs.returning import ReturnTarget, return_targets
+from engine.verbs.transfer import proposed_answers, receivers
+from engine.verbs.urging import can_urge
+from engine.verbs.withdrawing import can_withdraw
+
+MARK_LABELS = {"returned": "退回", "withdrawn": "撤回", "transferred": "转办", "delegated": "委派",
+               "delegate_done": "委派办回"}
+
+
+@dataclass(frozen=True)
+class VerbPanel:
+    targets: list[ReturnTarget] = field(default_factory=list)
+    receivers: list[tuple[int, str]] = field(default_factory=list)
+    can_urge: bool = False
+    can_withdraw: bool = False
+    delegated_to_me: bool = False
+    proposed: dict[str, Any] = field(default_factory=dict)
+    mark_label: str | None = None
+    mark_note: str | None = None
+    mark_by: str | None = None
+
+
+def verb_panel(env: Env, user_id: int, task_id: int) -> VerbPanel:
+    """The verbs of this task for this user (the caller has checked the task is visible)."""
+    with env.db.read() as session:
+        row = session.get(HumanTask, task_id)
+        if row is None:
+            return VerbPanel()
+        by = session.scalar(select(User.full_name).where(User.id == row.mark_by_id)) if row.mark_by_id else None
+        mark = (MARK_LABELS.get(row.mark or ""), row.mark_note, by)
+        status, mark_kind, assignee = row.status, row.mark, row.assignee_id
+    if status == TaskStatus.completed:
+        return VerbPanel(can_withdraw=can_withdraw(env, task_id, user_id), mark_label=mark[0])
+    if status not in (TaskStatus.open, TaskStatus.claimed):
+        return VerbPanel()
+    delegated = mark_kind == "delegated" and assignee == user_id
+    return VerbPanel(
+        targets=[] if delegated else return_targets(env, task_id, user_id),
+        receivers=[] if mark_kind == "delegated" else receivers(env, task_id, user_id),
+        can_urge=can_urge(env, task_id, user_id), delegated_to_me=delegated,
+        proposed=proposed_answers(env, task_id) if mark_kind == "delegate_done" else {},
+        mark_label=mark[0], mark_note=mark[1], mark_by=mark[2])
+
+
+@dataclass(frozen=True)
+class CaseVerbs:
+    """The case page's verbs for one user: steps they may take back, pending tasks they may urge."""
+    withdrawable: list[tuple[int, str]] = field(default_factory=list)
+    urgeable: list[tuple[int, str]] = field(default_factory=list)
+
+
+def case_verbs(env: Env, instance_id: int, user_id: int) -> CaseVerbs:
+    """(the caller has checked the case is visible)"""
+    with env.db.read() as session:
+        mine = list(session.execute(select(HumanTask.id, HumanTask.step_name).where(
+            HumanTask.instance_id == instance_id, HumanTask.completed_by_id == user_id,
+            HumanTask.status == TaskStatus.completed).order_by(HumanTask.id.desc()).limit(5)))
+        pending = list(session.execute(select(HumanTask.id, HumanTask.step_name).where(
+            HumanTask.instance_id == instance_id,
+            HumanTask.status.in_((TaskStatus.open, TaskStatus.claimed))).order_by(HumanTask.id)))
+    return CaseVerbs([(i, n) for i, n in mine if can_withdraw(env, i, user_id)],
+                     [(i, n) for i, n in pending if can_urge(env, i, user_id)])

@@ -1,0 +1,78 @@
+"""The approval verbs on the task page: 退回, 撤回, 转办, 委派 (and handing it back), 催办. Each view
+checks the task is visible (else 404), calls one engine verb, flashes and redirects; the engine
+decides who may (its refusals become the error pages of webapp/errors.py)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from engine.access import check_task_visible
+from engine.casefile import task_page
+from engine.errors import FormInvalid
+from engine.forms import coerce_form
+from engine.verbs.panel import MARK_LABELS
+from engine.verbs.returning import return_task
+from engine.verbs.transfer import delegate_task, return_delegation, transfer_task
+from engine.verbs.urging import urge_task
+from engine.verbs.withdrawing import withdraw_task
+from webapp.formschema import raw_from_request
+from webapp.security import actor, current_env
+
+bp = Blueprint("verbs", __name__)
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {"MARK_LABELS": MARK_LABELS}
+
+
+def _user_id_field(name: str) -> int:
+    value = request.form.get(name, "")
+    if not value.isdigit() or len(value) > 9:
+        raise FormInvalid({name: "请选择接收人"})
+    return int(value)
+
+
+@bp.post("/tasks/<int:task_id>/return")
+def return_(task_id: int) -> Response:
+    check_task_visible(current_env(), current_user.id, task_id)
+    return_task(current_env(), task_id, actor(), request.form.get("step_id", ""), request.form.get("opinion", ""))
+    flash("已退回", "success")
+    return redirect(url_for("home.index"))
+
+
+@bp.post("/tasks/<int:task_id>/withdraw")
+def withdraw(task_id: int) -> Response:
+    check_task_visible(current_env(), current_user.id, task_id)
+    withdraw_task(current_env(), task_id, actor(), request.form.get("reason", ""))
+    flash("已撤回，请重新办理", "success")
+    return redirect(url_for("home.index"))
+
+
+@bp.post("/tasks/<int:task_id>/transfer")
+def transfer(task_id: int) -> Response:
+    check_task_visible(current_env(), current_user.id, task_id)
+    verb = delegate_task if request.form.get("mode") == "delegate" else transfer_task
+    verb(current_env(), task_id, actor(), _user_id_field("to_user_id"), request.form.get("reason", ""))
+    flash("已委派，办好后将交回您确认" if verb is delegate_task else "已转办", "success")
+    return redirect(url_for("home.index"))
+
+
+@bp.post("/tasks/<int:task_id>/hand-back")
+def hand_back(task_id: int) -> Response:
+    page = task_page(current_env(), current_user.id, task_id)
+    data = coerce_form(page.schema, raw_from_request(page.schema, request.form)) if page.schema else {}
+    return_delegation(current_env(), task_id, actor(), data, request.form.get("_opinion", "").strip())
+    flash("已办好并交回委派人确认", "success")
+    return redirect(url_for("home.index"))
+
+
+@bp.post("/tasks/<int:task_id>/urge")
+def urge(task_id: int) -> Response:
+    check_task_visible(current_env(), current_user.id, task_id)
+    urge_task(current_env(), task_id, actor(), request.form.get("note", ""))
+    flash("已催办", "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
