@@ -1,5 +1,5 @@
-"""The demo city behind the README's run command: built through the engine, in under a minute."""
-import time
+"""The demo city behind the README's run command, built through the engine (its build time is measured
+in bench/bench_demo.py, not asserted here: a loaded machine would make such a test flaky)."""
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -16,12 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_demo_city_has_cases_in_every_state_and_working_logins(tmp_path):
     env = make_env(f"sqlite:///{tmp_path / 'demo.db'}", bpmn_dir=ROOT / "bpmn")
-    started = time.perf_counter()
     init_db(env)
     deploy_all(env)
     city = build(env)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 60, f"demo took {elapsed:.1f} s"
     assert len(city.units) == 1 + 7 + 4 + 12 + 36
     with env.db.read() as s:
         by_status = dict(s.execute(select(ProcessInstance.status, func.count())
