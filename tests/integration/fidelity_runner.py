@@ -6,9 +6,10 @@
 A fixture's script.json holds the start data, the steps (complete a user task with data, advance
 the clock, deliver a message) and what mode (a) must show, so three equally wrong answers fail.
 
-Interrupting event subprocesses are the one construct where SpiffWorkflow 3.2 is knowingly wrong
-(it ignores `isInterrupting`). Mode (a) then applies the same `engine.interrupts.interrupt` after
-each step as RongFlow does, so that (a) stays the reference for everything else such a fixture
+Event subprocesses are where SpiffWorkflow 3.2 is knowingly wrong: it ignores `isInterrupting` and
+reads no error or escalation start. Mode (a) parses with RongFlow's parser (engine.interrupts.
+RongFlowParser: SpiffBpmnParser plus those starts) and applies the same `engine.interrupts.interrupt`
+after each step as RongFlow does, so that (a) stays the reference for everything else such a fixture
 does; what the interruption itself must give is pinned by the script: a fixture with an
 interrupting event subprocess must state its open user tasks after every step (`expect.open_tasks`)
 besides its ends and data (`needs_explicit_tasks`), so a wrong interruption fails whichever mode
