@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session
 from engine.calendar import BEIJING
 from engine.env import Env
 from engine.errors import FormInvalid, PermissionDenied
+from engine.indicators import compute as package_indicators
 from engine.models import OrgUnit, ProcessDefinition, Role
 from engine.orgs import user_grants
+from engine.packages.store import deployed_manifests
 from workflows.home_renovation import indicators as home_renovation
 from workflows.job_placement import indicators as job_placement
 from workflows.petition import indicators as petition
@@ -185,9 +187,23 @@ def job_placement_section(scope: Scope) -> Section:
     ])
 
 
+def package_sections(scope: Scope) -> list[Section]:
+    """The indicators each deployed declarative package declares (engine.indicators)."""
+    out = []
+    for key, manifest in sorted(deployed_manifests(scope.session).items()):
+        if key in PYTHON_SECTIONS or not manifest.get("indicators"):
+            continue
+        figures = package_indicators(scope.session, key, manifest["indicators"], unit_id=scope.unit_id,
+                                     since=scope.since, until=scope.until)
+        out.append(Section(key, str(manifest["name"]), "按登记时间统计",
+                           [Row(f.label, f.value, f.basis, f.note) for f in figures]))
+    return out
+
+
 SECTIONS: list[tuple[str, Callable[[Scope], Section]]] = [
     (petition.KEY, petition_section), (home_renovation.KEY, home_renovation_section),
     (settlement.KEY, settlement_section), (job_placement.KEY, job_placement_section)]
+PYTHON_SECTIONS = {key for key, _build in SECTIONS}
 
 
 # ----------------------------------------------------------------------------- scope and report
@@ -230,6 +246,7 @@ def report(env: Env, user_id: int, unit_id: int | None = None, date_from: date |
         scope = Scope(session, chosen, since, until, env.clock.now(),
                       lambda key: _settings(env, key))
         sections = [build(scope) for key, build in SECTIONS if key in deployed]
+        sections += package_sections(scope)
     return Report(chosen, names[chosen], units, date_from, date_to, scope.as_of, sections)
 
 

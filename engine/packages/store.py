@@ -21,7 +21,7 @@ from engine.errors import DefinitionError
 from engine.models import ProcessDefinition, RoleCatalogue
 from engine.orgs import ROLE_LABELS
 from engine.packages.loader import build_config, check_package
-from engine.packages.manifest import MANIFEST
+from engine.packages.manifest import MANIFEST, parse_manifest
 from engine.packages.package import Package
 from engine.process_api import ProcessConfig
 
@@ -87,3 +87,14 @@ class PackageRegistry:
             self._configs[row.id] = config
         return config
 
+
+
+def deployed_manifests(session: Session) -> dict[str, dict[str, Any]]:
+    """key -> the manifest of its latest version holding a package (for indicators and listings)."""
+    rows = session.execute(select(ProcessDefinition.key, ProcessDefinition.package)
+                           .where(ProcessDefinition.package.is_not(None))
+                           .order_by(ProcessDefinition.key, ProcessDefinition.version))
+    latest: dict[str, dict[str, Any]] = {}
+    for key, stored in rows:
+        latest[key] = stored
+    return {key: parse_manifest(str(stored["manifest"])) for key, stored in latest.items()}

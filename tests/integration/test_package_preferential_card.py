@@ -14,10 +14,12 @@ from engine.runtime import case_data, start_case
 from engine.worker import run_due_timers
 from tests.factories import build_org_with_sections, case_row, open_tasks
 from tests.package_helpers import Alternating, deploy_key
+from workflows.indicators import report
 
 KEY = "preferential_card"
 APPLY = {"applicant_name": "李卫国", "id_number": "320621197001010018", "phone": "13912345678",
          "category": "退役军人", "has_archive": "是", "disqualification": "无", "apply_date": "2026-03-02"}
+OTHER_ID, THIRD_ID = "320621198001010020", "320621198001010039"
 
 
 @pytest.fixture
@@ -104,3 +106,29 @@ def test_no_activation_within_its_days_ends_the_case_by_its_timer(env, org):
     env.clock.set(waiting.due_at + timedelta(minutes=1))
     run_due_timers(run.envs[1])
     assert case_row(env, case_id).status == InstanceStatus.completed
+
+
+def test_its_declared_indicators_show_in_the_report_of_the_units_above(env, org):
+    run = Alternating(env, org)
+    activated = _start(env, org)
+    _to_issue(run, activated)
+    run.act(activated, "town_issue", "t1_cw", {"issue_date": "2026-03-27"})
+    env.clock.advance(timedelta(days=2))
+    run.act(activated, "activation", "t1_cw", {"activated": "已激活", "activation_date": "2026-04-02"})
+    issued = _start(env, org, id_number=OTHER_ID)
+    _to_issue(run, issued)
+    run.act(issued, "town_issue", "t1_cw", {"issue_date": "2026-03-28"})
+    _start(env, org, id_number=THIRD_ID, has_archive="否")
+
+    found = report(run.envs[1], org.actor("d1_lead").id)
+    [section] = [s for s in found.sections if s.key == KEY]
+    rows = {r.label: r for r in section.rows}
+    assert section.title == "优待证申领"
+    assert rows["申领件数"].value == "3"
+    assert (rows["申领完成率"].value, rows["申领完成率"].basis) == ("66.7%", "2/3")
+    assert (rows["激活率"].value, rows["激活率"].basis) == ("50.0%", "1/2")
+    assert rows["申领至发放用时"].basis == "2 件"
+    elsewhere = report(env, org.actor("city_lead").id, unit_id=org.units["d2"])
+    assert {r.label: r.value for s in elsewhere.sections if s.key == KEY for r in s.rows}["申领件数"] == "0"
+    with pytest.raises(PermissionDenied):
+        report(env, org.actor("t1_cw").id)
