@@ -157,3 +157,15 @@ def test_an_event_subprocess_in_an_embedded_subprocess_interrupts_only_that_subp
         run.complete(a, "outer_work", {"outer": True})
         assert _instance(env, a).status == InstanceStatus.completed
         assert len(_interrupts(env, a)) == 1
+
+
+def test_the_case_page_names_the_interrupted_steps_and_no_element_id(env, db_url, clock, tmp_path):
+    from tests.web.conftest import login, make_app
+    with Alternating(env, db_url, clock, "esp_message_interrupting") as run:
+        a = run.start({})
+        deliver_message(run.env(), a, "abort", {"reason": "withdrawn"})
+        with make_app(env, tmp_path).test_client() as client:
+            login(client, "t1_cw")
+            page = client.get(f"/cases/{a}").get_data(as_text=True)
+    assert "中断办理" in page and "已撤销的办理步骤：Work" in page
+    assert "reminder_start" not in page and "cancelled" not in page
