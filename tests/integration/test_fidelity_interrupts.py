@@ -5,10 +5,12 @@ timers leave the timer column, the case completes only when the event subprocess
 another case of the same definition (same shared spec) goes on untouched."""
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from engine.definitions import parse_files
 from engine.env import make_env
+from engine.errors import Conflict
 from engine.inbox import inbox
 from engine.interrupts import interrupting_of
 from engine.models import HistoryEvent, InstanceStatus, ProcessInstance, TaskStatus
@@ -86,6 +88,11 @@ def test_a_message_interrupts_its_case_and_leaves_the_other_case_alone(env, db_u
         [(step, data)] = _interrupts(env, a)
         assert step == "handler" and data["cancelled"] == ["Work"]
         assert sorted(data["cancelled_steps"]) == ["reminder_start", "work"]
+        events = _instance(env, a).event_count
+        with pytest.raises(Conflict) as refused:  # a late submit of the cancelled step changes nothing
+            complete_task(run.env(), work_a.id, run.actor, {"late": True})
+        assert refused.value.user_message.startswith("该任务")
+        assert _instance(env, a).event_count == events and run.inbox_steps(a) == ["handle"]
         # the other case of the same (shared) spec is not interrupted
         assert run.inbox_steps(b) == ["work"] and _interrupts(env, b) == []
         assert _instance(env, b).next_timer_at is not None
