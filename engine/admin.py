@@ -35,7 +35,7 @@ ADMIN_ACTION_LABELS = {
     "user_create": "新建用户", "user_deactivate": "停用用户", "user_reactivate": "启用用户",
     "password_reset": "重置密码", "unit_create": "新建单位", "unit_rename": "单位更名",
     "unit_deactivate": "停用单位", "unit_reactivate": "启用单位", "grant_add": "授予角色",
-    "grant_remove": "撤销角色", "deploy": "部署流程",
+    "grant_remove": "撤销角色", "deploy": "部署流程", "role_catalogue": "修改角色目录",
 }
 
 
