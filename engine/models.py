@@ -211,6 +211,9 @@ class HumanTask(Base):
     mark: Mapped[str | None] = mapped_column(String(16), nullable=True)
     mark_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     mark_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    # A signer round on one SpiffWorkflow task (engine.verbs.signers): {"round": lead row id,
+    # "mode": "all" | "any" | "seq" | "added", ...}; None for a task one person completes.
+    sign: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     instance: Mapped[ProcessInstance] = relationship(lazy="raise")
 
 
@@ -363,3 +366,24 @@ class AppMessage(Base):
 
 
 __all__ += ["AppMessage"]
+
+
+class ApiToken(Base):
+    """A personal access token for the JSON API (migration 0013, engine.tokens): stored as the
+    SHA-256 of its secret, scoped to "read" or "act", with an expiry; revoked, never deleted."""
+    __tablename__ = "api_token"
+    __table_args__ = (Index("ux_api_token_hash", "token_hash", unique=True),
+                      Index("ix_api_token_user", "user_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+
+
+__all__ += ["ApiToken"]

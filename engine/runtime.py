@@ -24,22 +24,25 @@ from engine.definitions import latest_definition
 from engine.delivery import MESSAGE_FORM_PREFIX, deliver_message, may_register_message, waiting_messages
 from engine.env import Env
 from engine.errors import Conflict, EngineError, NotFound, PermissionDenied
-from engine.forms import load_form, validate_form
+from engine.forms import form_opinion, load_form, validate_form
 from engine.history import append_event, changed_fields
 from engine.models import (CaseSequence, HistoryEvent, HumanTask, InstanceStatus, OrgUnit,
                            ProcessInstance, TaskStatus)
 from engine.notify.centre import watch_new_tasks
+from engine.verbs.signers import check_turn, expand_modes, hold_for_signers
 from engine.ops.logs import logged_command
 from engine.orgs import Actor, SessionOrgLookup, has_role
 from engine.persistence import load_state, to_json_safe
 from engine.process_api import ProcessConfig
 from engine.stepguard import (committed_workflow, fail_step, keep_completion, run_on_complete,
                               run_step)
-from engine.stepper import (OPEN_STATUSES, Case, SessionCaseLookup, find_spiff_task,
+from engine.stepper import (NEW_ROW_HOOKS, OPEN_STATUSES, Case, SessionCaseLookup, find_spiff_task,
                             hook_context, process_config, workflow_data)
 
 START_FORM = "start"
 watch_new_tasks()  # the message centre tells the holders of each new task (engine.notify)
+if expand_modes not in NEW_ROW_HOOKS:
+    NEW_ROW_HOOKS.append(expand_modes)  # a step's approval mode: its round of signers
 
 
 # ----------------------------------------------------------------------------- start
@@ -204,12 +207,14 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
         raise Conflict(f"task {task_id} is claimed by user {row.assignee_id}", "该任务已被他人认领")
     _require_grant(granted, actor, row)
     _check_four_eyes(session, case, row, actor)
+    check_turn(session, row)
     spiff_task = find_spiff_task(case, row.spiff_task_id)
     if spiff_task.state != TaskState.READY:
         raise Conflict(f"task {task_id} is not ready in the workflow", "该任务当前不可办理，请刷新")
     schema = load_form(case.config.forms_dir, row.step_id)
     if schema is not None:
         validate_form(schema, data)
+    opinion = form_opinion(schema, data, opinion)  # an x-opinion field is the opinion, whoever calls
     now = env.clock.now()
     before = dict(spiff_task.data)
     spiff_task.set_data(**data)
@@ -221,6 +226,10 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
                  actor_name=actor.name, step_id=row.step_id, step_name=row.step_name,
                  task_id=row.id, org_unit_id=row.org_unit_id, opinion=opinion,
                  data=changed_fields(to_json_safe(before), to_json_safe({**data, **extra})))
+    held = hold_for_signers(env, case, row, spiff_task, {**data, **extra}, opinion, now) \
+        if hook_failure is None else None
+    if held is not None:  # a signer round goes on (会签, 依次, 加签): the task waits for the others
+        return held
     keep = keep_completion(row.spiff_task_id, {**data, **extra})
     if hook_failure is not None:  # a bug in the process package: the workflow was not touched
         failure = fail_step(env, case, now, hook_failure, committed_workflow(env, case), keep)

@@ -74,3 +74,5 @@ def _register_blueprints(app: Flask) -> None:
     for module in (auth, home, cases, tasks, verbs, messages_centre, leader, petition, stats, admin, audit,
                    public):
         app.register_blueprint(module.bp)
+    from webapp import api
+    api.init_app(app)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -10,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import (Conflict, EngineError, FormInvalid, InvalidState, NotFound,
                            PermissionDenied)
+from webapp.api import errors as api_errors
 from webapp.inputs import HostileInput
 
 log = logging.getLogger(__name__)
@@ -41,19 +43,30 @@ def error_page(status: int, message: str) -> tuple[str, int]:
                            message=message), status
 
 
-def _engine_error(exc: EngineError) -> tuple[str, int]:
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _engine_error(exc: EngineError) -> Any:
     status = status_of(exc)
     (log.exception if status >= 500 else log.info)("engine error %s: %s", exc.code, exc.message)
+    if _is_api():
+        return api_errors.engine_error(exc, status)
     return error_page(status, exc.user_message)
 
 
 def _csrf_error(exc: CSRFError) -> tuple[str, int]:
     log.info("csrf rejected: %s", exc.description)
+    if _is_api():
+        return api_errors.body(400, "csrf_failed", str(exc.description),
+                               "页面已过期或表单校验失败，请刷新页面后重新提交。")
     return error_page(400, "页面已过期或表单校验失败，请刷新页面后重新提交。")
 
 
 def _http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
     status = exc.code or 500
+    if _is_api() and status >= 400:
+        return api_errors.http_error(exc)
     if status == 413:
         from flask import current_app
         mb = current_app.config["MAX_UPLOAD_MB"]
@@ -71,6 +84,8 @@ def _unexpected(exc: Exception) -> tuple[str, int]:
     shows only the Chinese message and the id (no stack text, no English)."""
     request_id = getattr(g, "request_id", None) or uuid.uuid4().hex[:12]
     log.exception("unexpected error (request %s) in %s %s", request_id, request.method, request.path[:200])
+    if _is_api():
+        return api_errors.unexpected(request_id)
     return render_template("errors/error.html", status=500, title=TITLES[500], message=MESSAGES[500],
                            request_id=request_id), 500
 

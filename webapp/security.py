@@ -15,7 +15,8 @@ from engine.orgs import Actor
 from webapp.extensions import login_manager
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "bootstrap.static", "public.query", "public.evaluate",
-                              "ops.healthz", "ops.readyz", "ops.metrics"})
+                              "ops.healthz", "ops.readyz", "ops.metrics",
+                              "api.openapi", "api.docs", "api.docs_init", "api.docs_static"})
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'")
@@ -72,6 +73,8 @@ def _require_login() -> Any:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    if getattr(current_user, "token_id", None) is not None:
+        return None  # an API token: no browser session to time out (webapp.api.auth)
     return _check_idle() or _require_own_password()
 
 

@@ -1,0 +1,133 @@
+"""The JSON API: tokens (scope, expiry, revocation, someone else's token), the same engine
+calls and refusals as the pages with a stable error code, CSRF for cookie callers."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine.inbox import inbox
+from engine.models import ApiToken
+from engine.runtime import case_history, complete_task
+from engine.tokens import create_token, revoke_token
+from tests.factories import open_tasks
+from tests.web.conftest import BAD_ID, GOOD_ID, csrf_token, make_app, start_plain
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def token(env, org, username: str, scope: str = "act", days: int = 30) -> str:
+    uid = org.actor(username).id
+    return create_token(env, uid, uid, f"{username} 脚本", scope, days).secret
+
+
+def _to_step2(env, org):
+    started = start_plain(env, org)
+    cw = org.actor("t1_cw")
+    complete_task(env, inbox(env, cw.id).items[0].id, cw, {"note": "已登记"})
+    return started, open_tasks(env, started.instance_id, "step2")[0]
+
+
+def test_inbox_and_complete_with_a_token(env, client, plain):
+    started, task = _to_step2(env, plain)
+    h = bearer(token(env, plain, "t1_cw"))
+    listed = client.get("/api/v1/tasks/inbox", headers=h)
+    assert listed.status_code == 200 and [t["id"] for t in listed.json["items"]] == [task.id]
+    detail = client.get(f"/api/v1/tasks/{task.id}", headers=h).json
+    assert detail["form_schema"]["title"] == "初审" and detail["can_act"] is True
+    done = client.post(f"/api/v1/tasks/{task.id}/complete", headers=h, json={
+        "data": {"verified_id_number": GOOD_ID, "amount": 12000.5, "decision": "同意"}, "opinion": "同意，报区局复核"})
+    assert done.status_code == 200, done.json
+    assert done.json["status"] == "running" and done.json["new_task_ids"]
+    event = case_history(env, started.instance_id)[-1]
+    assert event.action == "complete" and event.opinion == "同意，报区局复核"
+    assert "set-cookie" not in {k.lower() for k in done.headers.keys()}  # no browser session for a token
+    again = client.post(f"/api/v1/tasks/{task.id}/complete", headers=h, json={"data": {}})
+    assert again.status_code == 409 and again.json["code"] == "conflict"
+    assert again.json["user_message"] == "该任务已被处理，无需重复提交"
+
+
+def test_an_invalid_form_is_422_with_field_errors_and_completes_nothing(env, client, plain):
+    started, task = _to_step2(env, plain)
+    h = bearer(token(env, plain, "t1_cw"))
+    r = client.post(f"/api/v1/tasks/{task.id}/complete", headers=h,
+                    json={"data": {"verified_id_number": BAD_ID, "amount": -5, "decision": "同意"}})
+    assert r.status_code == 422 and r.json["code"] == "form_invalid"
+    assert set(r.json["errors"]) == {"verified_id_number", "amount"}
+    assert r.json["user_message"] == "表单填写有误，请按提示修改。"
+    shape = client.post(f"/api/v1/tasks/{task.id}/complete", headers=h, json={"data": [], "extra": 1})
+    assert shape.status_code == 422 and shape.json["code"] == "invalid_request" and shape.json["errors"]
+    assert open_tasks(env, started.instance_id, "step2")[0].id == task.id
+
+
+def test_someone_elses_task_is_not_found_and_not_completed(env, client, plain):
+    started, task = _to_step2(env, plain)
+    other = bearer(token(env, plain, "t2_cw"))
+    assert client.get("/api/v1/tasks/inbox", headers=other).json["items"] == []
+    assert client.get(f"/api/v1/tasks/{task.id}", headers=other).status_code == 404
+    r = client.post(f"/api/v1/tasks/{task.id}/complete", headers=other, json={"data": {"decision": "同意"}})
+    assert r.status_code in (403, 404) and r.json["user_message"]
+    assert client.get(f"/api/v1/cases/{started.instance_id}", headers=other).status_code == 404
+    assert open_tasks(env, started.instance_id, "step2")[0].id == task.id
+
+
+@pytest.mark.parametrize("kind", ["unknown", "revoked", "expired", "read_scope", "none", "malformed"])
+def test_a_token_that_may_not_act_is_refused(env, client, plain, clock, kind):
+    started, task = _to_step2(env, plain)
+    secret = token(env, plain, "t1_cw", scope="read" if kind == "read_scope" else "act", days=1)
+    if kind == "revoked":
+        with env.db.read() as s:
+            tid = s.query(ApiToken).one().id
+        revoke_token(env, plain.actor("t1_cw").id, tid)
+    if kind == "expired":
+        clock.advance(timedelta(days=2))
+    headers = {"unknown": bearer("rft_" + "x" * 43), "none": {}, "malformed": {"Authorization": "Basic abc"}}
+    h = headers.get(kind, bearer(secret))
+    r = client.post(f"/api/v1/tasks/{task.id}/complete", headers=h, json={"data": {"decision": "同意"}})
+    assert r.status_code == (403 if kind == "read_scope" else 401)
+    assert r.json["code"] in ("unauthorized", "permission_denied") and r.json["user_message"]
+    if kind == "read_scope":
+        assert client.get("/api/v1/tasks/inbox", headers=h).status_code == 200
+    assert open_tasks(env, started.instance_id, "step2")[0].id == task.id
+
+
+def test_cookie_callers_keep_csrf(env, plain, tmp_path):
+    app = make_app(env, tmp_path, WTF_CSRF_ENABLED=True)
+    started, task = _to_step2(env, plain)
+    with app.test_client() as client:
+        page = client.get("/login").text
+        client.post("/login", data={"username": "t1_cw", "password": "secret-pass", "csrf_token": csrf_token(page)})
+        assert client.get("/api/v1/me").json["auth"] == "session"
+        body = {"data": {"verified_id_number": GOOD_ID, "decision": "同意"}}
+        refused = client.post(f"/api/v1/tasks/{task.id}/complete", json=body)
+        assert refused.status_code == 400 and refused.json["code"] == "csrf_failed"
+        home = client.get("/").text
+        ok = client.post(f"/api/v1/tasks/{task.id}/complete", json=body, headers={"X-CSRFToken": csrf_token(home)})
+        assert ok.status_code == 200
+        # a token is not a way round CSRF for a browser: its own secret must be sent
+        assert client.post("/api/v1/tasks/1/claim", headers=bearer("rft_nope")).status_code in (400, 401)
+
+
+def test_start_a_case_and_read_it_with_history_and_clocks(env, client, plain):
+    h = bearer(token(env, plain, "t1_cw"))
+    r = client.post("/api/v1/processes/plain/cases", headers=h, json={
+        "org_unit_id": plain.units["t1"], "data": {"subject": "优抚金申请", "petitioner_name": "王建国",
+                                                   "id_number": GOOD_ID}})
+    assert r.status_code == 201, r.json
+    case = client.get(f"/api/v1/cases/{r.json['instance_id']}", headers=h).json
+    assert case["case_no"] == r.json["case_no"] and case["history"][0]["action"] == "start"
+    assert case["open_tasks"][0]["step_id"] == "step1"
+    assert [c["id"] for c in client.get("/api/v1/cases/started", headers=h).json["items"]] == [case["id"]]
+    elsewhere = client.post("/api/v1/processes/plain/cases", headers=h, json={"org_unit_id": plain.units["t2"],
+                                                                              "data": {}})
+    assert elsewhere.status_code in (403, 422) and elsewhere.json["user_message"]
+
+
+def test_login_required_json_not_a_redirect(client, plain):
+    r = client.get("/api/v1/tasks/inbox")
+    assert r.status_code == 401 and r.json["code"] == "unauthorized"
+    assert client.get("/api/v1/openapi.json").json["openapi"] == "3.1.0"
+    assert "swagger-ui-bundle.js" in client.get("/api/v1/docs").text
+    assert client.get("/api/v1/docs/static/swagger-ui-bundle.js").status_code == 200
