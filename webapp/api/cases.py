@@ -21,7 +21,7 @@ from engine.runtime import deliver_message, start_case
 from webapp.api import bp, spec
 from webapp.api.schemas import (AttachmentOut, CaseDetailOut, CasePageOut, IndicatorOut, IndicatorQuery,
                                 ListQuery, MeOut, MessageIn, StartIn, StartOut, StepOut, responses)
-from webapp.api.tasks import task_out
+from webapp.api.tasks import iso, task_out
 from webapp.security import actor, current_env
 from webapp.uploads import upload_policy
 from workflows.indicators import report
@@ -53,8 +53,8 @@ def case_filter(query: ListQuery) -> CaseFilter:
 
 def _case_page(page: Any) -> dict[str, Any]:
     items = [{"id": r.instance.id, "case_no": r.instance.case_no, "process_key": r.instance.process_key,
-              "status": r.instance.status.value, "title": r.instance.title, "created_at": r.instance.created_at,
-              "current_steps": list(r.current_steps), "due_at": r.due_at, "copied_by": r.copied_by}
+              "status": r.instance.status.value, "title": r.instance.title, "created_at": iso(r.instance.created_at),
+              "current_steps": list(r.current_steps), "due_at": iso(r.due_at), "copied_by": r.copied_by}
              for r in page.items]
     return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}
 
@@ -106,7 +106,7 @@ def case_detail(case_id: int) -> Any:
                for t in case.timeline]
     return {"id": i.id, "case_no": i.case_no, "process_key": i.process_key, "process_name": case.process_name,
             "status": i.status.value, "status_label": case.status_label, "unit_name": case.unit_name,
-            "initiator_name": case.initiator_name, "created_at": i.created_at, "facts": plain(case.facts),
+            "initiator_name": case.initiator_name, "created_at": iso(i.created_at), "facts": plain(case.facts),
             "open_tasks": [task_out(t) for t in case.open_tasks], "clocks": plain(case.clocks),
             "history": history, "messages": [m.name for m in case.messages],
             "attachments": [_attachment(a) for a in case.attachments]}

@@ -2,7 +2,7 @@
 approval verbs (退回, 撤回, 转办/委派, 交回, 催办). The same engine calls as the pages."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -26,12 +26,17 @@ from webapp.security import actor, current_env
 READ = responses  # alias: reads answer 401/403/404/422/429 too
 
 
+def iso(at: datetime | None) -> str | None:
+    """RFC 3339 (Flask's own JSON would write an HTTP date)."""
+    return at.isoformat() if at is not None else None
+
+
 def task_out(t: HumanTask) -> dict[str, Any]:
     return {"id": t.id, "instance_id": t.instance_id, "case_no": t.case_no, "process_key": t.process_key,
             "title": t.title or "", "step_id": t.step_id, "step_name": t.step_name, "role": t.role.value,
             "org_unit_id": t.org_unit_id, "status": t.status.value, "assignee_id": t.assignee_id,
-            "due_at": t.due_at, "due_provisional": bool(t.due_provisional), "created_at": t.created_at,
-            "completed_at": t.completed_at, "mark": t.mark}
+            "due_at": iso(t.due_at), "due_provisional": bool(t.due_provisional),
+            "created_at": iso(t.created_at), "completed_at": iso(t.completed_at), "mark": t.mark}
 
 
 def task_filter(query: ListQuery) -> TaskFilter:
