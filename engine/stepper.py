@@ -5,6 +5,7 @@ change the workflow, then `save_case`, which writes state, task rows and history
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -285,6 +286,13 @@ def sync_tasks(env: Env, case: Case, now: datetime) -> None:
     if case.new_rows:
         case.session.add_all(case.new_rows)
         _widen_scope(case.instance, [r.org_unit_id for r in case.new_rows])
+        for hook in NEW_ROW_HOOKS:
+            hook(env, case, now)
+
+
+# Run after new task rows are created, in the same step (engine.verbs.signers gives a step with an
+# approval mode its round of signers); registered by engine.runtime.
+NEW_ROW_HOOKS: list[Callable[[Env, Case, datetime], None]] = []
 
 
 def _new_row(case: Case, t: SpiffTask, ctx: HookContext, now: datetime) -> HumanTask:

@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "withdraw": True,          # 撤回 of this step by its completer while the next is untouched
     "transfer": True,          # 转办 of this step's task to another holder of its role
     "urge_interval_hours": 4,  # 催办: at most one per task in this many hours
+    "approval": None,          # an approval mode (engine.verbs.signers), e.g. {"mode": "all", ...}
 }
 
 

@@ -1,5 +1,5 @@
-"""approval verbs and the message centre: human_task marks (退回/撤回/转办 with reason and who),
-app_message (站内消息 with read marks)
+"""approval verbs and the message centre: human_task marks (退回/撤回/转办 with reason and who) and
+signer rounds (会签/或签/依次, 加签), app_message (站内消息 with read marks)
 
 Revision ID: 0011
 Revises: 0010
@@ -20,6 +20,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('mark', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('mark_note', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('mark_by_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('sign', sa.JSON(), nullable=True))
         batch_op.create_foreign_key('fk_human_task_mark_by', 'app_user', ['mark_by_id'], ['id'])
     op.create_table(
         'app_message',
@@ -44,6 +45,7 @@ def downgrade() -> None:
     op.drop_table('app_message')
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.drop_constraint('fk_human_task_mark_by', type_='foreignkey')
+        batch_op.drop_column('sign')
         batch_op.drop_column('mark_by_id')
         batch_op.drop_column('mark_note')
         batch_op.drop_column('mark')
