@@ -109,7 +109,7 @@ class ManifestHooks:
     def _check_exclusions(self, answers: Data, ctx: HookContext) -> None:
         for rule in self.exclude:
             limit = int(_setting(rule["max"], ctx))
-            if int(answers.get(rule["query"], 0)) > limit:
+            if int(answers.get(rule["query"], 0)) >= limit:
                 field = rule.get("field") or self.summary.get("id_field") or "_form"
                 raise FormInvalid({field: rule["message"].format(max=limit, count=answers[rule["query"]])})
 
@@ -133,9 +133,9 @@ class ManifestHooks:
         if ctx.cases is None or not subject:
             return 0
         found = [c for c in ctx.cases.by_subject(q.get("process", self.key), str(subject))
-                 if c.status not in CLOSED_OUT and not (exclude_self and c.case_no == ctx.case_no)]
-        if q.get("status"):
-            found = [c for c in found if c.status in q["status"]]
+                 if not (exclude_self and c.case_no == ctx.case_no)]
+        wanted = q.get("status")  # default: every case that counts (not cancelled or terminated)
+        found = [c for c in found if (c.status in wanted if wanted else c.status not in CLOSED_OUT)]
         if q["name"] == "cases_this_year":
             return sum(1 for c in found if _local_year(c.created_at) == ctx.today.year)
         years = int(_setting(q.get("years", 1), ctx))
