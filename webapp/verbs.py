@@ -15,6 +15,7 @@ from engine.errors import FormInvalid
 from engine.forms import coerce_form
 from engine.verbs.panel import MARK_LABELS
 from engine.verbs.returning import return_task
+from engine.verbs.signers import add_signer, remove_signer
 from engine.verbs.transfer import delegate_task, return_delegation, transfer_task
 from engine.verbs.urging import urge_task
 from engine.verbs.withdrawing import withdraw_task
@@ -76,3 +77,22 @@ def urge(task_id: int) -> Response:
     urge_task(current_env(), task_id, actor(), request.form.get("note", ""))
     flash("已催办", "success")
     return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/signers")
+def signers(task_id: int) -> Response:
+    """加签: before, after or alongside the task's holder."""
+    check_task_visible(current_env(), current_user.id, task_id)
+    add_signer(current_env(), task_id, actor(), _user_id_field("user_id"), request.form.get("position", ""),
+               request.form.get("reason", ""))
+    flash("已加签", "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/remove-signer")
+def remove_signer_(task_id: int) -> Response:
+    """减签: `task_id` is the added signer's task."""
+    check_task_visible(current_env(), current_user.id, task_id)
+    remove_signer(current_env(), task_id, actor(), request.form.get("reason", ""))
+    flash("已减签", "success")
+    return redirect(url_for("home.index"))

@@ -18,7 +18,7 @@ from engine.notify.senders import Sender
 KIND_LABELS = {
     "new_task": "新任务", "returned": "退回", "withdrawn": "撤回", "transferred": "转办",
     "urged": "催办", "copied": "抄送", "due_soon": "即将到期", "overdue": "已超期",
-    "supervision": "督办",
+    "supervision": "督办", "signer": "加签",
 }
 MAX_POOL = 50  # an unclaimed task tells at most this many holders of its role at its unit
 

@@ -10,12 +10,14 @@ from sqlalchemy import select
 from engine.env import Env
 from engine.models import HumanTask, TaskStatus, User
 from engine.verbs.returning import ReturnTarget, return_targets
+from engine.verbs.signers import signer_choices
 from engine.verbs.transfer import proposed_answers, receivers
 from engine.verbs.urging import can_urge
 from engine.verbs.withdrawing import can_withdraw
 
 MARK_LABELS = {"returned": "退回", "withdrawn": "撤回", "transferred": "转办", "delegated": "委派",
-               "delegate_done": "委派办回"}
+               "delegate_done": "委派办回",
+               "signer": "加签"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class VerbPanel:
     mark_label: str | None = None
     mark_note: str | None = None
     mark_by: str | None = None
+    signers: list[tuple[int, str]] = field(default_factory=list)       # 加签 candidates
+    removable: list[tuple[int, str]] = field(default_factory=list)     # 减签: (task row, name)
 
 
 def verb_panel(env: Env, user_id: int, task_id: int) -> VerbPanel:
@@ -45,7 +49,8 @@ def verb_panel(env: Env, user_id: int, task_id: int) -> VerbPanel:
     if status not in (TaskStatus.open, TaskStatus.claimed):
         return VerbPanel()
     delegated = mark_kind == "delegated" and assignee == user_id
-    return VerbPanel(
+    signers, removable = signer_choices(env, task_id, user_id)
+    return VerbPanel(signers=signers, removable=removable,
         targets=[] if delegated else return_targets(env, task_id, user_id),
         receivers=[] if mark_kind == "delegated" else receivers(env, task_id, user_id),
         can_urge=can_urge(env, task_id, user_id), delegated_to_me=delegated,

@@ -286,3 +286,28 @@ def remove_signer(env: Env, task_id: int, actor: Actor, reason: str) -> StepResu
             spiff_task.set_data(**{field: decided})
         return finish_step(env, case, now, spiff_task.run)
     return run_tx(env, body)  # type: ignore[no-any-return]
+
+
+# ----------------------------------------------------------------------------- what the task page offers
+
+def signer_choices(env: Env, task_id: int, user_id: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(who this user may add as a signer, [(row id, name)] of the added signers they may remove);
+    both empty when they may not manage the task's signers. Candidates hold a working role at the
+    task's unit, a unit above it, or a unit the case went through."""
+    with env.db.read() as session:
+        case, row, granted = load_task_case(env, session, task_id, Actor(user_id, ""))
+        if row.status not in OPEN_STATUSES or not _may_manage(session, Actor(user_id, ""), row, granted):
+            return [], []
+        unit = session.get(OrgUnit, row.org_unit_id)
+        units = {int(p) for p in (unit.path if unit else "/").strip("/").split("/") if p}
+        units |= {int(p) for p in (case.instance.unit_ids or "/").strip("/").split("/") if p}
+        rows = round_rows(session, row)
+        busy = {r.assignee_id for r in rows if r.status in OPEN_STATUSES} | {user_id}
+        users = session.execute(select(User.id, User.full_name).join(RoleGrant, RoleGrant.user_id == User.id).where(
+            RoleGrant.role.in_(WORKING), RoleGrant.org_unit_id.in_(units), User.active.is_(True))
+            .distinct().order_by(User.id)).all()
+        names = dict(session.execute(select(User.id, User.full_name).where(
+            User.id.in_([r.assignee_id for r in rows if r.assignee_id]))).all())
+        removable = [(r.id, names.get(r.assignee_id or 0, "")) for r in case.open_rows or []
+                     if r.spiff_task_id == row.spiff_task_id and r.mark == "signer" and r.id != row.id]
+        return [(i, n) for i, n in users if i not in busy], removable

@@ -115,6 +115,8 @@ MATRIX: list[tuple[str, str, str]] = [
     ("POST", "/tasks/{task_a}/transfer",                      "login hide  deny  deny  deny  deny  deny  deny  deny  hide  hide"),
     ("POST", "/tasks/{task_a}/hand-back",                     "login hide  deny  deny  deny  deny  deny  deny  deny  hide  hide"),
     ("POST", "/tasks/{task_a}/urge",                          "login hide  go    deny  deny  go    go    deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/signers",                       "login hide  deny  go    deny  deny  go    deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/remove-signer",                 "login hide  busy  busy  busy  busy  busy  busy  busy  hide  hide"),
     ("POST", "/tasks/{task_b}/return",                        "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     ("POST", "/tasks/{task_b}/urge",                          "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     # the message centre: one's own messages only (another's message id is hidden)
@@ -175,6 +177,8 @@ FORMS: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/tasks/{task_a}/return"): {"step_id": "no_such_step", "opinion": "材料不全"},
     ("POST", "/tasks/{task_b}/return"): {"step_id": "no_such_step", "opinion": "材料不全"},
     ("POST", "/tasks/{task_a}/transfer"): {"to_user_id": "{user}", "reason": "出差"},
+    ("POST", "/tasks/{task_a}/signers"): {"user_id": "{city_lead}", "position": "alongside", "reason": "请会签"},
+    ("POST", "/tasks/{task_a}/remove-signer"): {"reason": "不需要"},
     ("POST", "/admin/users/{user}/active"): {"active": "1"},
     ("POST", "/admin/units/{unit}/active"): {"active": "1"},
     ("POST", "/query"): {"case_no": "{case_a_no}", "query_code": "{case_a_code}"},
