@@ -171,6 +171,12 @@ class TransferIn(Strict):
     mode: Literal["transfer", "delegate"] = "transfer"
 
 
+class SignerIn(Strict):
+    user_id: int = Id
+    position: Literal["before", "after", "alongside"]  # engine.verbs.signers.POSITIONS
+    reason: str = Field(default="", max_length=4000)
+
+
 class UrgeIn(Strict):
     note: str = Field(default="", max_length=4000)
 

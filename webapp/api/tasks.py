@@ -15,11 +15,12 @@ from engine.inbox import TaskFilter, done_list, inbox
 from engine.models import HumanTask
 from engine.runtime import claim_task, complete_task, unclaim_task
 from engine.verbs.returning import return_task
+from engine.verbs.signers import add_signer, remove_signer
 from engine.verbs.transfer import delegate_task, return_delegation, transfer_task
 from engine.verbs.urging import urge_task
 from engine.verbs.withdrawing import withdraw_task
 from webapp.api import bp, spec
-from webapp.api.schemas import (CompleteIn, ListQuery, OkOut, ReasonIn, ReturnIn, StepOut, TaskDetailOut,
+from webapp.api.schemas import (CompleteIn, ListQuery, OkOut, ReasonIn, ReturnIn, SignerIn, StepOut, TaskDetailOut,
                                 TaskPageOut, TransferIn, UrgeIn, responses)
 from webapp.security import actor, current_env
 
@@ -149,4 +150,22 @@ def urge(task_id: int, json: UrgeIn) -> Any:
     """催办: remind the holders of an open task."""
     check_task_visible(current_env(), current_user.id, task_id)
     urge_task(current_env(), task_id, actor(), json.note)
+    return {"ok": True}
+
+
+@bp.post("/tasks/<int:task_id>/signers")
+@spec.validate(json=SignerIn, resp=responses(OkOut), tags=["verbs"], operation_id="add_signer")
+def signers(task_id: int, json: SignerIn) -> Any:
+    """加签: a signer before, after or alongside the task's holder (position as the page offers)."""
+    check_task_visible(current_env(), current_user.id, task_id)
+    add_signer(current_env(), task_id, actor(), json.user_id, json.position, json.reason)
+    return {"ok": True}
+
+
+@bp.post("/tasks/<int:task_id>/remove-signer")
+@spec.validate(json=ReasonIn, resp=responses(OkOut), tags=["verbs"], operation_id="remove_signer")
+def remove_signer_(task_id: int, json: ReasonIn) -> Any:
+    """减签: `task_id` is the added signer's task."""
+    check_task_visible(current_env(), current_user.id, task_id)
+    remove_signer(current_env(), task_id, actor(), json.reason)
     return {"ok": True}
