@@ -235,11 +235,24 @@ def test_emptied_history_is_found(env, world):
     assert f"case {world['a_no']} seq 2: event missing: the checkpoint holds more events" in found
 
 
+def remove_case_rows(env, instance_id, tables):
+    """Delete a case's rows from `tables` as a superuser: no triggers, no foreign keys."""
+    statements = [f"DELETE FROM {t} WHERE {'id' if t == 'process_instance' else 'instance_id'} = :i" for t in tables]
+    if env.db.is_sqlite:  # a plain connection: foreign keys are off unless asked for, triggers dropped
+        raw = sqlite3.connect(env.db.url.split("///", 1)[1])
+        raw.execute("DROP TRIGGER IF EXISTS history_event_no_delete")
+        for statement in statements:
+            raw.execute(statement.replace(":i", "?"), (instance_id,))
+        raw.commit()
+        raw.close()
+        return
+    with unguarded(env) as s:  # replica mode skips the foreign key triggers too
+        for statement in statements:
+            s.execute(text(statement), {"i": instance_id})
+
+
 def test_a_case_removed_whole_is_found_through_the_checkpoint(env, world):
-    with unguarded(env) as s:
-        for table in ("history_event", "human_task", "process_instance"):
-            s.execute(text(f"DELETE FROM {table} WHERE {'id' if table == 'process_instance' else 'instance_id'}"
-                           " = :i"), {"i": world["a"]})
+    remove_case_rows(env, world["a"], ["history_event", "human_task", "process_instance"])
     assert problems(env, world["dir"]) == [f"case {world['a_no']}: in the checkpoint with 2 events, "
                                            "missing from the database"]
 
@@ -466,14 +479,5 @@ def test_cli_create_app_role_needs_postgresql_and_a_plain_role_name(runner, env)
 
 
 def test_a_case_row_removed_under_its_events_is_found_without_a_checkpoint(env, world):
-    if env.db.is_sqlite:  # a plain connection: foreign keys are off unless asked for
-        raw = sqlite3.connect(env.db.url.split("///", 1)[1])
-        raw.execute("DELETE FROM human_task WHERE instance_id = ?", (world["a"],))
-        raw.execute("DELETE FROM process_instance WHERE id = ?", (world["a"],))
-        raw.commit()
-        raw.close()
-    else:
-        with unguarded(env) as s:  # replica mode skips the foreign key triggers too
-            s.execute(text("DELETE FROM human_task WHERE instance_id = :i"), {"i": world["a"]})
-            s.execute(text("DELETE FROM process_instance WHERE id = :i"), {"i": world["a"]})
+    remove_case_rows(env, world["a"], ["human_task", "process_instance"])
     assert problems(env, None) == [f"case id {world['a']} seq 1: events of a case missing from the database"]
