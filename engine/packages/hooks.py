@@ -39,15 +39,11 @@ class ManifestHooks:
     def assign(self, step_id: str, data: Data, ctx: HookContext) -> int:
         rule = self.steps.get(step_id, {})
         route = rule.get("route", "case_unit")
-        if route == "ancestor":
-            return _ancestor(ctx, ctx.case_unit_id, rule["level"])
+        if route == "ancestor":  # of the case's unit, or of the unit a form field names
+            base = _unit_field(step_id, rule["field"], data) if "field" in rule else ctx.case_unit_id
+            return _ancestor(ctx, base, rule["level"])
         if route == "field":
-            value = data.get(rule["field"])
-            if value in (None, ""):
-                raise DefinitionError(f"step {step_id}: routing field {rule['field']!r} is empty",
-                                      element=f"steps.{step_id}",
-                                      user_message=f"环节“{step_id}”的办理单位字段为空")
-            return int(value)
+            return _unit_field(step_id, rule["field"], data)
         if route == "unit":
             return ctx.orgs.unit_id(rule["unit"])
         return ctx.case_unit_id  # case_unit, initiator: where the initiator registered the case
@@ -141,6 +137,14 @@ class ManifestHooks:
         years = int(_setting(q.get("years", 1), ctx))
         since = date(ctx.today.year - years, ctx.today.month, min(ctx.today.day, 28))
         return sum(1 for c in found if _local_day(c.created_at) >= since)
+
+
+def _unit_field(step_id: str, field: str, data: Data) -> int:
+    value = data.get(field)
+    if value in (None, "") or not str(value).isdigit():
+        raise DefinitionError(f"step {step_id}: routing field {field!r} holds no unit id",
+                              element=f"steps.{step_id}", user_message=f"环节“{step_id}”的办理单位字段为空")
+    return int(value)
 
 
 def _ancestor(ctx: HookContext, unit_id: int, level: str) -> int:
