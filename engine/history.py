@@ -30,7 +30,9 @@ ACTION_LABELS = {
     "suspend": "挂起", "resume": "恢复", "reassign": "转派", "migrate": "迁移版本",
     "message": "收到消息", "cc": "抄送", "attach": "上传附件",
     "return": "退回", "withdraw": "撤回", "transfer": "转办", "delegate": "委派", "delegate_done": "委派办回",
-    "urge": "催办", "add_signer": "加签", "remove_signer": "减签", "interrupt": "中断办理",
+    "urge": "催办", "add_signer": "加签", "remove_signer": "减签",
+    "remind": "到期提醒", "escalate": "超期上报", "auto_act": "超时自动处理", "interrupt": "中断办理",
+    "document": "生成文书",
 }
 
 

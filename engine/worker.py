@@ -20,6 +20,7 @@ from engine.ops.heartbeat import beat, worker_name
 from engine.ops.logs import logged_command
 from engine.stepguard import run_step
 from engine.stepper import lock_case, mark_error
+from engine.verbs.timeouts import run_due_policies
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,10 @@ def _poll(env: Env, name: str, batch: int, stop: threading.Event) -> int:
             handled += 1
     except Exception:  # keep the worker alive; the failed case rolled back whole
         log.exception("timer run failed")
+    try:  # the steps' timeout policies (remind, escalate, auto-act), each fired once
+        handled += run_due_policies(env)
+    except Exception:  # noqa: BLE001 - as above: that task's transaction rolled back
+        log.exception("timeout policies failed")
     if handled:
         log.info("fired timers on %d case(s)", handled)
         _beat(env, name, handled)

@@ -3,3 +3,17 @@
 its history event; `can_*` functions answer the views. Per-step settings come from
 `ProcessConfig.settings["verbs"]` (see `common.step_setting`), so declarative packages get them too.
 """
+from engine.notify.centre import watch_new_tasks  # noqa: E402
+from engine.stepper import NEW_ROW_HOOKS  # noqa: E402
+
+
+def install() -> None:
+    """Wire the verbs into every command, whichever process imports them (web, worker, CLI):
+    new-task messages at commit and the approval modes' signer rounds (idempotent)."""
+    from engine.verbs.signers import expand_modes
+    watch_new_tasks()
+    if expand_modes not in NEW_ROW_HOOKS:
+        NEW_ROW_HOOKS.append(expand_modes)
+
+
+install()

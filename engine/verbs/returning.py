@@ -115,26 +115,40 @@ def return_task(env: Env, task_id: int, actor: Actor, step_id: str, opinion: str
         require_holder(session, row, actor, granted)
         if not step_setting(env, case.config, row.step_id, "return"):
             raise PermissionDenied(f"step {row.step_id} does not allow returning", "本步骤不允许退回")
-        task = find_spiff_task(case, row.spiff_task_id)
-        refusal = _refusal(session, case, row, task, step_id)
-        if refusal:
-            raise InvalidState(f"task {task_id} cannot be returned to step {step_id!r}", refusal)
-        target_info = next(t for t in _targets(session, case, task) if t.step_id == step_id)
-        target = find_spiff_task(case, target_info.spiff_task_id)
-        _check_branches(case, row, target)
-        now = env.clock.now()
-        row.status, row.assignee_id, row.completed_at, row.completed_by_id = \
-            TaskStatus.completed, actor.id, now, actor.id
-        case.completed_row = row
-        append_event(session, case.instance, at=now, action="return", actor_id=actor.id, actor_name=actor.name,
-                     step_id=row.step_id, step_name=row.step_name, task_id=row.id, org_unit_id=row.org_unit_id,
-                     opinion=reason, data={"to_step": step_id, "to_step_name": target_info.step_name,
-                                           "to_user": target_info.completed_by_id})
-        data = dict(target.data)
-        result = finish_step(env, case, now, lambda: case.workflow.reset_from_task_id(target.id, data=data))
-        _open_for_completer(session, case, target_info, actor, reason, now)
-        return result
+        return return_in_case(env, case, row, step_id, reason, actor)
     return run_tx(env, body)  # type: ignore[no-any-return]
+
+
+def return_in_case(env: Env, case: Case, row: HumanTask, step_id: str, reason: str,
+                   actor: Actor | None) -> StepResult:
+    """Return a locked case from `row` to `step_id` (by `actor`, or the system's timeout policy)."""
+    session = case.session
+    task = find_spiff_task(case, row.spiff_task_id)
+    refusal = _refusal(session, case, row, task, step_id)
+    if refusal:
+        raise InvalidState(f"task {row.id} cannot be returned to step {step_id!r}", refusal)
+    target_info = next(t for t in _targets(session, case, task) if t.step_id == step_id)
+    target = find_spiff_task(case, target_info.spiff_task_id)
+    _check_branches(case, row, target)
+    now = env.clock.now()
+    by = actor.id if actor else None
+    row.status, row.assignee_id, row.completed_at, row.completed_by_id = TaskStatus.completed, by, now, by
+    case.completed_row = row
+    append_event(session, case.instance, at=now, action="return", actor_id=by,
+                 actor_name=actor.name if actor else "系统", step_id=row.step_id, step_name=row.step_name,
+                 task_id=row.id, org_unit_id=row.org_unit_id, opinion=reason,
+                 data={"to_step": step_id, "to_step_name": target_info.step_name,
+                       "to_user": target_info.completed_by_id})
+    data = dict(target.data)
+    result = finish_step(env, case, now, lambda: case.workflow.reset_from_task_id(target.id, data=data))
+    _open_for_completer(session, case, target_info, actor or Actor(0, "系统"), reason, now)
+    return result
+
+
+def nearest_target(env: Env, case: Case, row: HumanTask) -> str | None:
+    """The step just before this task on its path (for an automatic return), or None."""
+    targets = _targets(case.session, case, find_spiff_task(case, row.spiff_task_id))
+    return targets[-1].step_id if targets else None
 
 
 def _open_for_completer(session: Session, case: Case, target: ReturnTarget, actor: Actor, reason: str,
@@ -143,7 +157,7 @@ def _open_for_completer(session: Session, case: Case, target: ReturnTarget, acto
     new = new_row_for(case, target.spiff_task_id)
     if new is None:
         return
-    new.mark, new.mark_note, new.mark_by_id = "returned", reason, actor.id
+    new.mark, new.mark_note, new.mark_by_id = "returned", reason, actor.id or None
     if target.completed_by_id and has_role(session, target.completed_by_id, new.role, new.org_unit_id):
         new.status, new.assignee_id = TaskStatus.claimed, target.completed_by_id
     session.flush()
