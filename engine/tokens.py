@@ -67,7 +67,7 @@ def _check_new(name: str, scope: str, days: int) -> None:
     if not 1 <= days <= MAX_DAYS:
         errors["days"] = f"有效期应为 1 至 {MAX_DAYS} 天"
     if errors:
-        raise FormInvalid(f"invalid token request: {sorted(errors)}", errors)
+        raise FormInvalid(errors)
 
 
 def _may_manage(session: Session, actor_id: int, owner_id: int) -> None:
@@ -92,8 +92,7 @@ def create_token(env: Env, actor_id: int, owner_id: int, name: str, scope: str, 
         live = session.scalars(select(ApiToken.id).where(
             ApiToken.user_id == owner_id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)).all()
         if len(live) >= MAX_TOKENS:
-            raise FormInvalid(f"user {owner_id} already has {MAX_TOKENS} live tokens",
-                              {"name": f"每位用户最多 {MAX_TOKENS} 个有效令牌，请先撤销不用的令牌"})
+            raise FormInvalid({"name": f"每位用户最多 {MAX_TOKENS} 个有效令牌，请先撤销不用的令牌"})
         row = ApiToken(user_id=owner_id, name=name.strip(), token_hash=hash_secret(secret),
                        prefix=secret[:12], scope=scope, created_at=now, expires_at=now + timedelta(days=days))
         session.add(row)

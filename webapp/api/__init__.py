@@ -23,4 +23,6 @@ def init_app(app: Flask) -> None:
     csrf.exempt(bp)  # CSRF is checked by webapp.api.auth for cookie auth only
     login_manager.blueprint_login_views["api"] = None  # 401, not a redirect to the login page
     app.register_blueprint(bp)
+    from webapp import tokens
+    app.register_blueprint(tokens.bp)  # the 访问令牌 pages
 
