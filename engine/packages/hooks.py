@@ -8,6 +8,7 @@ questions about other cases into the data, where BPMN expressions and DMN tables
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,6 +19,7 @@ from engine.process_api import HookContext
 
 Data = dict[str, Any]
 CLOSED_OUT = {"cancelled", "terminated"}  # cases that never counted
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class ManifestHooks:
@@ -61,11 +63,7 @@ class ManifestHooks:
         return {**self._answer_queries(data, ctx, exclude_self=True), **self._clocks(data, ctx)}
 
     def summarize(self, data: Data) -> tuple[str, str | None, str | None]:
-        title = self.summary.get("title") or self.m["name"]
-        try:
-            title = title.format_map(_Blank(data))
-        except (ValueError, IndexError):
-            pass
+        title = fill(self.summary.get("title") or self.m["name"], data)
         name_f, id_f = self.summary.get("name_field"), self.summary.get("id_field")
         name = str(data[name_f]) if name_f and data.get(name_f) else None
         id_no = str(data[id_f]).upper() if id_f and data.get(id_f) else None
@@ -98,7 +96,7 @@ class ManifestHooks:
                 continue
             cap = _setting(rule["max"], ctx)
             if _number(data[rule["field"]]) > _number(cap):
-                errors[rule["field"]] = rule["message"].format(max=cap, value=data[rule["field"]])
+                errors[rule["field"]] = fill(rule["message"], {"max": cap, "value": data[rule["field"]]})
         if errors:
             raise FormInvalid(errors)
 
@@ -107,7 +105,7 @@ class ManifestHooks:
             limit = int(_setting(rule["max"], ctx))
             if int(answers.get(rule["query"], 0)) >= limit:
                 field = rule.get("field") or self.summary.get("id_field") or "_form"
-                raise FormInvalid({field: rule["message"].format(max=limit, count=answers[rule["query"]])})
+                raise FormInvalid({field: fill(rule["message"], {"max": limit, "count": answers[rule["query"]]})})
 
     def _check_unique(self, data: Data, ctx: HookContext) -> None:
         id_field = self.summary.get("id_field")
@@ -199,6 +197,6 @@ def _local_year(at: datetime) -> int:
     return _local_day(at).year
 
 
-class _Blank(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return ""
+def fill(template: str, values: Data) -> str:
+    """`{name}` placeholders replaced by plain values (no attribute or index access; unknown: empty)."""
+    return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "")), template)
