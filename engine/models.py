@@ -387,3 +387,20 @@ class ApiToken(Base):
 
 
 __all__ += ["ApiToken"]
+
+
+class AbsenceProxy(Base):
+    """代理: while `user_id` is away (starts_at..ends_at), tasks assigned to them go to `proxy_id`,
+    who acts within the absent user's rights (migration 0011, engine.verbs.proxy)."""
+    __tablename__ = "absence_proxy"
+    __table_args__ = (Index("ix_absence_proxy_user", "user_id", "ends_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    proxy_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)  # ended early by the user
+
+
+__all__ += ["AbsenceProxy"]

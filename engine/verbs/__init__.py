@@ -9,11 +9,14 @@ from engine.stepper import NEW_ROW_HOOKS  # noqa: E402
 
 def install() -> None:
     """Wire the verbs into every command, whichever process imports them (web, worker, CLI):
-    new-task messages at commit and the approval modes' signer rounds (idempotent)."""
+    new-task messages at commit, the approval modes' signer rounds, rows of absent users to their
+    proxies (idempotent)."""
+    from engine.verbs.proxy import route_new_rows
     from engine.verbs.signers import expand_modes
     watch_new_tasks()
-    if expand_modes not in NEW_ROW_HOOKS:
-        NEW_ROW_HOOKS.append(expand_modes)
+    for hook in (expand_modes, route_new_rows):  # signers first: their rows may go to a proxy too
+        if hook not in NEW_ROW_HOOKS:
+            NEW_ROW_HOOKS.append(hook)
 
 
 install()

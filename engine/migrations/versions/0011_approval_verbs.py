@@ -1,5 +1,5 @@
 """approval verbs and the message centre: human_task marks (退回/撤回/转办 with reason and who) and
-signer rounds (会签/或签/依次, 加签), app_message (站内消息 with read marks)
+signer rounds (会签/或签/依次, 加签), app_message (站内消息 with read marks), absence_proxy (代理)
 
 Revision ID: 0011
 Revises: 0010
@@ -38,9 +38,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_app_message_user_read', 'app_message', ['user_id', 'read_at'])
+    op.create_table(
+        'absence_proxy',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('proxy_id', sa.Integer(), nullable=False),
+        sa.Column('starts_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('ends_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('ended_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ),
+        sa.ForeignKeyConstraint(['proxy_id'], ['app_user.id'], ),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_absence_proxy_user', 'absence_proxy', ['user_id', 'ends_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_absence_proxy_user', table_name='absence_proxy')
+    op.drop_table('absence_proxy')
     op.drop_index('ix_app_message_user_read', table_name='app_message')
     op.drop_table('app_message')
     with op.batch_alter_table('human_task', schema=None) as batch_op:
