@@ -131,3 +131,11 @@ def test_login_required_json_not_a_redirect(client, plain):
     assert client.get("/api/v1/openapi.json").json["openapi"] == "3.1.0"
     assert "swagger-ui-bundle.js" in client.get("/api/v1/docs").text
     assert client.get("/api/v1/docs/static/swagger-ui-bundle.js").status_code == 200
+
+
+def test_a_form_post_to_a_json_operation_is_415_not_a_crash(env, client, plain):
+    started, task = _to_step2(env, plain)
+    r = client.post(f"/api/v1/tasks/{task.id}/complete", headers=bearer(token(env, plain, "t1_cw")),
+                    data={"decision": "同意"})
+    assert r.status_code == 415 and r.json["code"] == "unsupported_media_type"
+    assert open_tasks(env, started.instance_id, "step2")[0].id == task.id

@@ -16,6 +16,7 @@ from webapp.extensions import csrf, login_manager
 from webapp.security import CurrentUser, current_env
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MULTIPART = frozenset({"api.upload"})
 PUBLIC = frozenset({"api.openapi", "api.docs", "api.docs_init", "api.docs_static"})
 
 
@@ -69,6 +70,9 @@ def _check_caller() -> None:
         return
     if not current_user.is_authenticated:
         abort(401)
+    if request.method == "POST" and request.endpoint not in MULTIPART and request.content_length \
+            and not request.is_json:
+        abort(415, "send the body as application/json")
     caller = g.get("api_token")
     if caller is None:
         if request.method not in SAFE_METHODS and current_app.config.get("WTF_CSRF_ENABLED", True):
