@@ -111,6 +111,9 @@ def upload_definition(env: Env, actor: Actor, key: str, files: dict[str, bytes])
         raise FormInvalid({"files": "请选择要上传的 .bpmn / .dmn 文件"})
     with env.db.write() as session:
         require_system_admin(session, actor.id)
+        if session.scalar(select(ProcessDefinition.id).where(
+                ProcessDefinition.key == key, ProcessDefinition.package.is_not(None)).limit(1)):
+            raise FormInvalid({"key": "该流程是流程包（含表单和 process.toml），请在“流程包”页面上传整个 zip"})
         now = env.clock.now()
         definition, created = deploy(session, key, clean, now, actor_id=actor.id,
                                      role_steps=_role_steps(env, key))

@@ -160,3 +160,15 @@ def test_a_package_may_not_take_the_key_of_a_python_process(env, org):
         upload_package(env, org.actor("admin"), zipped(files))
     assert "已被系统内置流程使用" in refused.value.user_message
     assert _deployed(env) == 0
+
+
+def test_bare_bpmn_files_may_not_replace_a_package(env, org):
+    from engine.admin_ops import upload_definition
+    from engine.errors import FormInvalid
+    upload_package(env, org.actor("admin"), zipped(package_files()))
+    files = {"preferential_card.bpmn": package_files()["preferential_card.bpmn"].replace(
+        "服务站发放".encode(), "服务站发证".encode())}
+    with pytest.raises(FormInvalid) as refused:
+        upload_definition(env, org.actor("admin"), KEY, files)
+    assert "请在“流程包”页面上传整个 zip" in refused.value.errors["key"]
+    assert _deployed(env) == 1
