@@ -46,6 +46,9 @@ class Env:
     _script_engine: RongScriptEngine | None = None
     # Declarative packages deployed in the database (engine.packages), for keys `lookup` lacks.
     packages: PackageRegistry = field(default_factory=PackageRegistry)
+    # Where attachments are stored (config UPLOAD_DIR): generated documents (engine.documents) are
+    # written there too. None: steps issue no documents.
+    upload_dir: Path | None = None
 
     def process(self, key: str) -> ProcessConfig:
         if key in self.extra_processes:

@@ -266,6 +266,32 @@ __all__ = ["Base", "OrgUnit", "OrgLevel", "User", "Role", "RoleGrant", "ProcessD
            "HistoryEvent", "Attachment"]
 
 
+class DocumentSequence(Base):
+    """The last document number (文号) issued per unit, year and document type (row-locked)."""
+    __tablename__ = "document_sequence"
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    doc_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseDocument(Base):
+    """A document generated for a case from its template: a .docx and a .pdf attachment."""
+    __tablename__ = "case_document"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(128))
+    number: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: a draft
+    issuer_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), nullable=True)
+    step_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    docx_attachment_id: Mapped[int] = mapped_column(ForeignKey("attachment.id"))
+    pdf_attachment_id: Mapped[int] = mapped_column(ForeignKey("attachment.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    created_at: Mapped[datetime]
+    __table_args__ = (Index("ix_case_document_number", "number", unique=True),)
+
+
 class CaseCopy(Base):
     """抄送: a read-only copy of a case to a named user, with a read mark (web layer, 0002)."""
     __tablename__ = "case_copy"

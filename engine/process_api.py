@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine.calendar import BusinessCalendar
+from engine.documents.catalogue import DocumentSet
 from engine.models import Role
 
 
@@ -113,3 +114,6 @@ class ProcessConfig:
     option_sources: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = field(
         default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    # Documents from templates (engine.documents): types, templates' folder (by convention the
+    # package's documents/ beside forms/) and which step issues which. None: no documents.
+    documents: DocumentSet | None = None

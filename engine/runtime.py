@@ -21,6 +21,7 @@ from engine.caseops import (cancel_case, reassign_task, resume_case, retry_case,
 from engine.commands import (StartResult, StepResult, finish_step, load_task_case, require_open,
                              require_running, run_tx, step_result, touch)
 from engine.definitions import latest_definition
+from engine.documents.steps import issue_step_documents
 from engine.delivery import MESSAGE_FORM_PREFIX, deliver_message, may_register_message, waiting_messages
 from engine.env import Env
 from engine.errors import Conflict, EngineError, NotFound, PermissionDenied
@@ -238,7 +239,10 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
     if hook_failure is not None:  # a bug in the process package: the workflow was not touched
         failure = fail_step(env, case, now, hook_failure, committed_workflow(env, case), keep)
         return step_result(case, failure)
-    return finish_step(env, case, now, spiff_task.run, keep)
+    result = finish_step(env, case, now, spiff_task.run, keep)
+    if result.error is None:  # the documents this step issues (engine.documents), same transaction
+        issue_step_documents(env, case, row, actor, dict(spiff_task.data), now)
+    return result
 
 
 def four_eyes_refusal(session: Session, config: ProcessConfig, row: HumanTask,

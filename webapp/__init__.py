@@ -21,6 +21,8 @@ def create_app(config_class_or_overrides: type | Mapping[str, Any] | None = None
     app = Flask(__name__)
     _configure(app, config_class_or_overrides)
     app.extensions["rongflow_env"] = env or _make_env(app)
+    if app.extensions["rongflow_env"].upload_dir is None:  # documents go where attachments go
+        app.extensions["rongflow_env"].upload_dir = Path(app.config["UPLOAD_DIR"])
     _init_extensions(app)
     _register_blueprints(app)
     from webapp.cli import register_cli

@@ -38,6 +38,7 @@ from workflows.petition.assignment import assign
 from workflows.petition.deadlines import (ASSIGNMENT_NOTICE, FIRST_REQUEST, FIRST_REVIEW, HANDLING, INTAKE, OBJECTION,
                                           SECOND_REQUEST, SECOND_REVIEW, due_key, roll_settings)
 from workflows.petition.demo import DEMO_SETTINGS
+from workflows.petition.documents import DOCUMENTS
 from workflows.petition.hooks import on_complete, on_start, summarize, task_label
 from workflows.petition.indicators import DEFAULT_RESOLUTION_DAYS
 
@@ -111,6 +112,7 @@ PROCESS = ProcessConfig(
     task_label=task_label,
     smoke_start=SMOKE_START,
     smoke_answers=SMOKE_ANSWERS,
+    documents=DOCUMENTS,
     settings={"intake_section": "xf", "supervision_feedback_working_days": 3, **roll_settings(),
               "late_request_days": 0,
               "one_time_resolution_days": DEFAULT_RESOLUTION_DAYS, **DEMO_SETTINGS},
