@@ -32,6 +32,7 @@ ACTION_LABELS = {
     "return": "退回", "withdraw": "撤回", "transfer": "转办", "delegate": "委派", "delegate_done": "委派办回",
     "urge": "催办", "add_signer": "加签", "remove_signer": "减签",
     "remind": "到期提醒", "escalate": "超期上报", "auto_act": "超时自动处理", "proxy": "转代理人",
+    "supervise": "督办", "supervise_feedback": "督办反馈",
     "interrupt": "中断办理",
     "document": "生成文书",
 }

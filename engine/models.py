@@ -430,3 +430,24 @@ class AbsenceProxy(Base):
 
 
 __all__ += ["AbsenceProxy"]
+
+
+class SupervisionOrder(Base):
+    """督办: a supervision order on a case to the unit that has it in hand, with its own deadline,
+    answered once by written feedback (migration 0011, engine.verbs.supervision)."""
+    __tablename__ = "supervision_order"
+    __table_args__ = (Index("ix_supervision_order_instance", "instance_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    requirement: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    opened_at: Mapped[datetime]
+    feedback: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fed_back_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    fed_back_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+__all__ += ["SupervisionOrder"]

@@ -1,5 +1,5 @@
 """approval verbs and the message centre: human_task marks (退回/撤回/转办 with reason and who) and
-signer rounds (会签/或签/依次, 加签), app_message (站内消息 with read marks), absence_proxy (代理)
+signer rounds (会签/或签/依次, 加签), app_message (站内消息 with read marks), absence_proxy (代理), supervision_order (督办)
 
 Revision ID: 0011
 Revises: 0010
@@ -52,9 +52,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_absence_proxy_user', 'absence_proxy', ['user_id', 'ends_at'])
+    op.create_table(
+        'supervision_order',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('instance_id', sa.Integer(), nullable=False),
+        sa.Column('org_unit_id', sa.Integer(), nullable=False),
+        sa.Column('requirement', sa.Text(), nullable=False),
+        sa.Column('due_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('opened_by_id', sa.Integer(), nullable=False),
+        sa.Column('opened_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('feedback', sa.Text(), nullable=True),
+        sa.Column('fed_back_by_id', sa.Integer(), nullable=True),
+        sa.Column('fed_back_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('on_time', sa.Boolean(), nullable=True),
+        sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
+        sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], ),
+        sa.ForeignKeyConstraint(['opened_by_id'], ['app_user.id'], ),
+        sa.ForeignKeyConstraint(['fed_back_by_id'], ['app_user.id'], ),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_supervision_order_instance', 'supervision_order', ['instance_id'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_supervision_order_instance', table_name='supervision_order')
+    op.drop_table('supervision_order')
     op.drop_index('ix_absence_proxy_user', table_name='absence_proxy')
     op.drop_table('absence_proxy')
     op.drop_index('ix_app_message_user_read', table_name='app_message')
