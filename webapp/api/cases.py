@@ -139,8 +139,10 @@ def download(attachment_id: int) -> Any:
                                 Path(current_app.config["UPLOAD_DIR"]))
     if not found.path.is_file():
         abort(404)
-    return send_file(found.path, mimetype=found.content_type, as_attachment=True,
-                     download_name=found.filename, max_age=0)
+    response = send_file(found.path, mimetype=found.content_type, as_attachment=True,
+                         download_name=found.filename, max_age=0)
+    response.direct_passthrough = False  # the route wrapper reads the body (files are small: MAX_UPLOAD_MB)
+    return response
 
 
 @bp.post("/cases/<int:case_id>/messages/<name>")

@@ -27,9 +27,14 @@ def body(status: int, code: str, message: str, user_message: str,
     return jsonify(code=code, message=message, user_message=user_message, errors=errors or {}), status
 
 
+# A refusal says what kind it is, never which case or person it was about (the precise engine
+# message is in the server log): the same rule as the pages' 403/404.
+REFUSALS = {403: "you may not do this", 404: "not found, or not visible to you"}
+
+
 def engine_error(exc: EngineError, status: int) -> tuple[Response, int]:
     errors = exc.errors if isinstance(exc, FormInvalid) else {}
-    return body(status, exc.code, exc.message, exc.user_message, errors)
+    return body(status, exc.code, REFUSALS.get(status, exc.message), exc.user_message, errors)
 
 
 def http_error(exc: HTTPException) -> tuple[Response, int]:
