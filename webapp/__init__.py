@@ -71,10 +71,10 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import (admin, audit, auth, cases, home, leader, messages_centre, petition, public, stats,
-                        tasks, verbs)
+    from webapp import (admin, audit, auth, cases, documents, home, leader, messages_centre, petition, public,
+                        stats, tasks, verbs)
     for module in (auth, home, cases, tasks, verbs, messages_centre, leader, petition, stats, admin, audit,
-                   public):
+                   public, documents):
         app.register_blueprint(module.bp)
     from webapp import api
     api.init_app(app)

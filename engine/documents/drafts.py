@@ -13,7 +13,7 @@ from engine.attachments import _lock_row
 from engine.documents.issue import Issuer, issue_document
 from engine.env import Env
 from engine.errors import NotFound, PermissionDenied
-from engine.models import CaseDocument, HumanTask, ProcessInstance
+from engine.models import CaseDocument, HumanTask, InstanceStatus, ProcessInstance
 from engine.ops.logs import logged_command
 from engine.orgs import Actor, SessionOrgLookup
 from engine.runtime import can_act, case_data
@@ -52,10 +52,12 @@ def draft_document(env: Env, instance_id: int, actor: Actor, doc_type: str) -> i
     with env.db.write() as session:
         _lock_row(env, session, instance_id)
         instance = visible_case(session, actor.id, instance_id)
+        if instance.status not in (InstanceStatus.running, InstanceStatus.suspended):
+            raise PermissionDenied(f"case {instance.case_no} is closed", "案件已结束，不能再生成文书草稿")
+        task = _handler_task(session, actor, instance)
         docs = env.process(instance.process_key).documents
         if docs is None or doc_type not in docs.types:
             raise NotFound(f"process {instance.process_key} has no document type {doc_type!r}", "没有该文书")
-        task = _handler_task(session, actor, instance)
         unit = task.org_unit_id if task is not None else instance.org_unit_id
         issuer = Issuer(actor.id, actor.name, SessionOrgLookup(session).organ_of(unit))
         return issue_document(session, instance, docs, docs.types[doc_type], data, issuer,
@@ -70,6 +72,19 @@ def case_documents(env: Env, user_id: int, instance_id: int) -> list[DocumentRow
                                .order_by(CaseDocument.id)).all()
         return [DocumentRow(r.id, r.title, r.number, r.step_id, r.created_at, r.docx_attachment_id,
                             r.pdf_attachment_id) for r in rows]
+
+
+def may_draft(env: Env, actor: Actor, instance_id: int) -> bool:
+    """Whether the actor may draft documents of the case now (for the case page)."""
+    with env.db.read() as session:
+        instance = visible_case(session, actor.id, instance_id)
+        if instance.status not in (InstanceStatus.running, InstanceStatus.suspended):
+            return False
+        try:
+            _handler_task(session, actor, instance)
+        except PermissionDenied:
+            return False
+        return True
 
 
 def draftable(env: Env, process_key: str) -> list[tuple[str, str]]:

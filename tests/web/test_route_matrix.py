@@ -84,12 +84,16 @@ MATRIX: list[tuple[str, str, str]] = [
     ("POST", "/cases/{case_a}/messages/supervision",          "login hide  hide  hide  hide  hide  hide  hide  hide  hide  hide"),
     # files: the initiator and whoever may act on an open task (an empty upload is refused with a message)
     ("POST", "/cases/{case_a}/attachments",                   "login hide  go    go    deny  deny  deny  deny  deny  hide  hide"),
+    # 文书 drafts (e.g. the 回执): the same people; an unknown type does not exist
+    ("POST", "/cases/{case_a}/documents/receipt",             "login hide  go    go    deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/cases/{case_a}/documents/no_such",             "login hide  hide  hide  deny  deny  deny  deny  deny  hide  hide"),
     # case B, of the other district: hidden from d1's people
     ("GET",  "/cases/{case_b}",                               "login hide  hide  hide  ok    hide  hide  ok    hide  hide  hide"),
     ("GET",  "/cases/{case_b}/print",                         "login hide  hide  hide  ok    hide  hide  ok    hide  hide  hide"),
     ("GET",  "/attachments/{att_b}",                          "login hide  hide  hide  ok    hide  hide  ok    hide  hide  hide"),
     ("POST", "/cases/{case_b}/cc",                            "login hide  hide  hide  go    hide  hide  deny  hide  hide  hide"),
     ("POST", "/cases/{case_b}/attachments",                   "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
+    ("POST", "/cases/{case_b}/documents/receipt",             "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     # 督办单: a leader above the case or the petition section (the empty form is refused: 422);
     # 领导包案: a leader above the case (the empty form is valid: d1's leader takes case A)
     ("GET",  "/cases/{case_a}/supervision",                   "login hide  deny  deny  ok    deny  ok    deny  deny  hide  hide"),
@@ -119,6 +123,8 @@ MATRIX: list[tuple[str, str, str]] = [
     ("POST", "/tasks/{task_a}/remove-signer",                 "login hide  busy  busy  busy  busy  busy  busy  busy  hide  hide"),
     ("POST", "/tasks/{task_b}/return",                        "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     ("POST", "/tasks/{task_b}/urge",                          "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
+    ("POST", "/cases/{case_a}/supervise",                     "login hide  deny  deny  deny  bad   bad   deny  deny  hide  hide"),
+    ("POST", "/cases/{case_a}/supervision/{no_message}",      "login hide  hide  hide  hide  hide  hide  hide  hide  hide  hide"),
     # the message centre: one's own messages only (another's message id is hidden)
     ("GET",  "/messages",                                     "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
     ("POST", "/messages/{no_message}/read",                   "login hide  hide  hide  hide  hide  hide  hide  hide  hide  hide"),
