@@ -3,19 +3,21 @@ checks the task is visible (else 404), calls one engine verb, flashes and redire
 decides who may (its refusals become the error pages of webapp/errors.py)."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from engine.access import check_task_visible
+from engine.access import check_case_visible, check_task_visible
 from engine.casefile import task_page
 from engine.errors import FormInvalid
 from engine.forms import coerce_form
 from engine.verbs.panel import MARK_LABELS
 from engine.verbs.returning import return_task
 from engine.verbs.signers import add_signer, remove_signer
+from engine.verbs.supervision import answer_order, open_order
 from engine.verbs.transfer import delegate_task, return_delegation, transfer_task
 from engine.verbs.urging import urge_task
 from engine.verbs.withdrawing import withdraw_task
@@ -96,3 +98,26 @@ def remove_signer_(task_id: int) -> Response:
     remove_signer(current_env(), task_id, actor(), request.form.get("reason", ""))
     flash("已减签", "success")
     return redirect(url_for("home.index"))
+
+
+@bp.post("/cases/<int:case_id>/supervise")
+def supervise(case_id: int) -> Response:
+    """督办: open a supervision order (deadline: the date typed, else the process's default)."""
+    check_case_visible(current_env(), current_user.id, case_id)
+    raw = request.form.get("due_on", "").strip()
+    try:
+        due_on = date.fromisoformat(raw) if raw else None
+    except ValueError as exc:
+        raise FormInvalid({"due_on": "请填写正确的日期"}) from exc
+    open_order(current_env(), case_id, actor(), request.form.get("requirement", ""), due_on)
+    flash("已开具督办单", "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/supervision/<int:order_id>")
+def answer(case_id: int, order_id: int) -> Response:
+    """The supervised unit's written feedback."""
+    check_case_visible(current_env(), current_user.id, case_id)
+    answer_order(current_env(), order_id, actor(), request.form.get("feedback", ""), case_id)
+    flash("已反馈", "success")
+    return redirect(url_for("cases.show", case_id=case_id))

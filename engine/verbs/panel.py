@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.env import Env
-from engine.models import HumanTask, TaskStatus, User
+from engine.models import HumanTask, InstanceStatus, ProcessInstance, SupervisionOrder, TaskStatus, User
 from engine.verbs.returning import ReturnTarget, return_targets
 from engine.verbs.signers import signer_choices
+from engine.verbs.supervision import may_answer, may_supervise
 from engine.verbs.transfer import proposed_answers, receivers
 from engine.verbs.urging import can_urge
 from engine.verbs.withdrawing import can_withdraw
@@ -60,9 +61,12 @@ def verb_panel(env: Env, user_id: int, task_id: int) -> VerbPanel:
 
 @dataclass(frozen=True)
 class CaseVerbs:
-    """The case page's verbs for one user: steps they may take back, pending tasks they may urge."""
+    """The case page's verbs for one user: steps they may take back, pending tasks they may urge,
+    whether they may open a 督办单, and the case's orders with those they may answer."""
     withdrawable: list[tuple[int, str]] = field(default_factory=list)
     urgeable: list[tuple[int, str]] = field(default_factory=list)
+    can_supervise: bool = False
+    orders: list[tuple[SupervisionOrder, bool]] = field(default_factory=list)
 
 
 def case_verbs(env: Env, instance_id: int, user_id: int) -> CaseVerbs:
@@ -74,5 +78,10 @@ def case_verbs(env: Env, instance_id: int, user_id: int) -> CaseVerbs:
         pending = list(session.execute(select(HumanTask.id, HumanTask.step_name).where(
             HumanTask.instance_id == instance_id,
             HumanTask.status.in_((TaskStatus.open, TaskStatus.claimed))).order_by(HumanTask.id)))
+        instance = session.get(ProcessInstance, instance_id)
+        supervise = instance is not None and instance.status == InstanceStatus.running \
+            and may_supervise(session, user_id, instance)
+        orders = [(o, o.fed_back_at is None and may_answer(session, user_id, o)) for o in session.scalars(
+            select(SupervisionOrder).where(SupervisionOrder.instance_id == instance_id).order_by(SupervisionOrder.id))]
     return CaseVerbs([(i, n) for i, n in mine if can_withdraw(env, i, user_id)],
-                     [(i, n) for i, n in pending if can_urge(env, i, user_id)])
+                     [(i, n) for i, n in pending if can_urge(env, i, user_id)], supervise, orders)

@@ -87,11 +87,12 @@ def open_order(env: Env, instance_id: int, actor: Actor, requirement: str, due_o
 
 
 @logged_command
-def answer_order(env: Env, order_id: int, actor: Actor, feedback: str) -> bool:
-    """Answer a 督办单 in writing, once; returns whether it was on time."""
+def answer_order(env: Env, order_id: int, actor: Actor, feedback: str, instance_id: int | None = None) -> bool:
+    """Answer a 督办单 in writing, once; returns whether it was on time. `instance_id`, when given,
+    must be the order's case (a page answers only orders of the case it shows)."""
     def body(session: Session) -> bool:
         order = session.get(SupervisionOrder, order_id)
-        if order is None:
+        if order is None or (instance_id is not None and order.instance_id != instance_id):
             raise NotFound(f"supervision order {order_id} does not exist", "督办单不存在")
         case = lock_case(env, session, order.instance_id)
         session.refresh(order)
