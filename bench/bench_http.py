@@ -1,0 +1,303 @@
+"""HTTP benchmark: task submits through the JSON API and the HTML form over real HTTP (gunicorn).
+
+Models: start → 5 user tasks → end and start → 50 → end (one caseworker lane), and a back-flow
+loop driven to 1,000 completions. Prints submits/s, median and p95 ms for a sequential client
+and for 8 concurrent clients on 4 gunicorn workers, the SQL statements and commits of one submit
+(counted in-process with the engine's statement counter), and the submit time around task 10
+and task 1,000 of the looping case.
+
+    .venv/bin/python bench/bench_http.py                      # SQLite
+    .venv/bin/python bench/bench_http.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_engine import fresh_env  # noqa: E402
+from engine.orgs import set_hash_cost  # noqa: E402
+from engine.process_api import ProcessConfig  # noqa: E402
+from engine.tokens import create_token  # noqa: E402
+from tests.factories import build_org, deploy_files  # noqa: E402
+from tests.integration.fidelity_runner import fixture_config, fixture_files  # noqa: E402
+
+PASSWORD = "secret-pass"
+FORMS = Path(tempfile.gettempdir()) / "rongflow_bench_forms"  # no forms: every step takes {}
+LOOP = "loop_backflow"
+
+
+def linear_bpmn(key: str, n: int) -> bytes:
+    """start → n user tasks in a caseworker lane → end."""
+    ids = [f"t{i}" for i in range(1, n + 1)]
+    nodes = ["start", *ids, "end"]
+    tasks = "".join(f'<bpmn:userTask id="{t}" name="步骤{t[1:]}"/>' for t in ids)
+    flows = "".join(f'<bpmn:sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>'
+                    for i, (a, b) in enumerate(zip(nodes, nodes[1:])))
+    refs = "".join(f"<bpmn:flowNodeRef>{x}</bpmn:flowNodeRef>" for x in nodes)
+    return (f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
+            f'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d_{key}" '
+            f'targetNamespace="http://rongflow/bench"><bpmn:collaboration id="c_{key}">'
+            f'<bpmn:participant id="p_{key}" processRef="{key}"/></bpmn:collaboration>'
+            f'<bpmn:process id="{key}" isExecutable="true"><bpmn:laneSet id="ls"><bpmn:lane id="l" '
+            f'name="caseworker">{refs}</bpmn:lane></bpmn:laneSet><bpmn:startEvent id="start"/>{tasks}'
+            f'<bpmn:endEvent id="end"/>{flows}</bpmn:process></bpmn:definitions>').encode()
+
+
+def processes() -> dict[str, ProcessConfig]:
+    FORMS.mkdir(exist_ok=True)
+    out = {f"linear{n}": ProcessConfig(key=f"linear{n}", name=f"{n} 步", case_prefix=f"L{n}", forms_dir=FORMS)
+           for n in (5, 50)}
+    out[LOOP] = fixture_config(LOOP)
+    return out
+
+
+def server_app() -> Any:
+    """The app gunicorn serves (`bench.bench_http:server_app()`), with the bench's processes."""
+    from webapp import create_app
+    app = create_app({"ENV_NAME": "development", "DATABASE_URL": os.environ["BENCH_DB_URL"],
+                      "UPLOAD_DIR": os.environ["BENCH_UPLOADS"], "API_RATE_PER_MINUTE": 10**9})
+    app.extensions["rongflow_env"].extra_processes.update(processes())
+    return app
+
+
+# ----------------------------------------------------------------------------- client
+
+class Client:
+    """One keep-alive HTTP connection with a token or a browser session."""
+
+    def __init__(self, port: int, token: str | None = None) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.cookie = ""
+
+    def call(self, method: str, path: str, body: Any = None, form: dict[str, str] | None = None,
+             extra: dict[str, str] | None = None) -> tuple[int, bytes, http.client.HTTPResponse]:
+        headers = {**self.headers, **(extra or {})}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        elif form is not None:
+            data, headers["Content-Type"] = urlencode(form).encode(), "application/x-www-form-urlencoded"
+        self.conn.request(method, path, body=data, headers=headers)
+        resp = self.conn.getresponse()
+        payload = resp.read()
+        cookie = resp.getheader("Set-Cookie")
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0]
+        return resp.status, payload, resp
+
+    def json(self, method: str, path: str, body: Any = None) -> Any:
+        status, payload, _ = self.call(method, path, body)
+        assert status in (200, 201), (method, path, status, payload[:300])
+        return json.loads(payload)
+
+    def login(self, username: str) -> str:
+        _, page, _ = self.call("GET", "/login")
+        token = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+        status, _, _ = self.call("POST", "/login", form={"username": username, "password": PASSWORD,
+                                                         "csrf_token": token})
+        assert status == 302, status
+        _, home, _ = self.call("GET", "/")
+        csrf = re.search(rb'name="csrf_token" value="([^"]+)"', home).group(1).decode()
+        self.headers["X-CSRFToken"] = csrf  # the API with a browser session keeps CSRF
+        return csrf
+
+
+def start(client: Client, key: str, unit: int) -> tuple[int, int]:
+    case = client.json("POST", f"/api/v1/processes/{key}/cases", {"org_unit_id": unit, "data": {}})
+    detail = client.json("GET", f"/api/v1/cases/{case['instance_id']}")
+    return case["instance_id"], detail["open_tasks"][0]["id"]
+
+
+def api_case(client: Client, key: str, unit: int, times: list[float], loop: int = 0) -> None:
+    _iid, task = start(client, key, unit)
+    n = 0
+    while True:
+        n += 1
+        data = {"decision": "again" if n < loop else "done", "round": n} if loop else {}
+        t0 = time.perf_counter()
+        result = client.json("POST", f"/api/v1/tasks/{task}/complete", {"data": data})
+        times.append((time.perf_counter() - t0) * 1000)
+        if not result["new_task_ids"]:
+            return
+        task = result["new_task_ids"][0]
+
+
+def html_case(client: Client, csrf: str, key: str, unit: int, times: list[float]) -> None:
+    iid, task = start(client, key, unit)
+    while task:
+        t0 = time.perf_counter()
+        status, _, _ = client.call("POST", f"/tasks/{task}", form={"csrf_token": csrf, "_opinion": "同意"})
+        times.append((time.perf_counter() - t0) * 1000)
+        assert status == 302, status
+        open_tasks = client.json("GET", f"/api/v1/cases/{iid}")["open_tasks"]
+        task = open_tasks[0]["id"] if open_tasks else 0
+
+
+# ----------------------------------------------------------------------------- runs
+
+def summary(label: str, times: list[float], wall: float) -> str:
+    times = sorted(times)
+    p95 = times[int(len(times) * 0.95) - 1]
+    return (f"  {label:<34} {len(times) / wall:8.0f}/s  median {statistics.median(times):6.2f} ms  "
+            f"p95 {p95:6.2f} ms  ({len(times)} submits)")
+
+
+def sequential(port: int, secret: str, key: str, unit: int, cases: int) -> str:
+    client, times = Client(port, secret), []
+    t0 = time.perf_counter()
+    for _ in range(cases):
+        api_case(client, key, unit, times)
+    return summary(f"API {key}, sequential", times, time.perf_counter() - t0)
+
+
+def concurrent(port: int, secrets: list[str], key: str, unit: int, cases: int) -> str:
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def work(secret: str) -> None:
+        client, mine = Client(port, secret), []
+        for _ in range(cases):
+            api_case(client, key, unit, mine)
+        with lock:
+            times.extend(mine)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in secrets]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return summary(f"API {key}, {len(secrets)} concurrent clients", times, time.perf_counter() - t0)
+
+
+def html_sequential(port: int, key: str, unit: int, cases: int) -> str:
+    client, times = Client(port), []
+    csrf = client.login("t1_cw")
+    t0 = time.perf_counter()
+    for _ in range(cases):
+        html_case(client, csrf, key, unit, times)
+    return summary(f"HTML form {key}, sequential", times, time.perf_counter() - t0)
+
+
+def loop_case(port: int, secret: str, unit: int, completions: int) -> str:
+    times: list[float] = []
+    api_case(Client(port, secret), LOOP, unit, times, loop=completions)
+    at_10, at_end = statistics.median(times[5:15]), statistics.median(times[-10:])
+    return (f"  API loop, submit at task ~10: {at_10:.2f} ms; at task ~{completions}: {at_end:.2f} ms "
+            f"({at_end / at_10:.2f}x)")
+
+
+def statement_counts(env: Any, org: Any, secret: str, workdir: Path) -> str:
+    """Statements and commits of one submit, counted in-process on the same database."""
+    os.environ.setdefault("BENCH_DB_URL", env.db.url)
+    from webapp import create_app
+    app = create_app({"ENV_NAME": "development", "DATABASE_URL": env.db.url, "UPLOAD_DIR": workdir,
+                      "WTF_CSRF_ENABLED": False}, env=env)
+    env.extra_processes.update(processes())
+    unit = org.units["t1"]
+    out = []
+    with app.test_client() as c:
+        h = {"Authorization": f"Bearer {secret}"}
+        case = c.post("/api/v1/processes/linear5/cases", json={"org_unit_id": unit, "data": {}}, headers=h).json
+        task = c.get(f"/api/v1/cases/{case['instance_id']}", headers=h).json["open_tasks"][0]["id"]
+        env.db.counter.reset()
+        task = c.post(f"/api/v1/tasks/{task}/complete", json={"data": {}}, headers=h).json["new_task_ids"][0]
+        out.append(f"API submit {env.db.counter.statements} statements, {env.db.counter.commits} commit(s)")
+        c.post("/login", data={"username": "t1_cw", "password": PASSWORD})
+        env.db.counter.reset()
+        c.post(f"/tasks/{task}", data={"_opinion": "同意"})
+        out.append(f"HTML POST {env.db.counter.statements} statements, {env.db.counter.commits} commit(s)")
+        task = c.get(f"/api/v1/cases/{case['instance_id']}").json["open_tasks"][0]["id"]
+        env.db.counter.reset()
+        c.get(f"/tasks/{task}")
+        c.post(f"/tasks/{task}", data={"_opinion": "同意"})
+        c.get("/")
+        out.append(f"browser step (GET task, POST, GET /) {env.db.counter.statements} statements")
+    return "  " + "; ".join(out)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(port: int) -> None:
+    for _ in range(300):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not come up")
+
+
+def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        env = fresh_env(kind, pg_url, workdir)
+        org = build_org(env)
+        env.extra_processes.update(processes())
+        for n in (5, 50):
+            deploy_files(env, f"linear{n}", {f"linear{n}.bpmn": linear_bpmn(f"linear{n}", n)})
+        deploy_files(env, LOOP, fixture_files(LOOP))
+        uid = org.actor("t1_cw").id
+        secrets = [create_token(env, uid, uid, f"bench {i}", "act", 30).secret for i in range(9)]
+        port = free_port()
+        server_env = {**os.environ, "BENCH_DB_URL": env.db.url, "BENCH_UPLOADS": str(workdir / "uploads"),
+                      "SECRET_KEY": "bench-secret-key-not-for-production", "LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b",
+                                   f"127.0.0.1:{port}", "--log-level", "warning", "bench.bench_http:server_app()"],
+                                  cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_up(port)
+            unit = org.units["t1"]
+            print(f"{kind} (gunicorn, {args.workers} workers; load average {os.getloadavg()[0]:.1f}):")
+            print(sequential(port, secrets[0], "linear5", unit, args.cases))
+            print(sequential(port, secrets[0], "linear50", unit, max(1, args.cases // 10)))
+            print(html_sequential(port, "linear5", unit, max(1, args.cases // 2)))
+            print(concurrent(port, secrets[1:9], "linear5", unit, max(1, args.cases // 8)))
+            print(loop_case(port, secrets[0], unit, args.loop))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        print(statement_counts(env, org, secrets[0], workdir))
+        env.db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pg", help="PostgreSQL URL (a database named rongflow_bench is created beside it)")
+    parser.add_argument("--cases", type=int, default=60, help="5-task cases of the sequential API run")
+    parser.add_argument("--loop", type=int, default=1000, help="completions of the looping case")
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    set_hash_cost(time_cost=1, memory_cost_kib=64)
+    run("sqlite", None, args)
+    if args.pg:
+        run("postgresql", args.pg, args)
+
+
+if __name__ == "__main__":
+    main()
