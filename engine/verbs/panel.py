@@ -18,7 +18,7 @@ from engine.verbs.withdrawing import can_withdraw
 
 MARK_LABELS = {"returned": "退回", "withdrawn": "撤回", "transferred": "转办", "delegated": "委派",
                "delegate_done": "委派办回",
-               "signer": "加签"}
+               "signer": "加签", "proxy": "代理"}
 
 
 @dataclass(frozen=True)

@@ -111,3 +111,11 @@ def proxy_actor(session: Session, row: HumanTask, actor: Actor, at: datetime) ->
         return None
     absent = session.get(User, row.mark_by_id)
     return Actor(actor.id, f"{actor.name} 代 {absent.full_name if absent else ''}")
+
+
+def proxies_of(env: Env, user_id: int) -> list[tuple[AbsenceProxy, str]]:
+    """The user's proxy arrangements, newest first, with each proxy's name."""
+    with env.db.read() as session:
+        rows = session.execute(select(AbsenceProxy, User.full_name).join(User, User.id == AbsenceProxy.proxy_id)
+                               .where(AbsenceProxy.user_id == user_id).order_by(AbsenceProxy.id.desc())).all()
+        return [(r[0], r[1]) for r in rows]

@@ -107,6 +107,9 @@ MATRIX: list[tuple[str, str, str]] = [
     # 统计指标: leaders, reviewers and auditors (each for their own subtree)
     ("GET",  "/stats/",                                       "login deny  deny  deny  deny  ok    ok    ok    ok    deny  deny"),
     ("GET",  "/stats/export.csv",                             "login deny  deny  deny  deny  ok    ok    ok    ok    deny  deny"),
+    # the half-year report and its companion table: the same people as 统计指标
+    ("GET",  "/stats/half-year.docx",                         "login deny  deny  deny  deny  ok    ok    ok    ok    deny  deny"),
+    ("GET",  "/stats/half-year.xlsx",                         "login deny  deny  deny  deny  ok    ok    ok    ok    deny  deny"),
     # task A (调查办理 at d1): only d1's caseworker may act; the rest who see the case may read it
     ("GET",  "/tasks/{task_a}",                               "login hide  ok    ok    ok    ok    ok    ok    ok    hide  hide"),
     ("POST", "/tasks/{task_a}",                               "login hide  deny  bad   deny  deny  deny  deny  deny  hide  hide"),
@@ -129,6 +132,11 @@ MATRIX: list[tuple[str, str, str]] = [
     ("GET",  "/messages",                                     "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
     ("POST", "/messages/{no_message}/read",                   "login hide  hide  hide  hide  hide  hide  hide  hide  hide  hide"),
     ("POST", "/messages/read-all",                            "login go    go    go    go    go    go    go    go    go    go"),
+    # one's own 代理 (absence proxy): an empty form is refused, another's arrangement is hidden
+    ("GET",  "/proxy",                                        "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    ("POST", "/proxy",                                        "login bad   bad   bad   bad   bad   bad   bad   bad   bad   bad"),
+    ("POST", "/proxy/{no_message}/end",                       "login hide  hide  hide  hide  hide  hide  hide  hide  hide  hide"),
+    ("POST", "/proxy/move",                                   "login busy  busy  busy  busy  busy  busy  busy  busy  busy  busy"),
     ("GET",  "/tasks/{task_b}",                               "login hide  hide  hide  ok    hide  hide  ok    hide  hide  hide"),
     ("POST", "/tasks/{task_b}",                               "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     ("POST", "/tasks/{task_b}/claim",                         "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),

@@ -1,0 +1,37 @@
+"""The verbs' pages without a browser: the 代理 page sets a proxy who then finds the moved task, the
+message centre marks read and opens the task, and nothing internal reaches the page."""
+from engine.models import HumanTask, TaskStatus
+from engine.runtime import claim_task
+from tests.factories import assign_petition, open_tasks, register_petition, setup_petition
+from tests.web.conftest import login, make_app
+
+
+def test_a_user_sets_a_proxy_and_moves_a_claimed_task(env, tmp_path):
+    org = setup_petition(env)
+    case_id = register_petition(env, org)
+    assign_petition(env, org, case_id)
+    [handle] = open_tasks(env, case_id, "handle")
+    claim_task(env, handle.id, org.actor("d1_cw"))
+    app = make_app(env, tmp_path)
+    with app.test_client() as client:
+        login(client, "d1_cw")
+        page = client.get("/proxy").get_data(as_text=True)
+        assert "代理设置" in page and "区领导" in page
+        bad = client.post("/proxy", data={"proxy_id": str(org.actor("d1_lead").id), "starts_on": "x"})
+        assert bad.status_code == 422 and "Traceback" not in bad.get_data(as_text=True)
+        assert client.post("/proxy", data={"proxy_id": str(org.actor("d1_lead").id), "starts_on": "2026-03-02",
+                                           "ends_on": "2026-03-06"}).status_code == 302
+        assert "区领导：2026-03-02 00:00 至 2026-03-07 00:00" in client.get("/proxy").get_data(as_text=True)
+        client.post("/proxy/move")
+    with env.db.read() as s:
+        row = s.get(HumanTask, handle.id)
+        assert (row.status, row.assignee_id, row.mark) == (TaskStatus.claimed, org.actor("d1_lead").id, "proxy")
+    with app.test_client() as client:
+        login(client, "d1_lead")
+        centre = client.get("/messages").get_data(as_text=True)
+        assert "代理：区经办不在岗" in centre
+        assert 'unread-count' in client.get("/").get_data(as_text=True)
+        client.post("/messages/read-all")
+        assert 'unread-count' not in client.get("/").get_data(as_text=True)
+        task_page = client.get(f"/tasks/{handle.id}").get_data(as_text=True)
+        assert "代区经办办理" in task_page and "proxy" not in task_page
