@@ -67,3 +67,24 @@ def test_outsiders_neither_draft_nor_see_documents(env, org, client):
     login(client, "t1_cw")
     assert client.post(f"/cases/{case_id}/documents/no_such").status_code == 404
     assert case_documents(env, org.actor("t1_cw").id, case_id) == []
+
+
+def test_a_leader_downloads_the_half_year_report_and_its_table_from_the_indicators_page(env, org, client):
+    from docx import Document
+    from openpyxl import load_workbook
+    register_petition(env, org)
+    login(client, "city_lead")
+    page = client.get("/stats/?date_from=2026-01-01&date_to=2026-06-30").get_data(as_text=True)
+    assert "工作总结（Word）" in page and "数据明细（Excel）" in page
+    word = client.get("/stats/half-year.docx?date_from=2026-01-01&date_to=2026-06-30")
+    assert word.status_code == 200 and word.data.startswith(b"PK")
+    text = "\n".join(p.text for p in Document(io.BytesIO(word.data)).paragraphs)
+    assert "XX市退役军人事务局2026年上半年工作完成情况" in text and "涉军信访事项办理" in text
+    table = client.get("/stats/half-year.xlsx?date_from=2026-01-01&date_to=2026-06-30")
+    listing = list(load_workbook(io.BytesIO(table.data))["案件清单"].iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in listing] == ["涉军信访事项办理"]
+    bad = client.get("/stats/half-year.docx?date_from=2026-13-01")
+    assert bad.status_code == 422 and "日期格式" in bad.get_data(as_text=True)
+    client.get("/logout")
+    login(client, "t1_cw")
+    assert client.get("/stats/half-year.docx").status_code == 403
