@@ -1,6 +1,7 @@
 """What documents a process issues: its types (template, title, 文号 word) and which step issues which."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ class DocumentRule:
     step_id: str
     doc_type: str
     when: dict[str, Any] = field(default_factory=dict)
+    # Whose 文号 it bears: "step" (the organ of the step's unit) or "case" (of the unit that
+    # registered the case, e.g. the city bureau's 喜报 delivered by a town).
+    issuer: str = "step"
 
     def applies(self, step_id: str, data: dict[str, Any]) -> bool:
         return step_id == self.step_id and all(data.get(k) == v for k, v in self.when.items())
@@ -34,8 +38,8 @@ class DocumentSet:
     def template(self, key: str) -> Path:
         return self.directory / f"{key}.docx"
 
-    def for_step(self, step_id: str, data: dict[str, Any]) -> list[DocumentType]:
-        return [self.types[r.doc_type] for r in self.rules if r.applies(step_id, data)]
+    def for_step(self, step_id: str, data: dict[str, Any]) -> list[tuple[DocumentRule, DocumentType]]:
+        return [(r, self.types[r.doc_type]) for r in self.rules if r.applies(step_id, data)]
 
     def problems(self) -> list[str]:
         """What does not fit (for `workflows check` and tests): unknown types, missing templates."""
@@ -43,3 +47,16 @@ class DocumentSet:
                  for r in self.rules if r.doc_type not in self.types]
         return found + [f"template {self.template(k)} is missing" for k in self.types
                         if not self.template(k).is_file()]
+
+
+def from_folder(directory: Path) -> DocumentSet | None:
+    """A documents/ folder declared without Python (e.g. a declarative package's): documents.json
+    {"types": {key: {"title", "word"}}, "rules": [{"step", "type", "when"}]} beside the templates."""
+    manifest = directory / "documents.json"
+    if not manifest.is_file():
+        return None
+    raw = json.loads(manifest.read_text(encoding="utf-8"))
+    types = {k: DocumentType(k, t["title"], t.get("word")) for k, t in raw.get("types", {}).items()}
+    rules = tuple(DocumentRule(r["step"], r["type"], dict(r.get("when", {})), r.get("issuer", "step"))
+                  for r in raw.get("rules", []))
+    return DocumentSet(directory, types, rules)

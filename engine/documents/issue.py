@@ -71,8 +71,10 @@ def context(session: Session, instance: ProcessInstance, data: dict[str, Any], d
             issuer: Issuer, number: str | None, now: datetime) -> dict[str, Any]:
     """What a template may use: the case data, the case's facts and history, the document's own."""
     organ = session.get(OrgUnit, issuer.unit_id)
+    units = {f"{k[:-3]}_name": u.name for k, v in data.items()  # receiving_unit_id -> receiving_unit_name
+             if k.endswith("_unit_id") and isinstance(v, int) and (u := session.get(OrgUnit, v)) is not None}
     unit = session.get(OrgUnit, instance.org_unit_id)
-    return {**data, "case_no": instance.case_no, "query_code": instance.query_code,
+    return {**data, **units, "case_no": instance.case_no, "query_code": instance.query_code,
             "case_title": instance.title, "doc_title": doc.title, "doc_number": number or "（草稿）",
             "draft": number is None and doc.word is not None, "issued_on": cn_date(to_local_date(now)),
             "issuer_name": organ.name if organ else "", "unit_name": unit.name if unit else "",

@@ -13,11 +13,13 @@ from engine.stepper import Case
 
 def issue_step_documents(env: Env, case: Case, row: HumanTask, actor: Actor, data: dict[str, Any],
                          now: datetime) -> list[CaseDocument]:
-    """Issue, numbered by the organ of the step's unit, each document the step's rules name."""
+    """Issue each document the step's rules name, numbered by the organ the rule names."""
     docs = case.config.documents
     if docs is None or env.upload_dir is None:
         return []
-    issuer = Issuer(actor.id, actor.name, case.orgs.organ_of(row.org_unit_id), row.step_id,
-                    row.step_name, row.id)
-    return [issue_document(case.session, case.instance, docs, doc, data, issuer, env.upload_dir, now)
-            for doc in docs.for_step(row.step_id, data)]
+    issued = []
+    for rule, doc in docs.for_step(row.step_id, data):
+        unit = case.instance.org_unit_id if rule.issuer == "case" else row.org_unit_id
+        issuer = Issuer(actor.id, actor.name, case.orgs.organ_of(unit), row.step_id, row.step_name, row.id)
+        issued.append(issue_document(case.session, case.instance, docs, doc, data, issuer, env.upload_dir, now))
+    return issued

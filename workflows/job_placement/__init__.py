@@ -24,6 +24,7 @@ from workflows.job_placement.assignment import SECTION_CODE, assign
 from workflows.job_placement.demo import demo_start
 from workflows.job_placement.rules import SETTINGS, on_complete, on_start, summarize, task_label
 from workflows.job_placement.selection import open_posts
+from workflows.job_placement.documents import DOCUMENTS
 
 KEY = "job_placement"
 _PLAN_DUE = "placement_due_at"
@@ -78,6 +79,7 @@ PROCESS = ProcessConfig(
     task_label=task_label,
     option_sources={"open_posts": open_posts},
     smoke_start=SMOKE_START,
+    documents=DOCUMENTS,
     smoke_answers=SMOKE_ANSWERS,
     settings={**SETTINGS, "demo_start": demo_start, "demo_variants": {
         "publish_ranking": [{"ranking_decision": "退回重新赋分", "ranking_note": "立功加分漏记"}],
