@@ -3,10 +3,12 @@ for whoever completed it, marked; refusals for who may not, a parallel branch, a
 import pytest
 
 from engine.errors import Conflict, FormInvalid, InvalidState, PermissionDenied
-from engine.models import HumanTask, TaskStatus
+from engine.definitions import deploy, read_process_dir
+from engine.models import HumanTask, Role, TaskStatus
 from engine.notify.centre import messages
-from engine.runtime import claim_task, complete_task
+from engine.runtime import case_data, claim_task, complete_task, start_case
 from engine.verbs.returning import return_targets, return_task
+from tests.factories import DATA, build_org, simple_config
 from tests.integration.verbs_support import (actions, chain_ok, complete_step, drop_cache, open_task,
                                              parallel_case, plain_case, second_env)
 
@@ -43,7 +45,6 @@ def test_return_keeps_the_earlier_answers_on_the_step(env):
     return_task(env, open_task(env, iid, "step3").id, org.actor("t1_cw"), "step2", "金额有误")
     back = open_task(env, iid, "step2")
     assert back.assignee_id == org.actor("t1_cw2").id
-    from engine.runtime import case_data
     assert case_data(env, iid)["amount"] == 5
 
 
@@ -118,3 +119,26 @@ def test_return_before_the_fork_is_refused_while_the_other_branch_is_open(env):
         complete_step(env, iid, "check_b", org.actor("t1_cw"))
         return_task(env, sign_a.id, org.actor("t1_cw"), "check_b", "理由")
     assert exc.value.user_message == "该步骤在另一并行分支或会签中，不能从本任务退回到该步骤"
+
+
+def test_a_step_pruned_from_a_long_loop_is_refused_cleanly(env):
+    """After many rounds the finished part of the tree is dropped (engine.pruning): the history still
+    has the first step, the workflow cannot go back to it, and the return says so."""
+    org = build_org(env)
+    env.extra_processes["verbs_loop"] = simple_config("verbs_loop", "VL", roles={"draft": Role.caseworker,
+                                                                                 "review": Role.caseworker})
+    with env.db.write() as s:
+        deploy(s, "verbs_loop", read_process_dir(DATA / "verbs_loop"), env.clock.now(), role_steps=("draft", "review"))
+    iid = start_case(env, "verbs_loop", org.actor("t1_cw"), org.units["t1"], {}).instance_id
+    complete_step(env, iid, "draft", org.actor("t1_cw"))
+    task = open_task(env, iid, "review")
+    assert [t.step_id for t in return_targets(env, task.id, org.actor("t1_cw").id)] == ["draft"]
+    for _round in range(60):
+        complete_step(env, iid, "review", org.actor("t1_cw"), {"decision": "again"})
+    task = open_task(env, iid, "review")
+    assert "draft" not in [t.step_id for t in return_targets(env, task.id, org.actor("t1_cw").id)]
+    with pytest.raises(InvalidState) as exc:
+        return_task(env, task.id, org.actor("t1_cw"), "draft", "重新拟稿")
+    assert exc.value.user_message == "该步骤的办理记录已归档（流程已多次往返），不能退回到该步骤"
+    return_task(env, task.id, org.actor("t1_cw"), "review", "上一轮审核有误")  # the last round is still there
+    assert open_task(env, iid, "review").mark == "returned" and chain_ok(env, iid)
