@@ -160,17 +160,22 @@ def end_all_sessions(env: Env, user_id: int) -> None:
 
 def session_user(env: Env, user_id: int, session_version: int) -> SessionUser | None:
     """The user of a session, or None when the session is stale, the user gone or disabled."""
-    with env.db.read() as session:
-        user = session.get(User, user_id)
-        if user is None or not user.active or user.session_version != session_version:
-            return None
-        rows = session.execute(
-            select(RoleGrant.role, RoleGrant.org_unit_id, OrgUnit.name)
-            .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
-            .where(RoleGrant.user_id == user_id).order_by(RoleGrant.id)).all()
-        return SessionUser(user.id, user.username, user.full_name, user.session_version,
-                           tuple(Grant(r.role, r.org_unit_id, r.name) for r in rows),
-                           bool(user.must_change_password))
+    with env.db.read() as session:  # one statement per request: the user and their grants
+        rows = session.execute(_SESSION_USER.where(
+            User.id == user_id, User.active.is_(True), User.session_version == session_version)).all()
+    if not rows:
+        return None
+    user = rows[0]
+    return SessionUser(user.id, user.username, user.full_name, user.session_version,
+                       tuple(Grant(Role(r.role), r.org_unit_id, r.unit_name) for r in rows if r.role is not None),
+                       bool(user.must_change_password))
+
+
+_SESSION_USER = (select(User.id, User.username, User.full_name, User.session_version, User.must_change_password,
+                        RoleGrant.role, RoleGrant.org_unit_id, OrgUnit.name.label("unit_name"))
+                 .outerjoin(RoleGrant, RoleGrant.user_id == User.id)
+                 .outerjoin(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+                 .order_by(RoleGrant.id))
 
 
 MIN_PASSWORD = 8

@@ -9,6 +9,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.env import Env
+from engine.errors import NotFound
+from engine.forms import load_form
 from engine.models import HumanTask, ProcessInstance, Role, TaskStatus
 from engine.orgs import user_grants
 from engine.paging import Page
@@ -79,3 +81,22 @@ def inbox_count(env: Env, user_id: int) -> int:
     with env.db.read() as session:
         cond = _actionable(user_id, user_grants(session, user_id))
         return session.scalar(select(func.count()).select_from(HumanTask).where(cond)) or 0
+
+
+@dataclass(frozen=True)
+class StepForm:
+    """What a submit needs before the write: the task's case number, step name and form schema."""
+    case_no: str
+    step_name: str
+    schema: dict[str, Any] | None
+
+
+def step_form(env: Env, task_id: int) -> StepForm:
+    """The form of a task's step, from its row alone (the write checks who may act; a refused
+    submit rebuilds the page, which checks who may see it)."""
+    with env.db.read() as session:
+        row = session.execute(select(HumanTask.case_no, HumanTask.step_name, HumanTask.step_id,
+                                     HumanTask.process_key).where(HumanTask.id == task_id)).first()
+    if row is None:
+        raise NotFound(f"task {task_id} does not exist", "任务不存在")
+    return StepForm(row.case_no, row.step_name, load_form(env.process(row.process_key).forms_dir, row.step_id))

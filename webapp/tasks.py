@@ -11,11 +11,12 @@ from werkzeug.wrappers import Response
 
 from engine.access import check_task_visible
 from engine.attachments import add_files
-from engine.errors import FormInvalid
+from engine.errors import EngineError, FormInvalid
 from engine.calendar import to_local_date
 from engine.forms import coerce_form, form_opinion, opinion_field, today_defaults
 from engine.models import Role
 from engine.casefile import TaskPage, task_page
+from engine.inbox import step_form
 from engine.queries import unit_choices
 from engine.runtime import claim_task, complete_task, unclaim_task
 from engine.verbs.panel import VerbPanel, verb_panel
@@ -65,21 +66,25 @@ def show(task_id: int) -> str:
 
 @bp.post("/tasks/<int:task_id>")
 def submit(task_id: int) -> Response | tuple[str, int]:
-    page = _page(task_id)
-    raw = raw_from_request(page.schema, request.form)
+    """One read of the task's row for its form, then the one write; the page is rebuilt only
+    when the submit is refused (which also hides a task the user may not see)."""
+    step = step_form(current_env(), task_id)
+    raw = raw_from_request(step.schema, request.form)
     opinion = request.form.get("_opinion", "").strip()
-    files = files_from_request(page.schema, request.files)
+    files = files_from_request(step.schema, request.files)
     try:
         if any(files.values()):
+            page = _page(task_id)
             raw = with_file_ids(raw, add_files(current_env(), page.instance.id, actor(), files,
                                                upload_policy(), task_id))
-            page = _page(task_id)  # with the new files, to name them if the form is refused
-        data = coerce_form(page.schema, raw) if page.schema else {}
-        result = complete_task(current_env(), task_id, actor(), data,
-                               form_opinion(page.schema, data, opinion))
+        data = coerce_form(step.schema, raw) if step.schema else {}
+        result = complete_task(current_env(), task_id, actor(), data, form_opinion(step.schema, data, opinion))
     except FormInvalid as exc:
-        return _render(page, raw, exc.errors, opinion), 422
-    flash(f"已办理：{page.instance.case_no}「{page.task.step_name}」", "success")
+        return _render(_page(task_id), raw, exc.errors, opinion), 422  # with any new files named
+    except EngineError:
+        check_task_visible(current_env(), current_user.id, task_id)  # a hidden task stays hidden (404)
+        raise
+    flash(f"已办理：{step.case_no}「{step.step_name}」", "success")
     if result.error:
         flash(result.user_message or "流程在后续自动步骤中出错，已记录，系统管理员将处理。", "warning")
     return redirect(url_for(NEXT_PAGES.get(request.form.get("_next", ""), "home.index")))
