@@ -3,6 +3,7 @@ since the first release, so old events keep verifying), sealing, and each fault 
 import dataclasses
 import hashlib
 import re
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -169,3 +170,12 @@ def test_the_timeline_speaks_the_bureaus_words():
     }
     assert {k: ACTION_LABELS.get(k) for k in core} == core
     assert all(re.fullmatch(r"[\u4e00-\u9fff]+", label) for label in ACTION_LABELS.values())
+
+
+def test_every_action_the_engine_writes_has_a_label():
+    """A history action without a label would reach the timeline as an English key."""
+    engine_dir = Path(__file__).resolve().parents[2] / "engine"
+    written = {m for path in engine_dir.rglob("*.py")
+               for m in re.findall(r'\baction="([a-z_]+)"', path.read_text(encoding="utf-8"))}
+    assert {"start", "complete", "timer", "error"} <= written  # the scan finds the engine's writers
+    assert sorted(written - set(ACTION_LABELS)) == []
