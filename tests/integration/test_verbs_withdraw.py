@@ -1,12 +1,16 @@
 """撤回: the completer takes a step back while the next step is untouched; refused to anyone else,
 once the next step is claimed or done, where the step forbids it, and across parallel branches."""
 import pytest
+from sqlalchemy import select
 
 from engine.errors import Conflict, InvalidState, PermissionDenied
 from engine.models import HumanTask, TaskStatus
 from engine.notify.centre import messages
-from engine.runtime import claim_task, complete_task, unclaim_task
+from engine.process_api import ProcessConfig
+from engine.runtime import claim_task, complete_task, start_case, unclaim_task
+from engine.verbs.returning import return_targets, return_task
 from engine.verbs.withdrawing import can_withdraw, withdraw_task
+from tests.factories import DATA, build_org, deploy_dir
 from tests.integration.verbs_support import (actions, chain_ok, complete_step, drop_cache, open_task,
                                              parallel_case, plain_case, second_env)
 
@@ -97,3 +101,23 @@ def test_withdraw_in_a_parallel_branch_needs_both_branches_untouched(env):
     withdraw_task(env, check_a.id, org.actor("t1_cw2"))  # only its own branch goes back
     assert open_task(env, iid, "check_a").assignee_id == org.actor("t1_cw2").id
     assert chain_ok(env, iid)
+
+
+def test_return_and_withdraw_inside_a_drawn_multi_instance_are_refused(env):
+    """One instance of a drawn multi-instance (会签 of three) is neither returned nor withdrawn alone."""
+    org = build_org(env)
+    env.extra_processes["mi_countersign"] = ProcessConfig(key="mi_countersign", name="三方会签", case_prefix="HQ",
+                                                          forms_dir=DATA / "mi_countersign" / "forms")
+    deploy_dir(env, "mi_countersign", DATA / "mi_countersign")
+    iid = start_case(env, "mi_countersign", org.actor("t1_cw"), org.units["t1"], {}).instance_id
+    with env.db.read() as s:
+        first, second, _third = s.scalars(select(HumanTask).where(HumanTask.instance_id == iid).order_by(HumanTask.id))
+    assert return_targets(env, first.id, org.actor("t1_cw").id) == []
+    with pytest.raises(InvalidState) as exc:
+        return_task(env, first.id, org.actor("t1_cw"), "sign", "理由")
+    assert exc.value.user_message == "会签（多实例）中的单个任务不能退回，请待会签结束后由下一步骤退回"
+    complete_task(env, first.id, org.actor("t1_cw"), {"signature": "同意"})
+    with pytest.raises(InvalidState) as exc:
+        withdraw_task(env, first.id, org.actor("t1_cw"))
+    assert exc.value.user_message == "会签（多实例）中的单个任务不能撤回"
+    assert chain_ok(env, iid) and second.status == TaskStatus.open
