@@ -2,6 +2,7 @@
 calls and refusals as the pages with a stable error code, CSRF for cookie callers."""
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -139,3 +140,29 @@ def test_a_form_post_to_a_json_operation_is_415_not_a_crash(env, client, plain):
                     data={"decision": "同意"})
     assert r.status_code == 415 and r.json["code"] == "unsupported_media_type"
     assert open_tasks(env, started.instance_id, "step2")[0].id == task.id
+
+
+def test_each_token_has_its_own_rate_limit(env, plain, tmp_path):
+    app = make_app(env, tmp_path, API_RATE_PER_MINUTE=3)
+    busy, calm = bearer(token(env, plain, "t1_cw")), bearer(token(env, plain, "t1_cw"))
+    with app.test_client() as client:
+        assert [client.get("/api/v1/me", headers=busy).status_code for _ in range(4)] == [200, 200, 200, 429]
+        refused = client.get("/api/v1/tasks/inbox", headers=busy)
+        assert refused.status_code == 429 and refused.json["code"] == "rate_limited"
+        assert refused.json["user_message"] == "请求过于频繁，请稍后再试"
+        assert client.get("/api/v1/me", headers=calm).status_code == 200
+
+
+def test_attachments_up_and_down_for_those_who_may(env, client, plain):
+    started, task = _to_step2(env, plain)
+    h = bearer(token(env, plain, "t1_cw"))
+    up = client.post(f"/api/v1/cases/{started.instance_id}/attachments", headers=h,
+                     data={"file": (io.BytesIO(b"%PDF-1.4\n% api\n"), "证明.pdf"), "task_id": str(task.id)})
+    assert up.status_code == 201, up.json
+    assert up.json["filename"] == "证明.pdf" and up.json["size"] == 15
+    down = client.get(f"/api/v1/attachments/{up.json['id']}", headers=h)
+    assert down.status_code == 200 and down.data == b"%PDF-1.4\n% api\n"
+    other = bearer(token(env, plain, "t2_cw"))
+    assert client.get(f"/api/v1/attachments/{up.json['id']}", headers=other).status_code == 404
+    empty = client.post(f"/api/v1/cases/{started.instance_id}/attachments", headers=h, data={})
+    assert empty.status_code == 422 and empty.json["errors"]

@@ -61,9 +61,6 @@ class _Window:
             return True
 
 
-WINDOW = _Window()
-
-
 @bp.before_request
 def _check_caller() -> None:
     if request.endpoint in PUBLIC:
@@ -80,5 +77,6 @@ def _check_caller() -> None:
         return
     if caller.scope != "act" and request.method not in SAFE_METHODS:
         abort(403, "this token is scoped to read only")
-    if not WINDOW.allow(caller.token_id, int(current_app.config.get("API_RATE_PER_MINUTE", 600))):
+    window = current_app.extensions.setdefault("api_rate_window", _Window())  # per app (and process)
+    if not window.allow(caller.token_id, int(current_app.config.get("API_RATE_PER_MINUTE", 600))):
         abort(429, "too many requests for this token; wait a minute")
