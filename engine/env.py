@@ -15,6 +15,7 @@ from engine.calendar import BusinessCalendar, default_calendar
 from engine.clock import Clock, SystemClock
 from engine.db import Database
 from engine.definitions import SpecCache
+from engine.documents.catalogue import with_folder_documents
 from engine.integrity.keys import Keyring
 from engine.packages.store import PackageRegistry
 from engine.process_api import ProcessConfig
@@ -56,7 +57,7 @@ class Env:
         try:
             return self.lookup(key)
         except KeyError:
-            return self.packages.lookup(self.db, key)
+            return with_folder_documents(self.packages.lookup(self.db, key), self.bpmn_dir)
 
     @property
     def script_engine(self) -> RongScriptEngine:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,17 @@ def from_folder(directory: Path) -> DocumentSet | None:
     rules = tuple(DocumentRule(r["step"], r["type"], dict(r.get("when", {})), r.get("issuer", "step"))
                   for r in raw.get("rules", []))
     return DocumentSet(directory, types, rules)
+
+
+@lru_cache(maxsize=64)
+def _cached_folder(directory: Path) -> DocumentSet | None:
+    return from_folder(directory)
+
+
+def with_folder_documents(config: Any, bpmn_dir: Path | None) -> Any:
+    """A package's ProcessConfig with the documents of <bpmn_dir>/<key>/documents/ when it
+    declares none itself (a package without Python keeps its templates there)."""
+    if config.documents is not None or bpmn_dir is None:
+        return config
+    docs = _cached_folder(bpmn_dir / config.key / "documents")
+    return replace(config, documents=docs) if docs is not None else config

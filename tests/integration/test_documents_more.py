@@ -1,10 +1,9 @@
 """The other processes' documents: the settlement's 移交清单 and its 签收回执 (numbered by the city
 section's organ and by the receiving district), the placement's 介绍信 per veteran, and the 喜报
-declared without Python (documents.json beside the template, as a declarative package keeps it),
-here on a test-registered process since the package loader does not read it yet."""
+declared without Python (documents.json beside the template in the package's folder under the
+engine's bpmn_dir)."""
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -59,8 +58,7 @@ def test_the_merit_notice_declared_without_python_is_issued_when_the_family_is_t
     assert docs is not None and docs.problems() == []
     org = build_org(env)
     deploy_key(env, "merit_notice")
-    # the package's own config, with its documents/ folder attached as a loader would attach it
-    env.extra_processes["merit_notice"] = replace(env.process("merit_notice"), documents=docs)
+    assert env.process("merit_notice").documents == docs  # the deployed package finds its documents/
     case_id = start_case(env, "merit_notice", org.actor("city_cw"), org.units["city_xf"],
                          {**NOTICE, "home_unit_id": org.units["t2"]}).instance_id
     act(env, org, case_id, "verify", "city_cw", {"verify_result": "属实"})
