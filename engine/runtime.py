@@ -31,7 +31,7 @@ from engine.models import (CaseSequence, HistoryEvent, HumanTask, InstanceStatus
                            ProcessInstance, TaskStatus)
 from engine.notify.centre import watch_new_tasks
 from engine.verbs.proxy import proxy_actor
-from engine.verbs.signers import check_turn, expand_modes, hold_for_signers
+from engine.verbs.signers import check_turn, expand_modes, hold_for_signers, is_fix
 from engine.ops.logs import logged_command
 from engine.orgs import Actor, SessionOrgLookup, has_role
 from engine.persistence import load_state, to_json_safe
@@ -223,7 +223,8 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
     now = env.clock.now()
     before = dict(spiff_task.data)
     spiff_task.set_data(**data)
-    extra, hook_failure = run_on_complete(env, case, spiff_task)
+    # a fix after a direct 退回 fills an earlier step's form on the returner's task: no hook of theirs
+    extra, hook_failure = ({}, None) if is_fix(row) else run_on_complete(env, case, spiff_task)
     row.status, row.assignee_id = TaskStatus.completed, actor.id
     row.completed_at, row.completed_by_id = now, actor.id
     case.completed_row = row

@@ -19,6 +19,7 @@ from engine.stepper import OPEN_STATUSES, Case
 # steps), and a deployment in env.settings[key]["verbs"].
 DEFAULTS: dict[str, Any] = {
     "return": True,            # 退回 from this step to an earlier one
+    "return_mode": "path",     # after the fix: "path" walks the steps again, "direct" comes straight back
     "withdraw": True,          # 撤回 of this step by its completer while the next is untouched
     "transfer": True,          # 转办 of this step's task to another holder of its role
     "urge_interval_hours": 4,  # 催办: at most one per task in this many hours

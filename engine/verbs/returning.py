@@ -23,6 +23,7 @@ from engine.orgs import Actor, has_role
 from engine.stepper import Case, find_spiff_task
 from engine.verbs.common import (ancestors, descendants, in_multi_instance, new_row_for, require_holder,
                                  require_reason, step_setting)
+from engine.verbs.signers import lead_sign
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,45 @@ def return_task(env: Env, task_id: int, actor: Actor, step_id: str, opinion: str
         require_holder(session, row, actor, granted)
         if not step_setting(env, case.config, row.step_id, "return"):
             raise PermissionDenied(f"step {row.step_id} does not allow returning", "本步骤不允许退回")
+        if step_setting(env, case.config, row.step_id, "return_mode") == "direct":
+            return _return_direct(env, case, row, step_id, reason, actor)
         return return_in_case(env, case, row, step_id, reason, actor)
     return run_tx(env, body)  # type: ignore[no-any-return]
+
+
+def _return_direct(env: Env, case: Case, row: HumanTask, step_id: str, reason: str, actor: Actor) -> StepResult:
+    """退回 where the fix comes straight back (setting "return_mode": "direct" on the returner's step):
+    the workflow stays at this task; a fix row with the earlier step's form opens for its completer
+    on this same SpiffWorkflow task, and this task waits for it (engine.verbs.signers)."""
+    session = case.session
+    task = find_spiff_task(case, row.spiff_task_id)
+    refusal = _refusal(session, case, row, task, step_id)
+    if refusal:
+        raise InvalidState(f"task {row.id} cannot be returned to step {step_id!r}", refusal)
+    target = next(t for t in _targets(session, case, task) if t.step_id == step_id)
+    done = _completed_rows(session, case.instance.id)[target.spiff_task_id]
+    now = env.clock.now()
+    current = lead_sign(row, "added")
+    fix = HumanTask(spiff_task_id=row.spiff_task_id, instance_id=row.instance_id, process_key=row.process_key,
+                    case_no=row.case_no, title=row.title, step_id=done.step_id, step_name=done.step_name,
+                    role=done.role, org_unit_id=done.org_unit_id, due_at=row.due_at, status=TaskStatus.open,
+                    created_at=now, sign={"round": current["round"], "mode": "fix"},
+                    mark="returned", mark_note=reason, mark_by_id=actor.id)
+    if target.completed_by_id and has_role(session, target.completed_by_id, done.role, done.org_unit_id):
+        fix.status, fix.assignee_id = TaskStatus.claimed, target.completed_by_id
+    session.add(fix)
+    session.flush()
+    row.sign = {**current, "wait_for": [*current.get("wait_for", []), fix.id]}
+    row.status, row.assignee_id = TaskStatus.claimed, actor.id
+    append_event(session, case.instance, at=now, action="return", actor_id=actor.id, actor_name=actor.name,
+                 step_id=row.step_id, step_name=row.step_name, task_id=row.id, org_unit_id=row.org_unit_id,
+                 opinion=reason, data={"to_step": step_id, "to_step_name": target.step_name,
+                                       "to_user": target.completed_by_id, "direct": True})
+    post(session, task_holders(session, fix), "returned",
+         f"退回：{fix.step_name}（{fix.case_no}），{actor.name}：{reason}（改后直接交回）", now,
+         instance_id=fix.instance_id, task_id=fix.id)
+    case.instance.updated_at = now
+    return StepResult(case.instance.id, case.instance.status, [fix.id])
 
 
 def return_in_case(env: Env, case: Case, row: HumanTask, step_id: str, reason: str,

@@ -74,7 +74,7 @@ def _signer_row(session: Session, case: Case, lead: HumanTask, user_id: int, sig
     return row
 
 
-def _lead_sign(row: HumanTask, mode: str, **extra: Any) -> dict[str, Any]:
+def lead_sign(row: HumanTask, mode: str, **extra: Any) -> dict[str, Any]:
     if not row.sign:
         row.sign = {"round": row.id, "mode": mode, **extra}
     return dict(row.sign)
@@ -124,6 +124,11 @@ def _assign(session: Session, row: HumanTask, user_id: int) -> None:
 
 # ----------------------------------------------------------------------------- completing a signer's row
 
+def is_fix(row: HumanTask) -> bool:
+    """A fix row of a direct 退回 (engine.verbs.returning): an earlier step's form on a later task."""
+    return bool(row.sign and row.sign.get("mode") == "fix")
+
+
 def check_turn(session: Session, row: HumanTask) -> None:
     """Refuse a signer whose 前加签 signers have not signed yet."""
     waiting = (row.sign or {}).get("wait_for") or []
@@ -134,7 +139,7 @@ def check_turn(session: Session, row: HumanTask) -> None:
     if open_:
         names = session.scalars(select(User.full_name).where(User.id.in_([r.assignee_id for r in open_]))).all()
         raise InvalidState(f"task {row.id} waits for signers {[r.id for r in open_]}",
-                           f"请待{'、'.join(names)}加签办理后再办理")
+                           f"请待{'、'.join(names)}办理后再办理")
 
 
 def hold_for_signers(env: Env, case: Case, row: HumanTask, spiff_task: SpiffTask, data: dict[str, Any],
@@ -231,14 +236,14 @@ def add_signer(env: Env, task_id: int, actor: Actor, user_id: int, position: str
             raise InvalidState(f"user {user_id} already signs task {task_id}", "该人员已在本轮办理中")
         user = session.get(User, user_id)
         now = env.clock.now()
-        lead_sign = _lead_sign(row, "added")
+        current = lead_sign(row, "added")
         if position == "after":
-            row.sign = {**lead_sign, "then": [*lead_sign.get("then", []), user_id]}
+            row.sign = {**current, "then": [*current.get("then", []), user_id]}
         else:
-            new = _signer_row(session, case, row, user_id, {"round": lead_sign["round"], "mode": "added"}, now)
+            new = _signer_row(session, case, row, user_id, {"round": current["round"], "mode": "added"}, now)
             new.mark, new.mark_note, new.mark_by_id = "signer", why, actor.id
             if position == "before":
-                row.sign = {**lead_sign, "wait_for": [*lead_sign.get("wait_for", []), new.id]}
+                row.sign = {**current, "wait_for": [*current.get("wait_for", []), new.id]}
             post(session, [user_id], "signer", f"加签：{actor.name}请您办理{row.step_name}（{row.case_no}）", now,
                  body=why, instance_id=row.instance_id, task_id=new.id)
         case.instance.updated_at = now

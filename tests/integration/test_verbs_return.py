@@ -142,3 +142,27 @@ def test_a_step_pruned_from_a_long_loop_is_refused_cleanly(env):
     assert exc.value.user_message == "该步骤的办理记录已归档（流程已多次往返），不能退回到该步骤"
     return_task(env, task.id, org.actor("t1_cw"), "review", "上一轮审核有误")  # the last round is still there
     assert open_task(env, iid, "review").mark == "returned" and chain_ok(env, iid)
+
+
+def test_direct_return_comes_straight_back_to_the_returner_after_the_fix(env):
+    org, iid = plain_case(env, verbs={"step3": {"return_mode": "direct"}})
+    cw, mate = org.actor("t1_cw"), org.actor("t1_cw2")
+    complete_step(env, iid, "step1", cw)
+    complete_step(env, iid, "step2", mate, {"amount": 5})
+    step3 = open_task(env, iid, "step3")
+    other = second_env(env)
+    result = return_task(env, step3.id, cw, "step2", "金额有误")
+    fix = open_task(env, iid, "step2")
+    assert result.new_task_ids == [fix.id]
+    assert (fix.assignee_id, fix.mark, fix.mark_note) == (mate.id, "returned", "金额有误")
+    with pytest.raises(InvalidState) as exc:  # the returner waits for the fix
+        complete_task(env, step3.id, cw, {})
+    assert exc.value.user_message == "请待镇经办二办理后再办理"
+    drop_cache(env)
+    complete_task(other, fix.id, mate, {"amount": 7})
+    assert [t.step_id for t in (open_task(env, iid),)] == ["step3"]   # no walk through the path again
+    assert case_data(env, iid)["amount"] == 7
+    complete_task(env, step3.id, cw, {})
+    assert open_task(env, iid).step_id == "step4"
+    assert actions(env, iid)[-3:] == ["return", "complete", "complete"] and chain_ok(env, iid)
+    other.db.dispose()

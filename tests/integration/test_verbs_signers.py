@@ -45,7 +45,7 @@ def test_before_signer_signs_first_after_signer_signs_last(env):
     add_signer(other, task.id, cw, mate.id, "after", "再请同事复核")
     with pytest.raises(InvalidState) as exc:
         complete_task(env, task.id, cw, {})
-    assert exc.value.user_message == "请待区经办加签办理后再办理"
+    assert exc.value.user_message == "请待区经办办理后再办理"
     before = [r for r in _open(env, iid) if r.assignee_id == d1.id][0]
     drop_cache(env)
     complete_task(other, before.id, d1, {})
