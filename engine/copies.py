@@ -14,6 +14,7 @@ from engine.access import visible_case
 from engine.env import Env
 from engine.errors import Conflict, FormInvalid, PermissionDenied
 from engine.history import append_event
+from engine.notify.centre import post
 from engine.inbox import ACTING_ROLES
 from engine.models import CaseCopy, ProcessInstance, RoleGrant, User
 from engine.orgs import Actor
@@ -63,6 +64,8 @@ def _copy(env: Env, session: Session, instance: ProcessInstance, actor: Actor,
         append_event(session, instance, at=now, action="cc", actor_id=actor.id, actor_name=actor.name,
                      opinion=note, data={"to": [name for _uid, name in fresh],
                                          "to_ids": [uid for uid, _name in fresh]})
+        title = f"抄送：{actor.name}抄送{instance.case_no}（{instance.title}）"  # the message centre
+        post(session, [uid for uid, _name in fresh], "copied", title, now, body=note, instance_id=instance.id)
     return [name for _uid, name in fresh]
 
 

@@ -38,10 +38,12 @@ def index() -> str:
 
 @bp.post("/messages/<int:message_id>/read")
 def read(message_id: int) -> Response:
-    """Mark read and open its task (or stay on the list)."""
+    """Mark read and open its task, else its case (or stay on the list)."""
     msg = mark_read(current_env(), current_user.id, message_id)
     if msg is not None and msg.task_id is not None:
         return redirect(url_for("tasks.show", task_id=msg.task_id))
+    if msg is not None and msg.instance_id is not None:
+        return redirect(url_for("cases.show", case_id=msg.instance_id))
     return redirect(url_for("messages.index"))
 
 

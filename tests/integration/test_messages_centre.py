@@ -2,6 +2,7 @@
 task (退回) tells only its person, read marks are per user, and extra senders see each message."""
 import pytest
 
+from engine.copies import copy_case
 from engine.errors import Conflict, NotFound
 from engine.models import AppMessage, User
 from engine.notify.centre import mark_read, messages, post, unread_count
@@ -54,3 +55,13 @@ def test_extra_senders_carry_each_message(env):
     assert sms.sent == [("13912345678", "催办：测试"), ("d1_cw", "催办：测试")]
     with env.db.read() as s:
         assert s.query(AppMessage).filter_by(kind="urged").count() == 2
+
+
+def test_a_copy_tells_each_new_recipient_once(env):
+    org, iid = plain_case(env)
+    copy_case(env, iid, org.actor("t1_cw"), [org.actor("d1_lead").id], "请阅知")
+    copy_case(env, iid, org.actor("t1_cw"), [org.actor("d1_lead").id, org.actor("city_lead").id], "请阅知")
+    for leader in ("d1_lead", "city_lead"):
+        got = [m for m in messages(env, org.actor(leader).id) if m.kind == "copied"]
+        assert [(m.instance_id, m.body) for m in got] == [(iid, "请阅知")]
+        assert got[0].title.startswith("抄送：镇经办抄送PL2026-00001")
