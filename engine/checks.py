@@ -73,7 +73,11 @@ def check_process(key: str, bpmn_dir: Path, config: ProcessConfig,
     except EngineError as exc:
         report.problems.append(exc.message)
         return report
-    for step in collect_steps(spec, subs).values():
+    steps = collect_steps(spec, subs)
+    if config.documents is not None:  # templates present, rules on real steps (engine.documents)
+        report.problems += config.documents.problems() + [
+            f"document rule: no step {r.step_id}" for r in config.documents.rules if r.step_id not in steps]
+    for step in steps.values():
         if step.step_id not in config.roles and (step.lane or "").strip() not in LANE_ROLES:
             report.problems.append(f"step {step.step_id}: lane {step.lane!r} maps to no role")
         try:

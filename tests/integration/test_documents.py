@@ -266,3 +266,16 @@ def test_concurrent_numbering_never_repeats_or_skips(env, org):
         t.join()
     assert errors == []
     assert sorted(taken) == list(range(1, threads * per_thread + 1))
+
+
+def test_workflows_check_names_a_missing_template_and_a_rule_on_no_step(tmp_path):
+    from engine.calendar import default_calendar
+    from engine.checks import check_process
+    from engine.documents.catalogue import DocumentRule
+    from tests.conftest import ROOT
+    docs = replace(PETITION.documents, directory=tmp_path,
+                   rules=(*PETITION.documents.rules, DocumentRule("no_such_step", "acceptance_notice")))
+    found = check_process("petition", ROOT / "bpmn", replace(PETITION, documents=docs), default_calendar())
+    assert f"template {tmp_path / 'acceptance_notice.docx'} is missing" in found.problems
+    assert "document rule: no step no_such_step" in found.problems
+    assert check_process("petition", ROOT / "bpmn", PETITION, default_calendar()).problems == []
