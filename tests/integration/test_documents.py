@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from engine.documents.issue import DocumentFailed
 from engine.documents.numbers import next_number, unit_abbreviation
-from engine.env import Env
+from engine.env import Env, make_env
 from engine.history import verify_chain
 from engine.models import Attachment, CaseDocument, DocumentSequence, HistoryEvent, ProcessInstance
 from engine.runtime import complete_task
@@ -279,3 +279,31 @@ def test_workflows_check_names_a_missing_template_and_a_rule_on_no_step(tmp_path
     assert f"template {tmp_path / 'acceptance_notice.docx'} is missing" in found.problems
     assert "document rule: no step no_such_step" in found.problems
     assert check_process("petition", ROOT / "bpmn", PETITION, default_calendar()).problems == []
+
+
+def test_steps_completed_at_once_in_separate_engines_take_consecutive_numbers(env, org, db_url):
+    """Four intake decisions land together, each from its own engine (as four web workers would)."""
+    cases = [register_petition(env, org) for _ in range(4)]
+    tasks = [open_tasks(env, c, "intake")[0].id for c in cases]
+    engines = [make_env(db_url, clock=env.clock, bpmn_dir=env.bpmn_dir) for _ in tasks]
+    for other in engines:
+        other.upload_dir = env.upload_dir
+    barrier, errors = threading.Barrier(len(tasks)), []
+
+    def decide(other: Env, task_id: int) -> None:
+        try:
+            barrier.wait()
+            complete_task(other, task_id, org.actor("city_cw"), {"intake_outcome": "受理"})
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    pool = [threading.Thread(target=decide, args=pair) for pair in zip(engines, tasks)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    for other in engines:
+        other.db.dispose()
+    assert errors == []
+    numbers = sorted(d.number for c in cases for d in documents(env, c))
+    assert numbers == sorted(f"XX退役信受〔2026〕{n}号" for n in range(1, 5))
