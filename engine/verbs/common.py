@@ -9,11 +9,14 @@ from SpiffWorkflow.task import Task as SpiffTask
 from sqlalchemy.orm import Session
 
 from engine.env import Env
-from engine.errors import Conflict, FormInvalid, PermissionDenied
-from engine.models import HumanTask, TaskStatus
-from engine.orgs import Actor, has_role
+from sqlalchemy import select
+
+from engine.errors import Conflict, FormInvalid, NotFound, PermissionDenied
+from engine.models import HumanTask, ProcessInstance, TaskStatus
+from engine.orgs import Actor, SessionOrgLookup, has_role
+from engine.persistence import load_state
 from engine.process_api import ProcessConfig
-from engine.stepper import OPEN_STATUSES, Case
+from engine.stepper import OPEN_STATUSES, Case, process_config
 
 # Per-step defaults; a package overrides them in settings["verbs"][step_id] (or "*" for all
 # steps), and a deployment in env.settings[key]["verbs"].
@@ -57,6 +60,22 @@ def require_holder(session: Session, row: HumanTask, actor: Actor, granted: bool
         raise Conflict(f"task {row.id} is claimed by user {row.assignee_id}", "该任务已被他人认领")
     if not granted:
         raise PermissionDenied(f"user {actor.id} does not hold task {row.id}", "您不是该任务的办理人")
+
+
+def read_task_case(env: Env, session: Session, task_id: int, user_id: int) -> tuple[Case, HumanTask, bool]:
+    """Like engine.commands.load_task_case, for the pages' questions: no row lock taken, so a page
+    view never waits for (or holds up) a command on the case."""
+    row = session.get(HumanTask, task_id)
+    instance = session.get(ProcessInstance, row.instance_id) if row is not None else None
+    if row is None or instance is None:
+        raise NotFound(f"task {task_id} does not exist", "任务不存在")
+    parsed = env.specs.get(session, instance.definition_id)
+    workflow = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
+    case = Case(instance, parsed, process_config(env, instance.process_key), workflow, session,
+                SessionOrgLookup(session))
+    case.open_rows = list(session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.status.in_(OPEN_STATUSES))))
+    return case, row, has_role(session, user_id, row.role, row.org_unit_id)
 
 
 def ancestors(task: SpiffTask) -> Iterator[SpiffTask]:

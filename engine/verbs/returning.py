@@ -21,8 +21,8 @@ from engine.notify.centre import post, task_holders
 from engine.ops.logs import logged_command
 from engine.orgs import Actor, has_role
 from engine.stepper import Case, find_spiff_task
-from engine.verbs.common import (ancestors, descendants, in_multi_instance, new_row_for, require_holder,
-                                 require_reason, step_setting)
+from engine.verbs.common import (ancestors, descendants, in_multi_instance, new_row_for, read_task_case,
+                                 require_holder, require_reason, step_setting)
 from engine.verbs.signers import lead_sign
 
 
@@ -80,7 +80,7 @@ def _refusal(session: Session, case: Case, row: HumanTask, task: SpiffTask, step
 def return_targets(env: Env, task_id: int, user_id: int) -> list[ReturnTarget]:
     """The steps this user may return this task to now (empty: no 退回 offered)."""
     with env.db.read() as session:
-        case, row, granted = load_task_case(env, session, task_id, Actor(user_id, ""))
+        case, row, granted = read_task_case(env, session, task_id, user_id)
         if not granted or row.status not in (TaskStatus.open, TaskStatus.claimed):
             return []
         if row.status == TaskStatus.claimed and row.assignee_id != user_id:

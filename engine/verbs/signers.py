@@ -24,7 +24,7 @@ from engine.notify.centre import post
 from engine.ops.logs import logged_command
 from engine.orgs import Actor
 from engine.stepper import OPEN_STATUSES, Case, find_spiff_task
-from engine.verbs.common import require_reason, step_setting
+from engine.verbs.common import read_task_case, require_reason, step_setting
 
 WORKING = (Role.caseworker, Role.reviewer, Role.leader)
 POSITIONS = {"before": "前加签", "after": "后加签", "alongside": "并加签"}
@@ -300,7 +300,7 @@ def signer_choices(env: Env, task_id: int, user_id: int) -> tuple[list[tuple[int
     both empty when they may not manage the task's signers. Candidates hold a working role at the
     task's unit, a unit above it, or a unit the case went through."""
     with env.db.read() as session:
-        case, row, granted = load_task_case(env, session, task_id, Actor(user_id, ""))
+        case, row, granted = read_task_case(env, session, task_id, user_id)
         if row.status not in OPEN_STATUSES or not _may_manage(session, Actor(user_id, ""), row, granted):
             return [], []
         unit = session.get(OrgUnit, row.org_unit_id)

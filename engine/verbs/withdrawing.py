@@ -19,7 +19,11 @@ from engine.notify.centre import post, task_holders
 from engine.ops.logs import logged_command
 from engine.orgs import Actor
 from engine.stepper import OPEN_STATUSES, Case, lock_case
-from engine.verbs.common import descendants, in_multi_instance, new_row_for, step_setting
+from engine.verbs.common import descendants, in_multi_instance, new_row_for, read_task_case, step_setting
+
+
+NOT_YOURS = "只有该步骤的办理人可以撤回"   # who may not: PermissionDenied
+FORBIDDEN = "本步骤不允许撤回"             # the step's setting: PermissionDenied; the rest: InvalidState
 
 
 def _next_rows(case: Case, task: SpiffTask) -> list[HumanTask]:
@@ -30,11 +34,11 @@ def _next_rows(case: Case, task: SpiffTask) -> list[HumanTask]:
 def withdraw_refusal(env: Env, session: Session, case: Case, row: HumanTask, user_id: int) -> str | None:
     """Why the user may not take this completed task back now (Chinese), or None."""
     if row.status != TaskStatus.completed or row.completed_by_id != user_id:
-        return "只有该步骤的办理人可以撤回"
+        return NOT_YOURS
     if case.instance.status.value != "running":
         return "案件当前状态不允许撤回"
     if not step_setting(env, case.config, row.step_id, "withdraw"):
-        return "本步骤不允许撤回"
+        return FORBIDDEN
     newer = session.scalar(select(HumanTask.id).where(
         HumanTask.instance_id == row.instance_id, HumanTask.spiff_task_id == row.spiff_task_id,
         HumanTask.id > row.id).limit(1))
@@ -66,6 +70,7 @@ def _load(env: Env, session: Session, task_id: int) -> tuple[Case, HumanTask]:
     if row is None:
         raise NotFound(f"task {task_id} does not exist", "任务不存在")
     case = lock_case(env, session, row.instance_id)
+    session.refresh(row)  # as of the lock
     case.open_rows = list(session.scalars(select(HumanTask).where(
         HumanTask.instance_id == row.instance_id, HumanTask.status.in_(OPEN_STATUSES))))
     return case, row
@@ -77,7 +82,7 @@ def can_withdraw(env: Env, task_id: int, user_id: int) -> bool:
         row = session.get(HumanTask, task_id)
         if row is None or row.completed_by_id != user_id or row.status != TaskStatus.completed:
             return False
-        case, row = _load(env, session, task_id)
+        case, row, _granted = read_task_case(env, session, task_id, user_id)
         return withdraw_refusal(env, session, case, row, user_id) is None
 
 
@@ -89,7 +94,7 @@ def withdraw_task(env: Env, task_id: int, actor: Actor, reason: str = "") -> Ste
         require_running(case)
         refusal = withdraw_refusal(env, session, case, row, actor.id)
         if refusal:
-            kind = PermissionDenied if refusal.startswith(("只有", "本步骤")) else InvalidState
+            kind = PermissionDenied if refusal in (NOT_YOURS, FORBIDDEN) else InvalidState
             raise kind(f"task {task_id} cannot be withdrawn by user {actor.id}", refusal)
         task = _tree_task(case, row)
         assert task is not None  # withdraw_refusal found it
