@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access import visible_case
-from engine.attachments import _lock_row
 from engine.documents.issue import Issuer, issue_document
 from engine.env import Env
 from engine.errors import NotFound, PermissionDenied
@@ -50,7 +49,8 @@ def draft_document(env: Env, instance_id: int, actor: Actor, doc_type: str) -> i
         raise NotFound("no upload directory is configured", "文书存储未配置")
     data = case_data(env, instance_id)  # returned only once the case proves visible below
     with env.db.write() as session:
-        _lock_row(env, session, instance_id)
+        if not env.db.is_sqlite:  # serialize the case's history appends (SQLite serializes writers)
+            session.execute(select(ProcessInstance.id).where(ProcessInstance.id == instance_id).with_for_update())
         instance = visible_case(session, actor.id, instance_id)
         if instance.status not in (InstanceStatus.running, InstanceStatus.suspended):
             raise PermissionDenied(f"case {instance.case_no} is closed", "案件已结束，不能再生成文书草稿")
