@@ -293,9 +293,11 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=60, help="5-task cases of the sequential API run")
     parser.add_argument("--loop", type=int, default=1000, help="completions of the looping case")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
     args = parser.parse_args()
     set_hash_cost(time_cost=1, memory_cost_kib=64)
-    run("sqlite", None, args)
+    if not args.no_sqlite:
+        run("sqlite", None, args)
     if args.pg:
         run("postgresql", args.pg, args)
 
