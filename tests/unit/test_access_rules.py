@@ -167,3 +167,18 @@ def test_an_inactive_unit_is_no_place_to_start(env, org):
         s.get(OrgUnit, org.units["t1"]).active = False
     assert _options(env, org, "t1_cw") == {}
     assert _options(env, org, "t2_cw") == {"plain": [(org.units["t2"], "江北镇退役军人服务站")]}
+
+
+def test_each_grant_is_weighed_on_its_own(env, org):
+    """A user working at a district and at a town: a rule refusing the district grant (read
+    first) does not hide the town one."""
+    with env.db.write() as s:
+        units = [s.get(OrgUnit, org.units[k]) for k in ("t1", "d2")]
+        both = create_user(s, "t1_d2_cw", "两地经办", "secret-pass", env.clock.now(),
+                           [(Role.caseworker, u) for u in units])
+        org.users["t1_d2_cw"] = Actor(both.id, both.full_name)
+    town = [(org.units["t1"], "城东街道退役军人服务站")]
+    env.extra_processes["plain"] = replace(web_plain_config(), start_levels=frozenset({"town"}))
+    assert _options(env, org, "t1_d2_cw") == {"plain": town}
+    env.extra_processes["plain"] = replace(web_plain_config(), start_units=frozenset({"d1.t1"}))
+    assert _options(env, org, "t1_d2_cw") == {"plain": town}
