@@ -206,10 +206,11 @@ def opinion_field(schema: dict[str, Any] | None) -> str | None:
 
 
 def form_opinion(schema: dict[str, Any] | None, data: dict[str, Any], typed: str | None) -> str | None:
-    """The opinion to record with a step: its x-opinion field's value when the form has one
-    (the data keeps the field too), else what was typed into the opinion box."""
+    """The opinion to record with a step: its x-opinion field's value when the form has one and
+    the data carries it, even blank (the data keeps the field too); else what was typed into the
+    opinion box, or passed by an engine or API caller that sent no such field."""
     name = opinion_field(schema)
-    value = data.get(name) if name else typed
+    value = data.get(name) if name and name in data else typed
     text = value.strip() if isinstance(value, str) else ""
     return text or None
 

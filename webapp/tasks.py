@@ -70,7 +70,8 @@ def submit(task_id: int) -> Response | tuple[str, int]:
     when the submit is refused (which also hides a task the user may not see)."""
     step = step_form(current_env(), task_id)
     raw = raw_from_request(step.schema, request.form)
-    opinion = request.form.get("_opinion", "").strip()
+    # a step whose form has its own opinion field shows no opinion box: a posted box is ignored
+    opinion = request.form.get("_opinion", "").strip() if opinion_field(step.schema) is None else ""
     files = files_from_request(step.schema, request.files)
     try:
         if any(files.values()):

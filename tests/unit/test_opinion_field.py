@@ -33,7 +33,9 @@ def test_the_marked_field_is_the_opinion():
     assert opinion_field(SCHEMA) == "review_opinion"
     assert form_opinion(SCHEMA, {"review_opinion": "  事实清楚 "}, "typed") == "事实清楚"
     assert form_opinion(SCHEMA, {"review_opinion": ""}, "typed") is None
-    assert form_opinion(SCHEMA, {}, "typed") is None
+    # a caller that sends no such field (the engine API, a script) keeps the opinion it passed
+    assert form_opinion(SCHEMA, {}, " typed ") == "typed"
+    assert form_opinion(SCHEMA, {"review_opinion": None}, "typed") is None
 
 
 def test_without_a_marked_field_the_typed_opinion_counts():
