@@ -45,7 +45,7 @@ USERS = {
 
 # Answers. A redirect to the login page is "login"; any other redirect (a command done, or
 # refused with a flashed message) is "go".
-ANSWERS = {"ok": 200, "go": 302, "login": 302, "fail": 401, "deny": 403, "hide": 404,
+ANSWERS = {"ok": 200, "made": 201, "go": 302, "login": 302, "fail": 401, "deny": 403, "hide": 404,
            "busy": 409, "bad": 422}
 
 # (method, path, answers in the order of USERS). Ids in braces come from the world: case_a,
@@ -224,6 +224,13 @@ MATRIX: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/tasks/{task_a}/signers",                "fail  hide  deny  busy  deny  deny  busy  deny  deny  hide  hide"),
     ("POST", "/api/v1/tasks/{task_a}/remove-signer",          "fail  hide  busy  busy  busy  busy  busy  busy  busy  hide  hide"),
     ("POST", "/api/v1/tasks/{task_b}/return",                 "fail  hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
+    ("POST", "/api/v1/cases/{case_a}/cc",                     "fail  hide  ok    ok    ok    ok    ok    deny  deny  hide  hide"),
+    ("POST", "/api/v1/cases/{case_a}/supervise",              "fail  hide  deny  deny  deny  bad   bad   deny  deny  hide  hide"),
+    ("POST", "/api/v1/cases/{case_a}/supervision/{no_message}", "fail  hide  hide  hide  hide  hide  hide  hide  hide  hide  hide"),
+    ("POST", "/api/v1/cases/{case_a}/supervision",            "fail  hide  deny  deny  bad   deny  bad   deny  deny  hide  hide"),
+    ("POST", "/api/v1/cases/{case_a}/ownership",              "fail  hide  deny  deny  deny  deny  ok    deny  deny  hide  hide"),
+    ("POST", "/api/v1/cases/{case_a}/documents/receipt",      "fail  hide  made  made  deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/api/v1/cases/{case_a}/documents/no_such",      "fail  hide  hide  hide  deny  deny  deny  deny  deny  hide  hide"),
     # last: it ends the session
     ("POST", "/logout",                                       "login login login login login login login login login login login"),
 ]
@@ -244,6 +251,7 @@ FORMS: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/api/v1/tasks/{task_a}/signers"): {"user_id": "{city_lead}", "position": "alongside", "reason": "请会签"},
     ("POST", "/api/v1/tasks/{task_a}/remove-signer"): {"reason": "不需要"},
     ("POST", "/api/v1/processes/petition/cases"): {"org_unit_id": "{unit_t1}"},
+    ("POST", "/api/v1/cases/{case_a}/cc"): {"user_ids": "{city_lead}"},
     ("POST", "/admin/users/{user}/active"): {"active": "1"},
     ("POST", "/admin/units/{unit}/active"): {"active": "1"},
     ("POST", "/query"): {"case_no": "{case_a_no}", "query_code": "{case_a_code}"},
@@ -350,7 +358,8 @@ def _send(client: FlaskClient, row: Row, ids: dict[str, Any]) -> Any:
         return client.get(path)
     form = {k: _fill(v, ids) for k, v in row.form.items()}
     if path.startswith("/api/") and not path.endswith("/attachments"):  # JSON, ids as numbers
-        return client.post(path, json={k: int(v) if v.isdigit() else v for k, v in form.items()})
+        return client.post(path, json={k: [int(v)] if k.endswith("_ids") else int(v) if v.isdigit() else v
+                                       for k, v in form.items()})
     return client.post(path, data=form)
 
 

@@ -177,6 +177,28 @@ class SignerIn(Strict):
     reason: str = Field(default="", max_length=4000)
 
 
+class SuperviseIn(Strict):
+    requirement: str = Field(default="", max_length=4000)
+    due_on: date | None = None
+
+
+class FeedbackIn(Strict):
+    feedback: str = Field(default="", max_length=4000)
+
+
+class CopyIn(Strict):
+    user_ids: list[int] = Field(default=[], max_length=50)
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class CopyOut(BaseModel):
+    copied_to: list[str]
+
+
+class IdOut(BaseModel):
+    id: int
+
+
 class UrgeIn(Strict):
     note: str = Field(default="", max_length=4000)
 
