@@ -166,3 +166,19 @@ def test_attachments_up_and_down_for_those_who_may(env, client, plain):
     assert client.get(f"/api/v1/attachments/{up.json['id']}", headers=other).status_code == 404
     empty = client.post(f"/api/v1/cases/{started.instance_id}/attachments", headers=h, data={})
     assert empty.status_code == 422 and empty.json["errors"]
+
+
+def test_a_proxy_named_listed_and_ended_through_the_api(env, client, plain):
+    h = bearer(token(env, plain, "t1_cw"))
+    other = plain.actor("v1_cw").id
+    bad = client.post("/api/v1/proxy", headers=h, json={"proxy_id": other, "starts_on": "2026-03-10",
+                                                        "ends_on": "2026-03-05"})
+    assert bad.status_code == 422 and bad.json["errors"]
+    made = client.post("/api/v1/proxy", headers=h, json={"proxy_id": other, "starts_on": "2026-03-02",
+                                                         "ends_on": "2026-03-06"})
+    assert made.status_code == 201, made.json
+    [row] = client.get("/api/v1/proxy", headers=h).json["items"]
+    assert row["id"] == made.json["id"] and row["proxy_name"] == "村工作人员"
+    someone_else = bearer(token(env, plain, "t2_cw"))
+    assert client.post(f"/api/v1/proxy/{row['id']}/end", headers=someone_else).status_code in (403, 404)
+    assert client.post(f"/api/v1/proxy/{row['id']}/end", headers=h).status_code == 200

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 # The blueprints whose POST routes are case work (sign-in, admin, audit, messages are not).
 PAGE_BLUEPRINTS = ("tasks", "verbs", "cases", "petition", "documents")
+# 代理 lives on the message centre's blueprint (whose read marks are not case work).
+PAGE_RULES = ("/proxy", "/proxy/<int:proxy_id>/end", "/proxy/move")
 # Page rules whose API twin has another path; every other one has the same path under /api/v1.
 RENAMED = {"/tasks/<int:task_id>": "/tasks/<int:task_id>/complete", "/start/<key>": "/processes/<key>/cases"}
 
 
 def _page_verbs(app) -> set[str]:
     return {rule.rule for rule in app.url_map.iter_rules()
-            if rule.endpoint.split(".")[0] in PAGE_BLUEPRINTS and "POST" in rule.methods}
+            if (rule.endpoint.split(".")[0] in PAGE_BLUEPRINTS or rule.rule in PAGE_RULES) and "POST" in rule.methods}
 
 
 def _api_verbs(app) -> set[str]:

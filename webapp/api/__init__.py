@@ -18,7 +18,7 @@ spec = SpecTree("flask", mode="strict", title="RongFlow API", version="1", path=
 
 
 def init_app(app: Flask) -> None:
-    from webapp.api import auth, cases, casesverbs, docs, tasks  # noqa: F401  (routes register on import)
+    from webapp.api import auth, cases, casesverbs, docs, proxy, tasks  # noqa: F401  (routes register on import)
     from webapp.extensions import csrf, login_manager
     csrf.exempt(bp)  # CSRF is checked by webapp.api.auth for cookie auth only
     login_manager.blueprint_login_views["api"] = None  # 401, not a redirect to the login page

@@ -199,6 +199,28 @@ class IdOut(BaseModel):
     id: int
 
 
+class ProxyIn(Strict):
+    proxy_id: int = Id
+    starts_on: date
+    ends_on: date
+
+
+class ProxyOut(BaseModel):
+    id: int
+    proxy_id: int
+    proxy_name: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class ProxiesOut(BaseModel):
+    items: list[ProxyOut]
+
+
+class MovedOut(BaseModel):
+    moved: int
+
+
 class UrgeIn(Strict):
     note: str = Field(default="", max_length=4000)
 
