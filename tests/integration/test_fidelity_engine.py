@@ -139,11 +139,14 @@ def test_boundary_timers_on_subprocesses_and_call_activities_are_due(env, clock,
 
 
 def test_a_loop_completed_2000_times_runs_on_and_ends_only_at_its_end_event(env):
+    # 2,000 rounds on SQLite; on PostgreSQL 500 rounds, well past the 333 where a case used to
+    # close by itself, keep the suite's time down (the engine path is the same on both).
+    rounds = 2000 if env.db.is_sqlite else 500
     _org, actor, unit = _setup(env, "loop_backflow")
     iid = start_case(env, "loop_backflow", actor, unit, {"title": "loop"}).instance_id
     task_id = open_tasks(env, iid, "review")[0].id
     size_at_10 = 0
-    for n in range(1, 2001):
+    for n in range(1, rounds + 1):
         result = complete_task(env, task_id, actor, {"decision": "again", "round": n})
         assert result.status == InstanceStatus.running and len(result.new_task_ids) == 1, n
         task_id = result.new_task_ids[0]
