@@ -123,7 +123,7 @@ def test_a_petition_goes_from_the_town_to_the_leader_and_the_auditor_finds_every
 
     auditor, _ = pages()
     sign_in(auditor, "city_audit")
-    auditor.get_by_role("link", name="审计").click()
+    auditor.get_by_role("link", name="审计", exact=True).click()
     auditor.fill("#case_no", case_no)
     with auditor.expect_navigation():
         auditor.get_by_role("button", name="查询").click()
@@ -135,9 +135,13 @@ def test_a_petition_goes_from_the_town_to_the_leader_and_the_auditor_finds_every
         ("发起", "", "镇经办", ""),
         ("办理", "受理审查", "市信访经办", "请海安区依政策办理"),
         ("办理", RECEIVE, "区经办", "已签收"),
+        ("办理", "书面告知信访人（收到交办之日起15日内）", "区经办", "已书面告知信访人"),
         ("办理", "调查办理", "区经办", "调查完毕，提交审核"),
         ("办理", "审核", "区审核", "事实清楚，依据充分"),
         ("办理", "审批", "区领导", "同意，按意见书答复信访人"),
+        # the notices the steps issued (受理: 交办单; 审批: 信访处理意见书)
+        ("生成文书", "受理审查", "市信访经办", ""),
+        ("生成文书", "审批", "区领导", ""),
     }
     assert open_tasks(env, _case_id(env, case_no), "reply")  # and the case runs on to 答复
 
