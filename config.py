@@ -147,6 +147,9 @@ class TestConfig(DevelopmentConfig):
     ENV_NAME = "test"
     TESTING = True
     DATABASE_URL = _env("DATABASE_URL", "sqlite://")
+    # Tests stop runaway scripts by the step budget, which is deterministic; the wall-clock limit is
+    # only a backstop here, so a loaded machine cannot fail an ordinary script.
+    SCRIPT_TIME_LIMIT_MS = _int("SCRIPT_TIME_LIMIT_MS", 30_000)
 
 
 CONFIGS: dict[str, type[Config]] = {

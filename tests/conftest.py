@@ -19,6 +19,7 @@ from engine.clock import ManualClock
 from engine.env import Env, make_env
 from engine.models import Base
 from engine.orgs import set_hash_cost
+from engine.sandbox.limits import ScriptLimits
 from engine.schema import upgrade
 
 set_hash_cost(time_cost=1, memory_cost_kib=64)  # real argon2, cheap enough for hundreds of logins
@@ -99,6 +100,8 @@ def clock() -> ManualClock:
 @pytest.fixture
 def env(db_url: str, clock: ManualClock) -> Iterator[Env]:
     environment = make_env(db_url, clock=clock, bpmn_dir=ROOT / "bpmn")
+    # runaway scripts are stopped by the (deterministic) step budget; wall time only as a backstop
+    environment.script_limits = ScriptLimits(time_ms=30_000)
     yield environment
     environment.db.dispose()
 
