@@ -1,4 +1,4 @@
-"""law-true clocks
+"""law-true clocks (no schema change was needed; kept so the revision chain stays linear)
 
 Revision ID: 0008
 Revises: 0007

@@ -1,4 +1,4 @@
-"""engine fidelity
+"""engine fidelity (no schema change was needed; kept so the revision chain stays linear)
 
 Revision ID: 0009
 Revises: 0008
