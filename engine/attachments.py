@@ -6,9 +6,6 @@ extension and by the file's leading bytes, and every upload is recorded in the c
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.access import visible_attachment, visible_case
 from engine.env import Env
 from engine.errors import Conflict, FormInvalid, PermissionDenied
+from engine.filestore import storage_path, store_bytes
 from engine.history import append_event
 from engine.models import Attachment, HumanTask, InstanceStatus, ProcessInstance
 from engine.orgs import Actor
@@ -50,10 +48,6 @@ class UploadPolicy:
     extensions: frozenset[str] = frozenset(ALLOWED_TYPES)
 
 
-def storage_path(directory: Path, sha256: str) -> Path:
-    return directory / sha256[:2] / sha256[2:4] / sha256
-
-
 def check_upload(filename: str, data: bytes, policy: UploadPolicy) -> str:
     """The content type of an acceptable file; FormInvalid (field "file") otherwise."""
     ext = Path(filename).suffix.lower().lstrip(".")
@@ -67,18 +61,6 @@ def check_upload(filename: str, data: bytes, policy: UploadPolicy) -> str:
     if not any(data.startswith(m) for m in magics):
         raise FormInvalid({"file": "文件内容与扩展名不符"})
     return content_type
-
-
-def _store(directory: Path, data: bytes) -> str:
-    digest = hashlib.sha256(data).hexdigest()
-    target = storage_path(directory, digest)
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    return digest
 
 
 def _may_attach(session: Session, actor: Actor, instance: ProcessInstance,
@@ -122,7 +104,7 @@ def _save(session: Session, env: Env, instance: ProcessInstance, actor: Actor, n
           data: bytes, policy: UploadPolicy, task: HumanTask | None) -> Attachment:
     """Check and store one file, add its row and its history event (caller holds the lock)."""
     content_type = check_upload(name, data, policy)
-    digest = _store(policy.directory, data)
+    digest = store_bytes(policy.directory, data)
     now = env.clock.now()
     att = Attachment(instance_id=instance.id, task_id=task.id if task else None, filename=name,
                      content_type=content_type, size=len(data), sha256=digest,

@@ -12,17 +12,16 @@ from sqlalchemy.orm import Session
 
 from engine.commands import StepResult, finish_step, require_running, run_tx, step_result
 from engine.env import Env
-from engine.errors import InvalidState, NotFound, PermissionDenied
+from engine.errors import InvalidState, PermissionDenied
 from engine.faults import describe
 from engine.forms import load_form, validate_form
 from engine.history import append_event
 from engine.models import ProcessInstance
 from engine.ops.logs import logged_command
 from engine.orgs import Actor, has_role
-from engine.persistence import load_state
 from engine.process_api import ProcessConfig
 from engine.stepguard import committed_workflow, fail_step, keep_message
-from engine.stepper import Case, lock_case
+from engine.stepper import Case, lock_case, read_workflow
 
 MESSAGE_FORM_PREFIX = "message_"  # forms/message_<name>.json: the form of a registered message
 
@@ -86,10 +85,5 @@ def _check_message_role(session: Session, case: Case, message: str, actor: Actor
 
 def waiting_messages(env: Env, instance_id: int) -> list[str]:
     """Names of the messages a case is waiting for now."""
-    with env.db.read() as session:
-        instance = session.get(ProcessInstance, instance_id)
-        if instance is None:
-            raise NotFound(f"case {instance_id} does not exist", "案件不存在")
-        parsed = env.specs.get(session, instance.definition_id)
-        wf = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
-        return [e.name for e in wf.waiting_events() if e.event_type == "MessageEventDefinition"]
+    wf = read_workflow(env, instance_id)
+    return [e.name for e in wf.waiting_events() if e.event_type == "MessageEventDefinition"]

@@ -34,12 +34,12 @@ from engine.verbs.proxy import proxy_actor
 from engine.verbs.signers import check_turn, expand_modes, hold_for_signers, is_fix
 from engine.ops.logs import logged_command
 from engine.orgs import Actor, SessionOrgLookup, has_role
-from engine.persistence import load_state, to_json_safe
+from engine.persistence import to_json_safe
 from engine.process_api import ProcessConfig
 from engine.stepguard import (committed_workflow, fail_step, keep_completion, run_on_complete,
                               run_step)
 from engine.stepper import (NEW_ROW_HOOKS, OPEN_STATUSES, Case, SessionCaseLookup, find_spiff_task,
-                            hook_context, process_config, workflow_data)
+                            hook_context, process_config, read_workflow, workflow_data)
 
 START_FORM = "start"
 watch_new_tasks()  # the message centre tells the holders of each new task (engine.notify)
@@ -269,13 +269,7 @@ def _check_four_eyes(session: Session, case: Case, row: HumanTask, actor: Actor)
 
 def case_data(env: Env, instance_id: int) -> dict[str, Any]:
     """The current business data of a case (deserializes one workflow; not for lists)."""
-    with env.db.read() as session:
-        instance = session.get(ProcessInstance, instance_id)
-        if instance is None:
-            raise NotFound(f"case {instance_id} does not exist", "案件不存在")
-        parsed = env.specs.get(session, instance.definition_id)
-        wf = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
-        return to_json_safe(workflow_data(wf))  # type: ignore[no-any-return]
+    return to_json_safe(workflow_data(read_workflow(env, instance_id)))  # type: ignore[no-any-return]
 
 
 def case_history(env: Env, instance_id: int) -> list[HistoryEvent]:

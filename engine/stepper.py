@@ -91,6 +91,16 @@ def lock_case(env: Env, session: Session, instance_id: int, *, for_task: int | N
                 SessionOrgLookup(session))
 
 
+def read_workflow(env: Env, instance_id: int) -> BpmnWorkflow:
+    """A case's workflow for reading (no lock, no write; deserializes one workflow, so not for lists)."""
+    with env.db.read() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise NotFound(f"case {instance_id} does not exist", "案件不存在")
+        parsed = env.specs.get(session, instance.definition_id)
+        return load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
+
+
 def hook_context(env: Env, case_unit_id: int, case_no: str, initiator_id: int | None,
                  orgs: SessionOrgLookup, config: ProcessConfig,
                  cases: CaseLookup | None = None) -> HookContext:

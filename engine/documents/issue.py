@@ -7,9 +7,6 @@ roll back with it.
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +20,7 @@ from engine.documents.catalogue import DocumentSet, DocumentType
 from engine.documents.numbers import format_number, next_number
 from engine.documents.render import cn_date, docx_to_pdf, fill_docx
 from engine.errors import EngineError
+from engine.filestore import store_bytes
 from engine.history import ACTION_LABELS, append_event
 from engine.models import Attachment, CaseDocument, HistoryEvent, OrgUnit, ProcessInstance
 
@@ -44,19 +42,6 @@ class Issuer:
     step_id: str | None = None
     step_name: str | None = None
     task_id: int | None = None
-
-
-def _store(directory: Path, data: bytes) -> str:
-    """Write the bytes at <dir>/<aa>/<bb>/<sha256> (engine.attachments' layout); their hash."""
-    digest = hashlib.sha256(data).hexdigest()
-    target = directory / digest[:2] / digest[2:4] / digest
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".doc-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    return digest
 
 
 def _history(session: Session, instance_id: int) -> list[dict[str, Any]]:
@@ -84,7 +69,7 @@ def context(session: Session, instance: ProcessInstance, data: dict[str, Any], d
 def _attach(session: Session, instance: ProcessInstance, issuer: Issuer, name: str, content_type: str,
             data: bytes, directory: Path, now: datetime) -> Attachment:
     att = Attachment(instance_id=instance.id, task_id=issuer.task_id, filename=name,
-                     content_type=content_type, size=len(data), sha256=_store(directory, data),
+                     content_type=content_type, size=len(data), sha256=store_bytes(directory, data),
                      uploaded_by_id=issuer.actor_id, uploaded_at=now)
     session.add(att)
     return att

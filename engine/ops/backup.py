@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, inspect, make_url, select, text
 
-from engine.attachments import storage_path
+from engine.filestore import storage_path
 from engine.env import Env
 from engine.history import verify_chain
 from engine.models import Attachment, Base, ProcessInstance
