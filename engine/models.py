@@ -257,7 +257,8 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(128))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    # None: a document the system issued (a timer or an automatic step completed its step; 0019)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
     uploaded_at: Mapped[datetime]
 
 
