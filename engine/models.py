@@ -152,6 +152,7 @@ class CaseSequence(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_instance_key_created", "process_key", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     case_no: Mapped[str] = mapped_column(String(32), unique=True)
     query_code: Mapped[str] = mapped_column(String(16))
@@ -166,6 +167,8 @@ class ProcessInstance(Base):
     title: Mapped[str] = mapped_column(String(255), default="")
     subject_name: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
     subject_id_no: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
+    # The start form's first cn-mobile field (the case ledger searches and masks it; 0017).
+    subject_phone: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
     # Units whose staff may see this case (routing so far), e.g. "/3/17/"; for scope checks.
     unit_ids: Mapped[str] = mapped_column(String(255), default="/")
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -452,3 +455,19 @@ class SupervisionOrder(Base):
 
 
 __all__ += ["SupervisionOrder"]
+
+
+class LedgerFilter(Base):
+    """A saved filter of the case ledger (台账), per user and process (migration 0017): the
+    ledger's query arguments as typed; applying one never widens the user's own scope."""
+    __tablename__ = "ledger_filter"
+    __table_args__ = (Index("ux_ledger_filter_user_name", "user_id", "process_key", "name", unique=True),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    process_key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    query: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+__all__ += ["LedgerFilter"]

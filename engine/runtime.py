@@ -21,7 +21,6 @@ from engine.caseops import (cancel_case, reassign_task, resume_case, retry_case,
 from engine.commands import (StartResult, StepResult, finish_step, load_task_case, require_open,
                              require_running, run_tx, step_result, touch)
 from engine.definitions import latest_definition
-from engine.documents.steps import issue_step_documents
 from engine.delivery import MESSAGE_FORM_PREFIX, deliver_message, may_register_message, waiting_messages
 from engine.env import Env
 from engine.errors import Conflict, EngineError, NotFound, PermissionDenied
@@ -62,6 +61,14 @@ def start_case(env: Env, process_key: str, actor: Actor, org_unit_id: int,
     return run_tx(env, lambda s: _start(env, s, config, actor, org_unit_id, data, attach))  # type: ignore[no-any-return]
 
 
+def _subject_phone(schema: dict[str, Any] | None, data: dict[str, Any]) -> str | None:
+    """The start form's first filled cn-mobile field (the case ledger searches and masks it)."""
+    for key, prop in ((schema or {}).get("properties") or {}).items():
+        if isinstance(prop, dict) and prop.get("format") == "cn-mobile" and data.get(key):
+            return str(data[key]).strip()[:32]
+    return None
+
+
 def _start(env: Env, session: Session, config: ProcessConfig, actor: Actor, unit_id: int,
            data: dict[str, Any], attach: AttachFiles | None = None) -> StartResult:
     _check_may_start(env, session, config, actor, unit_id)
@@ -90,6 +97,7 @@ def _start(env: Env, session: Session, config: ProcessConfig, actor: Actor, unit
         case_no=case_no, query_code=f"{secrets.randbelow(10**6):06d}", definition_id=definition.id,
         process_key=config.key, status=InstanceStatus.running, state="", org_unit_id=unit_id,
         initiator_id=actor.id, title=title[:255], subject_name=name, subject_id_no=id_no,
+        subject_phone=_subject_phone(schema, seed),
         unit_ids=f"/{unit_id}/", summary={}, created_at=now, updated_at=now)
     session.add(instance)
     session.flush()
@@ -240,10 +248,7 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
     if hook_failure is not None:  # a bug in the process package: the workflow was not touched
         failure = fail_step(env, case, now, hook_failure, committed_workflow(env, case), keep)
         return step_result(case, failure)
-    result = finish_step(env, case, now, spiff_task.run, keep)
-    if result.error is None:  # the documents this step issues (engine.documents), same transaction
-        issue_step_documents(env, case, row, actor, dict(spiff_task.data), now)
-    return result
+    return finish_step(env, case, now, spiff_task.run, keep)  # issues the step's documents too
 
 
 def four_eyes_refusal(session: Session, config: ProcessConfig, row: HumanTask,
