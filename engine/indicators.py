@@ -121,3 +121,33 @@ def _sum(spec: dict[str, Any], events: list[_Event], label: str, note: str) -> F
                 continue
     total = sum(last.values(), Decimal(0))
     return Figure(label, f"{total:,.2f}", f"{len(last)} 件", note)
+
+
+def cases_behind(session: Session, key: str, spec: dict[str, Any], *, unit_id: int | None,
+                 since: datetime | None, until: datetime | None) -> set[int]:
+    """The ids of the cases one declared indicator counts (the case ledger's click-through): a
+    count's cases, a rate's numerator, a duration's measured cases, a sum's summed cases."""
+    events = _events(session, key, unit_id, since, until)
+    kind = spec["kind"]
+    if kind == "count":
+        return _cases(events, spec.get("event", {"action": "start"}))
+    if kind == "rate":
+        return _cases(events, spec["num"])
+    if kind == "duration":
+        start = {"action": "start"} if spec["from_step"] == "start" else {"action": "complete",
+                                                                          "step": spec["from_step"]}
+        starts = {e.case: e.at for e in reversed(events) if _matches(e, start)}
+        ends = {e.case: e.at for e in reversed(events) if _matches(e, {"action": "complete", "step": spec["to_step"]})}
+        return {c for c in ends if c in starts and ends[c] >= starts[c]}
+    flt = {**spec.get("event", {"action": "complete"}), "field": spec["field"]}
+    out = set()
+    for e in events:
+        if _matches(e, flt):
+            change = e.data.get(spec["field"])
+            value = change[1] if isinstance(change, list) and len(change) == 2 else change
+            try:
+                Decimal(str(value))
+            except InvalidOperation:
+                continue
+            out.add(e.case)
+    return out
