@@ -15,7 +15,7 @@ from sqlalchemy import or_, select, update
 from engine import ratelimit
 from engine.env import Env
 from engine.errors import FormInvalid, NotFound
-from engine.models import OrgUnit, Role, RoleGrant, User
+from engine.models import OrgUnit, RoleGrant, User
 from engine.orgs import check_password, hash_password
 from engine.ratelimit import Limit
 
@@ -45,7 +45,7 @@ class LoginResult:
 
 @dataclass(frozen=True)
 class Grant:
-    role: Role
+    role: str  # a role catalogue key (RoleKey): a built-in Role's value or an added role
     unit_id: int
     unit_name: str
 
@@ -61,10 +61,10 @@ class SessionUser:
     must_change_password: bool = False
 
     @property
-    def roles(self) -> frozenset[Role]:
+    def roles(self) -> frozenset[str]:
         return frozenset(g.role for g in self.grants)
 
-    def has(self, role: Role) -> bool:
+    def has(self, role: str) -> bool:
         return role in self.roles
 
 
@@ -160,14 +160,14 @@ def end_all_sessions(env: Env, user_id: int) -> None:
 
 def session_user(env: Env, user_id: int, session_version: int) -> SessionUser | None:
     """The user of a session, or None when the session is stale, the user gone or disabled."""
-    with env.db.read() as session:  # one statement per request: the user and their grants
-        rows = session.execute(_SESSION_USER.where(
+    with env.db.single_read() as conn:  # one statement per request: the user and their grants
+        rows = conn.execute(_SESSION_USER.where(
             User.id == user_id, User.active.is_(True), User.session_version == session_version)).all()
     if not rows:
         return None
     user = rows[0]
     return SessionUser(user.id, user.username, user.full_name, user.session_version,
-                       tuple(Grant(Role(r.role), r.org_unit_id, r.unit_name) for r in rows if r.role is not None),
+                       tuple(Grant(r.role, r.org_unit_id, r.unit_name) for r in rows if r.role is not None),
                        bool(user.must_change_password))
 
 

@@ -43,6 +43,10 @@ class Database:
         self.counter = StatementCounter()
         self.engine = self._create_engine(url, busy_timeout_ms, echo)
         self._write_engine = self.engine.execution_options(rongflow_write=True)
+        # One read statement needs no transaction: it sees one consistent snapshot on both
+        # databases, so no BEGIN / ROLLBACK round trips (SQLite: our begin hook skips BEGIN).
+        self._single_engine = (self.engine.execution_options(rongflow_single=True) if self.is_sqlite
+                               else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
         self.read_session = sessionmaker(self.engine, expire_on_commit=False, info={"rongflow_db": self})
         self.write_session = sessionmaker(self._write_engine, expire_on_commit=False,
                                           info={"rongflow_db": self})
@@ -85,6 +89,13 @@ class Database:
             with session.begin():
                 yield session
 
+    @contextmanager
+    def single_read(self) -> Iterator[Connection]:
+        """A connection for ONE read statement outside a transaction (the hot path's user, token
+        and form lookups). Never for two statements that must agree with each other."""
+        with self._single_engine.connect() as conn:
+            yield conn
+
     def for_update(self) -> dict[str, Any]:
         """Options for a row-locking SELECT (ignored by SQLite, which locks the whole file)."""
         return {} if self.is_sqlite else {"with_for_update": True}
@@ -112,5 +123,7 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("rongflow_single", False):
+            return  # Database.single_read: one statement, autocommit
         immediate = conn.get_execution_options().get("rongflow_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

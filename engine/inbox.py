@@ -12,10 +12,12 @@ from engine.env import Env
 from engine.errors import NotFound
 from engine.forms import load_form
 from engine.models import HumanTask, ProcessInstance, Role, TaskStatus
-from engine.orgs import user_grants
+from engine.orgs import RolesBut, user_grants
 from engine.paging import Page
 
-ACTING_ROLES = (Role.caseworker, Role.reviewer, Role.leader)
+# Roles that act on tasks: caseworker, reviewer, leader and every role an admin added to the
+# catalogue (auditors and admins only read).
+ACTING_ROLES = RolesBut(Role.auditor, Role.admin)
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class TaskFilter:
     search: str | None = None  # case number, petitioner name or ID number
 
 
-def _actionable(user_id: int, grants: list[tuple[Role, int]]) -> ColumnElement[bool]:
+def _actionable(user_id: int, grants: list[tuple[str, int]]) -> ColumnElement[bool]:
     pool = [and_(HumanTask.role == role, HumanTask.org_unit_id == unit)
             for role, unit in grants if role in ACTING_ROLES]
     mine = and_(HumanTask.status == TaskStatus.claimed, HumanTask.assignee_id == user_id)
@@ -94,8 +96,8 @@ class StepForm:
 def step_form(env: Env, task_id: int) -> StepForm:
     """The form of a task's step, from its row alone (the write checks who may act; a refused
     submit rebuilds the page, which checks who may see it)."""
-    with env.db.read() as session:
-        row = session.execute(select(HumanTask.case_no, HumanTask.step_name, HumanTask.step_id,
+    with env.db.single_read() as conn:
+        row = conn.execute(select(HumanTask.case_no, HumanTask.step_name, HumanTask.step_id,
                                      HumanTask.process_key).where(HumanTask.id == task_id)).first()
     if row is None:
         raise NotFound(f"task {task_id} does not exist", "任务不存在")

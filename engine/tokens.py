@@ -16,7 +16,7 @@ from engine.admin_scope import user_visible
 from engine.auth import Grant, SessionUser
 from engine.env import Env
 from engine.errors import FormInvalid, NotFound, PermissionDenied
-from engine.models import ApiToken, OrgUnit, Role, RoleGrant, User
+from engine.models import ApiToken, OrgUnit, RoleGrant, User
 
 SCOPES = ("read", "act")
 PREFIX = "rft_"
@@ -152,14 +152,14 @@ def token_user(env: Env, secret: str) -> TokenUser | None:
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return None
     now = env.clock.now()
-    with env.db.engine.connect() as conn:
+    with env.db.single_read() as conn:
         rows = conn.execute(_TOKEN_USER.where(
             ApiToken.token_hash == hash_secret(secret), ApiToken.revoked_at.is_(None),
             ApiToken.expires_at > now, User.active.is_(True))).all()
     if not rows:
         return None
     first = rows[0]
-    grants = tuple(Grant(Role(r.role), r.org_unit_id, r.unit_name) for r in rows if r.role is not None)
+    grants = tuple(Grant(r.role, r.org_unit_id, r.unit_name) for r in rows if r.role is not None)
     user = SessionUser(first.uid, first.username, first.full_name, first.session_version, grants,
                        bool(first.must_change_password))
     return TokenUser(first.id, first.scope, user)

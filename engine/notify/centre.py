@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy import bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from engine.env import Env
@@ -100,8 +100,28 @@ def _before_commit(session: Session) -> None:
         state = inspect(row)
         if not state.persistent or row.mark or row.status not in (TaskStatus.open, TaskStatus.claimed):
             continue
-        post(session, task_holders(session, row), "new_task", f"新任务：{row.step_name}（{row.case_no}）",
-             row.created_at, instance_id=row.instance_id, task_id=row.id)
+        title = f"新任务：{row.step_name}（{row.case_no}）"
+        if row.assignee_id is not None:
+            post(session, [row.assignee_id], "new_task", title, row.created_at, instance_id=row.instance_id,
+                 task_id=row.id)
+        else:  # the pool's messages in one INSERT … SELECT (the holders as task_holders reads them)
+            session.execute(_POOL_MESSAGES, {"kind": "new_task", "title": title[:255], "instance_id": row.instance_id,
+                                             "task_id": row.id, "at": row.created_at, "role": row.role,
+                                             "unit_id": row.org_unit_id})
+
+
+# Prebuilt: one new-task message per active holder of the row's role at its unit (at most MAX_POOL).
+_POOL_MESSAGES = insert(AppMessage.__table__).from_select(
+    ["user_id", "kind", "title", "instance_id", "task_id", "at"],
+    select(RoleGrant.user_id, bindparam("kind", type_=AppMessage.kind.type),
+           bindparam("title", type_=AppMessage.title.type),
+           bindparam("instance_id", type_=AppMessage.instance_id.type),
+           bindparam("task_id", type_=AppMessage.task_id.type), bindparam("at", type_=AppMessage.at.type))
+    .join(User, User.id == RoleGrant.user_id)
+    .where(RoleGrant.role == bindparam("role", type_=RoleGrant.role.type),
+           RoleGrant.org_unit_id == bindparam("unit_id", type_=RoleGrant.org_unit_id.type),
+           User.active.is_(True))
+    .order_by(RoleGrant.user_id).limit(MAX_POOL))
 
 
 def watch_new_tasks() -> None:
