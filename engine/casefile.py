@@ -192,6 +192,7 @@ class CaseFile:
     completed_steps: set[str]
     current_steps: set[str]
     messages: list[MessageForm] = field(default_factory=list)  # what the user may register now
+    returns: list[tuple[str, str]] = field(default_factory=list)  # 退回: (from step, to step), oldest first
 
 
 def _catalog(env: Env, key: str) -> FormCatalog:
@@ -249,7 +250,9 @@ def case_file(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> C
                                                        CaseCopy.user_id == user_id)),
             completed_steps={e.step_id for e in events if e.action == "complete" and e.step_id},
             current_steps={r.step_id for r in open_rows},
-            messages=registrable_messages(env, session, user_id, instance))
+            messages=registrable_messages(env, session, user_id, instance),
+            returns=[(e.step_id, str(e.data["to_step"])) for e in events
+                     if e.action == "return" and e.step_id and isinstance(e.data, dict) and e.data.get("to_step")])
 
 
 def _attachments(session: Session, instance_id: int) -> list[Attachment]:
@@ -263,6 +266,7 @@ class DiagramInput:
     process_id: str
     completed: set[str]
     current: set[str]
+    returns: list[tuple[str, str]] = field(default_factory=list)
 
 
 def diagram_input(env: Env, case: CaseFile) -> DiagramInput:
@@ -274,7 +278,7 @@ def diagram_input(env: Env, case: CaseFile) -> DiagramInput:
         ends = _event_ids(parsed.spec, "EndEvent")
         completed |= ends if len(ends) == 1 else set()
     return DiagramInput(parsed.main_bpmn(), case.instance.process_key, completed,
-                        set(case.current_steps))
+                        set(case.current_steps), list(case.returns))
 
 
 def _event_ids(spec: Any, class_name: str) -> set[str]:

@@ -95,7 +95,8 @@ def _units(levels: list[str] | None) -> list[tuple[int, str, int]]:
 def _diagram(case: CaseFile) -> Markup:
     d = diagram_input(current_env(), case)
     try:
-        return Markup(render_svg(d.bpmn, d.process_id, completed=d.completed, current=d.current))
+        return Markup(render_svg(d.bpmn, d.process_id, completed=d.completed, current=d.current,
+                                 returns=d.returns))
     except ValueError:
         return Markup("")
 

@@ -1,9 +1,11 @@
 """Server-side SVG rendering of a BPMN diagram from its Diagram Interchange (DI).
 
 `render_svg()` draws the shapes and edges of one bpmndi:BPMNPlane and colours every flow node by
-its run state (completed / current / pending). Pure lxml: no SpiffWorkflow, no Flask. Styling uses
-presentation attributes only (no <style>, no script, no style="" attributes) so the SVG can be
-inlined under a strict Content-Security-Policy without leaking CSS into the page.
+its run state (completed / current / pending); each 退回 of the case is a dashed red arc from the
+returning step to the step it went back to, explained by a legend under the diagram. Pure lxml:
+no SpiffWorkflow, no Flask. Styling uses presentation attributes only (no <style>, no script, no
+style="" attributes) so the SVG can be inlined under a strict Content-Security-Policy without
+leaking CSS into the page.
 """
 from __future__ import annotations
 
@@ -27,6 +29,10 @@ MARGIN = 20
 TEXT_COLOUR = "#222222"
 FLOW_COLOUR = "#666666"
 DONE_COLOUR = "#2e7d32"
+RETURN_COLOUR = "#c62828"
+RETURN_DASH = "7 4"
+RETURN_LIFT = 36      # how far above the higher of the two steps a 退回 arc rises
+LEGEND_HEIGHT = 24
 
 TASKS = frozenset({"task", "userTask", "scriptTask", "serviceTask", "manualTask",
                    "businessRuleTask", "callActivity", "sendTask", "receiveTask"})
@@ -133,10 +139,12 @@ class _Context:
 
 def render_svg(bpmn_xml: bytes, process_id: str | None = None,
                completed: Iterable[str] = frozenset(), current: Iterable[str] = frozenset(),
-               labels: dict[str, str] | None = None) -> str:
+               labels: dict[str, str] | None = None,
+               returns: Iterable[tuple[str, str]] = ()) -> str:
     """Return an inline-ready SVG document (no XML declaration) of the process diagram.
 
-    `completed`/`current` are BPMN element ids; `labels` overrides element names by id.
+    `completed`/`current` are BPMN element ids; `labels` overrides element names by id;
+    `returns` are the case's 退回 jumps as (returning step id, target step id), oldest first.
     Raises ValueError when the XML is malformed or is not a BPMN document.
     """
     root = _parse(bpmn_xml)
@@ -147,9 +155,17 @@ def render_svg(bpmn_xml: bytes, process_id: str | None = None,
     shapes = [s for di in _children(plane, "BPMNShape") if (s := _read_shape(ctx, di))]
     edges = [e for di in _children(plane, "BPMNEdge") if (e := _read_edge(ctx, di))]
     title = ctx.name(process_id or "") or ctx.name(plane.get("bpmnElement", ""))
-    svg = _svg_root(_viewbox(shapes, edges), title)
+    jumps = _return_jumps(shapes, returns)
+    viewbox = _viewbox(shapes, edges, [p for j in jumps for p in j.points])
+    if jumps:  # room for the legend under the diagram
+        viewbox = (*viewbox[:3], viewbox[3] + LEGEND_HEIGHT)
+    svg = _svg_root(viewbox, title)
     _draw_defs(svg)
     _draw_all(svg, shapes, edges)
+    for jump in jumps:
+        _draw_return(svg, jump)
+    if jumps:
+        _draw_return_legend(svg, viewbox)
     return etree.tostring(svg, encoding="unicode")
 
 
@@ -296,19 +312,22 @@ def _placeholder() -> str:
 
 def _draw_defs(svg: etree._Element) -> None:
     defs = _el(svg, "defs")
-    for marker_id, colour in (("bpmn-arrow", FLOW_COLOUR), ("bpmn-arrow-done", DONE_COLOUR)):
+    for marker_id, colour in (("bpmn-arrow", FLOW_COLOUR), ("bpmn-arrow-done", DONE_COLOUR),
+                              ("bpmn-arrow-return", RETURN_COLOUR)):
         marker = _el(defs, "marker", id=marker_id, viewBox="0 0 10 10", refX=10, refY=5,
                      markerWidth=10, markerHeight=10, markerUnits="userSpaceOnUse",
                      orient="auto")
         _el(marker, "path", d="M0,0 L10,5 L0,10 z", fill=colour)
 
 
-def _viewbox(shapes: list[Shape], edges: list[Edge]) -> tuple[float, float, float, float]:
+def _viewbox(shapes: list[Shape], edges: list[Edge],
+             extra: Iterable[tuple[float, float]] = ()) -> tuple[float, float, float, float]:
     boxes = [s.box for s in shapes] + [s.label_box or _default_label_box(s) for s in shapes
                                        if s.name and s.kind in OUTER_LABEL]
     boxes += [e.label_box for e in edges if e.label_box]
-    xs = [b.x for b in boxes] + [b.x + b.w for b in boxes] + [p[0] for e in edges for p in e.points]
-    ys = [b.y for b in boxes] + [b.bottom for b in boxes] + [p[1] for e in edges for p in e.points]
+    points = [p for e in edges for p in e.points] + list(extra)
+    xs = [b.x for b in boxes] + [b.x + b.w for b in boxes] + [p[0] for p in points]
+    ys = [b.y for b in boxes] + [b.bottom for b in boxes] + [p[1] for p in points]
     x0, y0 = min(xs) - MARGIN, min(ys) - MARGIN
     return x0, y0, max(xs) + MARGIN - x0, max(ys) + MARGIN - y0
 
@@ -657,3 +676,51 @@ def _edge_label(g: etree._Element, edge: Edge) -> None:
     (x1, y1), (x2, y2) = edge.points[i], edge.points[i + 1]
     _text_lines(g, wrap_text(edge.name, 90), (x1 + x2) / 2 + 4, (y1 + y2) / 2 - 8,
                 anchor="start")
+
+
+# ---------------------------------------------------------------- 退回 jumps
+
+@dataclass(frozen=True)
+class ReturnJump:
+    source: Shape
+    target: Shape
+    times: int
+
+    @property
+    def points(self) -> list[tuple[float, float]]:
+        """Start, control point and end of the arc over both steps (top centre to top centre)."""
+        s, t = self.source.box, self.target.box
+        top = min(s.y, t.y) - RETURN_LIFT - 0.08 * abs(s.cx - t.cx)
+        return [(s.cx, s.y), ((s.cx + t.cx) / 2, top), (t.cx, t.y)]
+
+
+def _return_jumps(shapes: list[Shape], returns: Iterable[tuple[str, str]]) -> list[ReturnJump]:
+    """One arc per (returning step, target step) pair drawn on this plane, counting repeats."""
+    by_id = {s.id: s for s in shapes}
+    counts: dict[tuple[str, str], int] = {}
+    for source, target in returns:
+        if source in by_id and target in by_id and source != target:
+            counts[(source, target)] = counts.get((source, target), 0) + 1
+    return [ReturnJump(by_id[s], by_id[t], n) for (s, t), n in counts.items()]
+
+
+def _draw_return(svg: etree._Element, jump: ReturnJump) -> None:
+    (x0, y0), (cx, cy), (x1, y1) = jump.points
+    g = _el(svg, "g", class_="bpmn-return", data_from=jump.source.id, data_to=jump.target.id)
+    times = f"（{jump.times}次）" if jump.times > 1 else ""
+    _el(g, "title", f"退回{times}：{jump.source.name or jump.source.id} → {jump.target.name or jump.target.id}")
+    _el(g, "path", d=f"M{_fmt(x0)},{_fmt(y0)} Q{_fmt(cx)},{_fmt(cy)} {_fmt(x1)},{_fmt(y1)}",
+        fill="none", stroke=RETURN_COLOUR, stroke_width=2, stroke_dasharray=RETURN_DASH,
+        marker_end="url(#bpmn-arrow-return)")
+    # the label at the arc's apex (a quadratic curve peaks half way between chord and control point)
+    _el(g, "text", f"退回{times}", x=(x0 + 2 * cx + x1) / 4, y=(y0 + 2 * cy + y1) / 4 - 4,
+        text_anchor="middle", fill=RETURN_COLOUR, font_size=FONT_SIZE - 1)
+
+
+def _draw_return_legend(svg: etree._Element, viewbox: tuple[float, float, float, float]) -> None:
+    x, y = viewbox[0] + MARGIN, viewbox[1] + viewbox[3] - LEGEND_HEIGHT / 2
+    g = _el(svg, "g", class_="bpmn-legend")
+    _el(g, "line", x1=x, y1=y, x2=x + 40, y2=y, stroke=RETURN_COLOUR, stroke_width=2,
+        stroke_dasharray=RETURN_DASH, marker_end="url(#bpmn-arrow-return)")
+    _el(g, "text", "红色虚线箭头：退回，由退回的步骤指向被退回到的步骤", x=x + 48, y=y + 4,
+        fill=TEXT_COLOUR, font_size=FONT_SIZE - 1)

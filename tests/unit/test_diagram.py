@@ -209,3 +209,31 @@ def test_malformed_xml_raises_value_error(bad: bytes) -> None:
 def test_xml_that_is_not_bpmn_raises_value_error() -> None:
     with pytest.raises(ValueError, match="not a BPMN document"):
         render_svg(b"<html><body/></html>")
+
+
+def test_a_return_is_a_dashed_arc_from_the_returning_step_to_its_target(subsidy_xml: bytes) -> None:
+    svg = parse(render_svg(subsidy_xml, "subsidy", completed={"submit", "check"}, current={"submit"},
+                           returns=[("approve", "submit"), ("check", "submit"), ("approve", "submit")]))
+    arcs = svg.xpath("//svg:g[@class='bpmn-return']", namespaces=SVG_NS)
+    assert [(g.get("data-from"), g.get("data-to")) for g in arcs] == [("approve", "submit"), ("check", "submit")]
+    path = arcs[0].find("svg:path", SVG_NS)
+    assert path.get("stroke-dasharray") and path.get("marker-end") == "url(#bpmn-arrow-return)"
+    assert arcs[0].findtext("svg:title", namespaces=SVG_NS).startswith("退回（2次）：")
+    assert "".join(arcs[1].itertext()).startswith("退回：")
+    # the arc starts at the top of the returning step and ends at the top of the target
+    approve, submit = (group_for(svg, i).find("svg:rect", SVG_NS) for i in ("approve", "submit"))
+    start, end = path.get("d").split(" ")[0][1:], path.get("d").split(" ")[-1]
+    assert float(start.split(",")[1]) == float(approve.get("y"))
+    assert float(end.split(",")[1]) == float(submit.get("y"))
+    [legend] = svg.xpath("//svg:g[@class='bpmn-legend']", namespaces=SVG_NS)
+    assert "退回" in "".join(legend.itertext())
+    # the viewBox holds the arcs and the legend
+    x0, y0, w, h = map(float, svg.get("viewBox").split())
+    apex = float(path.get("d").split(" ")[1][1:].split(",")[1])
+    assert y0 <= apex and float(legend.find("svg:line", SVG_NS).get("y1")) < y0 + h
+
+
+def test_no_return_no_legend_and_unknown_steps_are_skipped(subsidy_xml: bytes) -> None:
+    plain = render_svg(subsidy_xml, "subsidy")
+    assert plain == render_svg(subsidy_xml, "subsidy", returns=[("approve", "not_on_this_plane")])
+    assert "bpmn-legend" not in plain and "bpmn-return" not in plain

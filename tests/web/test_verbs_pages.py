@@ -35,3 +35,20 @@ def test_a_user_sets_a_proxy_and_moves_a_claimed_task(env, tmp_path):
         assert 'unread-count' not in client.get("/").get_data(as_text=True)
         task_page = client.get(f"/tasks/{handle.id}").get_data(as_text=True)
         assert "代区经办办理" in task_page and "proxy" not in task_page
+
+
+def test_the_case_diagram_draws_a_return_with_its_legend(env, tmp_path):
+    from engine.verbs.returning import return_task
+    from tests.factories import PETITION_HANDLED, act
+    org = setup_petition(env)
+    case_id = register_petition(env, org)
+    assign_petition(env, org, case_id)
+    act(env, org, case_id, "handle", "d1_cw", PETITION_HANDLED)
+    [review] = open_tasks(env, case_id, "review")
+    return_task(env, review.id, org.actor("d1_rev"), "handle", "调查不充分，请补充约谈记录")
+    app = make_app(env, tmp_path)
+    with app.test_client() as client:
+        login(client, "d1_cw")
+        page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'class="bpmn-return" data-from="review" data-to="handle"' in page
+    assert "红色虚线箭头：退回" in page
