@@ -246,6 +246,9 @@ class HistoryEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     # How `hash` was made (migration 0005): "hmac-sha256" under the key `key_id`, or "sha256"
+    # Someone keeps a 暂存 of this task's form (migration 0016, engine.drafts): the task page and
+    # the step's end read or delete form_draft rows only when this is set (no cost otherwise).
+    has_draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # (no key) for events written before keyed chains.
     hash_alg: Mapped[str] = mapped_column(String(16), server_default="sha256")
     key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -471,3 +474,18 @@ class LedgerFilter(Base):
 
 
 __all__ += ["LedgerFilter"]
+
+
+class FormDraft(Base):
+    """暂存: one user's unsent input on one task's form (migration 0016, engine.drafts), readable
+    by that user only and deleted when the task ends."""
+    __tablename__ = "form_draft"
+    __table_args__ = (Index("ix_form_draft_task", "task_id"),)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    opinion: Mapped[str] = mapped_column(Text, default="")
+    saved_at: Mapped[datetime]
+
+
+__all__ += ["FormDraft"]

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine.access import can_view_case
@@ -28,7 +28,7 @@ from engine.faults import StepFailure, describe, is_clean
 from engine.history import append_event
 from engine.interrupts import interrupt
 from engine.lanes import LANE_ROLES
-from engine.models import (HumanTask, InstanceStatus, ProcessInstance, Role, TaskStatus)
+from engine.models import (FormDraft, HumanTask, InstanceStatus, ProcessInstance, Role, TaskStatus)
 from engine.orgs import SessionOrgLookup
 from engine.persistence import dump_state, load_state, to_json_safe
 from engine.pruning import prune_finished
@@ -272,6 +272,17 @@ def _task_due(t: SpiffTask, config: ProcessConfig) -> tuple[datetime | None, boo
     return (min(dues) if dues else None), False
 
 
+def _drop_drafts(case: Case) -> None:
+    """暂存 (engine.drafts) ends with its task: completed or cancelled rows lose their drafts here,
+    in the step's transaction; a row without has_draft costs no statement."""
+    rows = {r.id: r for r in [*(case.open_rows or ()), case.completed_row] if r is not None}
+    ended = [r for r in rows.values() if r.has_draft and r.status not in OPEN_STATUSES]
+    if ended:
+        case.session.execute(delete(FormDraft).where(FormDraft.task_id.in_([r.id for r in ended])))
+        for r in ended:
+            r.has_draft = False
+
+
 def sync_tasks(env: Env, case: Case, now: datetime) -> None:
     """Mirror the READY manual tasks into human_task: new ones inserted, vanished ones cancelled."""
     if case.open_rows is None:
@@ -289,6 +300,7 @@ def sync_tasks(env: Env, case: Case, now: datetime) -> None:
         else:
             row.status = TaskStatus.cancelled
             row.completed_at = now
+    _drop_drafts(case)
     ctx = case_context(env, case) if len(known) < len(ready) else None
     for sid, t in ready.items():
         if sid not in known and ctx is not None:
