@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from engine.calendar import BusinessCalendar
 from engine.documents.catalogue import DocumentSet
+from engine.indicators import IndicatorSet
 from engine.models import Role
 
 
@@ -117,3 +118,6 @@ class ProcessConfig:
     # Documents from templates (engine.documents): types, templates' folder (by convention the
     # package's documents/ beside forms/) and which step issues which. None: no documents.
     documents: DocumentSet | None = None
+    # 统计指标 (engine.indicators): declared indicators or a function of the report's scope.
+    # None: the process has no section on the indicators page.
+    indicators: IndicatorSet | None = None

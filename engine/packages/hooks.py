@@ -14,12 +14,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.calendar import to_local_date
-from engine.errors import DefinitionError, FormInvalid
+from engine.errors import DefinitionError, FormInvalid, NotFound
 from engine.process_api import HookContext
 
 Data = dict[str, Any]
 CLOSED_OUT = {"cancelled", "terminated"}  # cases that never counted
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(money))?\}")
+EMPTY: tuple[Any, ...] = (None, "", [])
 
 
 class ManifestHooks:
@@ -34,6 +35,9 @@ class ManifestHooks:
         self.unique: list[dict[str, Any]] = rules.get("unique", [])
         self.limits: list[dict[str, Any]] = rules.get("limits", [])
         self.exclude: list[dict[str, Any]] = rules.get("exclude", [])
+        self.required: list[dict[str, Any]] = rules.get("required", [])
+        self.thresholds: list[dict[str, Any]] = rules.get("thresholds", [])
+        self.record: list[dict[str, Any]] = rules.get("record", [])
         self.queries: dict[str, Any] = manifest.get("queries", {})
         self.summary: dict[str, Any] = manifest.get("summary", {})
 
@@ -43,24 +47,34 @@ class ManifestHooks:
         route = rule.get("route", "case_unit")
         if route == "ancestor":  # of the case's unit, or of the unit a form field names
             base = _unit_field(step_id, rule["field"], data) if "field" in rule else ctx.case_unit_id
-            return _ancestor(ctx, base, rule["level"])
-        if route == "field":
+            return _section(ctx, _ancestor(ctx, base, rule["level"]), rule.get("section"))
+        if route == "field":  # a data key, or a path into one ("signer.unit_id": a countersign's party)
             return _unit_field(step_id, rule["field"], data)
         if route == "unit":
-            return ctx.orgs.unit_id(rule["unit"])
+            return _section(ctx, ctx.orgs.unit_id(rule["unit"]), rule.get("section"))
         return ctx.case_unit_id  # case_unit, initiator: where the initiator registered the case
+
+    def task_label(self, step_id: str, data: Data) -> str | None:
+        """`steps.<id>.label`: the data path telling a multi-instance step's tasks apart."""
+        path = self.steps.get(step_id, {}).get("label")
+        value = lookup(data, path) if path else None
+        return str(value) if value not in (None, "") else None
 
     # ------------------------------------------------------------------ hooks
     def on_start(self, data: Data, ctx: HookContext) -> Data:
-        self._check_limits("start", data, ctx)
+        self._check("start", data, ctx)
         answers = self._answer_queries(data, ctx, exclude_self=False)
         self._check_exclusions(answers, ctx)
         self._check_unique(data, ctx)
-        return {**answers, **self._clocks(data, ctx)}
+        derived = self._derive("start", data, ctx)
+        view = {**data, **derived}
+        return {**derived, **answers, **self._clocks(view, ctx)}
 
     def on_complete(self, step_id: str, data: Data, ctx: HookContext) -> Data:
-        self._check_limits(step_id, data, ctx)
-        return {**self._answer_queries(data, ctx, exclude_self=True), **self._clocks(data, ctx)}
+        self._check(step_id, data, ctx)
+        derived = self._derive(step_id, data, ctx)
+        view = {**data, **derived}
+        return {**derived, **self._answer_queries(view, ctx, exclude_self=True), **self._clocks(view, ctx)}
 
     def summarize(self, data: Data) -> tuple[str, str | None, str | None]:
         title = fill(self.summary.get("title") or self.m["name"], data)
@@ -89,16 +103,37 @@ class ManifestHooks:
         return out
 
     # ------------------------------------------------------------------ rules
-    def _check_limits(self, step_id: str, data: Data, ctx: HookContext) -> None:
+    def _check(self, step_id: str, data: Data, ctx: HookContext) -> None:
+        """Limits and conditional required fields of this step; every refusal at once."""
         errors: dict[str, str] = {}
         for rule in self.limits:
-            if rule.get("step", "start") != step_id or data.get(rule["field"]) in (None, ""):
-                continue
-            cap = _setting(rule["max"], ctx)
-            if _number(data[rule["field"]]) > _number(cap):
-                errors[rule["field"]] = fill(rule["message"], {"max": cap, "value": data[rule["field"]]})
+            if rule.get("step", "start") == step_id and holds(rule.get("when"), data):
+                errors.update(_limit(rule, data, ctx))
+        for rule in self.required:
+            if rule.get("step", "start") == step_id and holds(rule.get("when"), data) \
+                    and data.get(rule["field"]) in EMPTY:
+                errors.setdefault(rule["field"], rule["message"])
         if errors:
             raise FormInvalid(errors)
+
+    # ------------------------------------------------------------------ derived data
+    def _derive(self, step_id: str, data: Data, ctx: HookContext) -> Data:
+        """Thresholds, then the record rules in manifest order, each seeing what the last left."""
+        out: Data = {}
+        for rule in self.thresholds:
+            if rule.get("step", "start") == step_id:
+                above = holds(rule.get("when"), data) and _number(data.get(rule["field"])) > _number(
+                    _setting(rule["above"], ctx))
+                out[rule["set"]] = above
+        for rule in self.record:
+            view = {**data, **out}
+            if rule.get("step", "start") != step_id or not holds(rule.get("when"), view):
+                continue
+            for key, item in rule.get("append", {}).items():
+                out[key] = [*(view.get(key) or []), resolve(item, view, ctx)]
+            for key, value in rule.get("set", {}).items():
+                out[key] = resolve(value, view, ctx)
+        return out
 
     def _check_exclusions(self, answers: Data, ctx: HookContext) -> None:
         for rule in self.exclude:
@@ -137,8 +172,98 @@ class ManifestHooks:
         return sum(1 for c in found if _local_day(c.created_at) >= since)
 
 
+def _limit(rule: dict[str, Any], data: Data, ctx: HookContext) -> dict[str, str]:
+    """{field: message} when the field's value passes a bound: max/min (a number or a setting) or
+    max_field/min_field (another data value: an approved budget, a start date)."""
+    value = data.get(rule["field"])
+    if value in EMPTY:
+        return {}
+    on = rule.get("on", rule["field"])
+    for side in ("max", "min"):
+        if side in rule:
+            bound = _setting(rule[side], ctx)
+        elif f"{side}_field" in rule:
+            bound = lookup(data, rule[f"{side}_field"])
+            if bound in EMPTY:
+                return {on: rule.get("missing", rule["message"])} if "missing" in rule else {}
+        else:
+            continue
+        if _compare(value, bound) == (1 if side == "max" else -1):
+            return {on: fill(rule["message"], {**data, side: bound, "value": value})}
+    return {}
+
+
+def _compare(a: Any, b: Any) -> int:
+    """-1, 0, 1: as numbers when both are, else as text (ISO dates order as text)."""
+    try:
+        x, y = Decimal(str(a)), Decimal(str(b))
+    except InvalidOperation:
+        x, y = str(a), str(b)  # type: ignore[assignment]
+    return (x > y) - (x < y)
+
+
+def holds(when: dict[str, Any] | None, data: Data) -> bool:
+    """`when`: every field equals its value, or meets {min, max, in, empty}."""
+    for name, want in (when or {}).items():
+        have = lookup(data, name)
+        if isinstance(want, dict):
+            if "empty" in want and (have in EMPTY) != want["empty"]:
+                return False
+            if "in" in want and have not in want["in"]:
+                return False
+            if "min" in want and (have in EMPTY or _number(have) < _number(want["min"])):
+                return False
+            if "max" in want and (have in EMPTY or _number(have) > _number(want["max"])):
+                return False
+        elif have != want:
+            return False
+    return True
+
+
+def resolve(value: Any, data: Data, ctx: HookContext) -> Any:
+    """A record value: {field = path, default?}, {setting = name}, {today = true}, {ancestor =
+    level, section?} (a unit id above the case's unit), a table of values, a list, or a literal."""
+    if isinstance(value, dict):
+        keys = set(value)
+        if "field" in keys and keys <= {"field", "default"}:
+            found = lookup(data, value["field"])
+            return value.get("default") if found is None else found
+        if keys == {"setting"}:
+            return _setting(value["setting"], ctx)
+        if keys == {"today"}:
+            return ctx.today.isoformat()
+        if "ancestor" in keys and keys <= {"ancestor", "section"}:
+            return _section(ctx, _ancestor(ctx, ctx.case_unit_id, value["ancestor"]), value.get("section"))
+        return {k: resolve(v, data, ctx) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, data, ctx) for v in value]
+    return value
+
+
+def lookup(data: Data, path: str) -> Any:
+    """A value by dotted path ("signer.unit_id"); None where a part is missing."""
+    current: Any = data
+    for part in path.split("."):
+        if not isinstance(current, dict):
+            return None
+        current = current.get(part)
+    return current
+
+
+def _section(ctx: HookContext, organ_id: int, section: str | None) -> int:
+    """The section of an organ by code suffix (a setting's name or the suffix itself)."""
+    if not section:
+        return organ_id
+    suffix = str(ctx.settings.get(section, section))
+    found = ctx.orgs.section_of(organ_id, suffix)
+    if found is None:
+        raise NotFound(f"unit {organ_id} has no section with code suffix {suffix!r}",
+                       f"未找到编码后缀为“{suffix}”的科室，请管理员检查组织机构设置")
+    return int(found)
+
+
 def _unit_field(step_id: str, field: str, data: Data) -> int:
-    value = data.get(field)
+    value = lookup(data, field)
     if value in (None, "") or not str(value).isdigit():
         raise DefinitionError(f"step {step_id}: routing field {field!r} holds no unit id",
                               element=f"steps.{step_id}", user_message=f"环节“{step_id}”的办理单位字段为空")
@@ -198,5 +323,9 @@ def _local_year(at: datetime) -> int:
 
 
 def fill(template: str, values: Data) -> str:
-    """`{name}` placeholders replaced by plain values (no attribute or index access; unknown: empty)."""
-    return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "")), template)
+    """`{name}` placeholders replaced by plain values (no attribute or index access; unknown:
+    empty); `{name:money}` as an amount in yuan, 50,000.00元."""
+    def one(m: re.Match[str]) -> str:
+        value = values.get(m.group(1), "")
+        return f"{_number(value):,.2f}元" if m.group(2) == "money" else str(value)
+    return PLACEHOLDER.sub(one, template)

@@ -21,6 +21,7 @@ from engine.calendar import BusinessCalendar
 from engine.checks import check_process
 from engine.definitions import collect_steps, parse_files
 from engine.errors import DefinitionError
+from engine.indicators import BY_REGISTRATION, IndicatorSet
 from engine.lanes import LANE_ROLES
 from engine.models import Role
 from engine.packages.hooks import ManifestHooks
@@ -44,7 +45,23 @@ def build_config(package: Package) -> ProcessConfig:
         assign=hooks.assign, roles=step_roles(package), on_start=hooks.on_start,
         on_complete=hooks.on_complete, due_keys=hooks.due_keys(), summarize=hooks.summarize,
         four_eyes=dict(m.get("rules", {}).get("four_eyes", {})), settings=dict(m.get("settings", {})),
-        smoke_start=dict(smoke.get("start", {})), smoke_answers=dict(smoke.get("answers", {})))
+        smoke_start=dict(smoke.get("start", {})), smoke_answers=smoke_answers(smoke.get("answers", {})),
+        task_label=hooks.task_label if any("label" in s for s in hooks.steps.values()) else None,
+        indicators=indicator_set(m))
+
+
+def smoke_answers(answers: dict[str, Any]) -> dict[str, Any]:
+    """The trial run's answers; "timer" (TOML has no null) leaves a step to its boundary timer."""
+    return {step: None if answer == "timer" else answer for step, answer in answers.items()}
+
+
+def indicator_set(m: dict[str, Any]) -> IndicatorSet | None:
+    """The manifest's [[indicators]] as the process's 统计指标 section ([stats]: order, period)."""
+    if not m.get("indicators"):
+        return None
+    stats = m.get("stats", {})
+    return IndicatorSet(title=str(m["name"]), declared=tuple(m["indicators"]),
+                        order=int(stats.get("order", 100)), period=str(stats.get("period", BY_REGISTRATION)))
 
 
 def step_roles(package: Package) -> dict[str, Role]:

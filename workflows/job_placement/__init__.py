@@ -25,6 +25,7 @@ from workflows.job_placement.demo import demo_start
 from workflows.job_placement.rules import SETTINGS, on_complete, on_start, summarize, task_label
 from workflows.job_placement.selection import open_posts
 from workflows.job_placement.documents import DOCUMENTS
+from workflows.job_placement.stats import INDICATORS
 
 KEY = "job_placement"
 _PLAN_DUE = "placement_due_at"
@@ -80,6 +81,7 @@ PROCESS = ProcessConfig(
     option_sources={"open_posts": open_posts},
     smoke_start=SMOKE_START,
     documents=DOCUMENTS,
+    indicators=INDICATORS,
     smoke_answers=SMOKE_ANSWERS,
     settings={**SETTINGS, "demo_start": demo_start, "demo_variants": {
         "publish_ranking": [{"ranking_decision": "退回重新赋分", "ranking_note": "立功加分漏记"}],

@@ -41,6 +41,7 @@ from workflows.petition.demo import DEMO_SETTINGS
 from workflows.petition.documents import DOCUMENTS
 from workflows.petition.hooks import on_complete, on_start, summarize, task_label
 from workflows.petition.indicators import DEFAULT_RESOLUTION_DAYS
+from workflows.petition.stats import INDICATORS
 
 _INTAKE_DUE = due_key(INTAKE)
 _HANDLING_DUE = due_key(HANDLING)
@@ -113,6 +114,7 @@ PROCESS = ProcessConfig(
     smoke_start=SMOKE_START,
     smoke_answers=SMOKE_ANSWERS,
     documents=DOCUMENTS,
+    indicators=INDICATORS,
     settings={"intake_section": "xf", "supervision_feedback_working_days": 3, **roll_settings(),
               "late_request_days": 0,
               "one_time_resolution_days": DEFAULT_RESOLUTION_DAYS, **DEMO_SETTINGS},

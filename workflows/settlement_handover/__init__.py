@@ -17,6 +17,7 @@ from engine.process_api import ProcessConfig
 from workflows.settlement_handover.assignment import SECTION_CODE, assign
 from workflows.settlement_handover.demo import demo_start
 from workflows.settlement_handover.documents import DOCUMENTS
+from workflows.settlement_handover.stats import INDICATORS
 from workflows.settlement_handover.rules import (SETTINGS, on_complete, on_start, summarize,
                                                  task_label)
 
@@ -39,6 +40,7 @@ PROCESS = ProcessConfig(
     task_label=task_label,
     four_eyes={"second_review": "first_review"},
     documents=DOCUMENTS,
+    indicators=INDICATORS,
     # The army unit's reply to a query arrives by post; the section's caseworkers register it.
     message_roles={"army_reply": Role.caseworker},
     smoke_start={
