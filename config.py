@@ -55,6 +55,8 @@ class Config:
     MAX_UPLOAD_MB = _int("MAX_UPLOAD_MB", 20)
     # Sign-in: idle timeout, and the lock after repeated failures.
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 30)
+    # The page warns this long before the idle timeout, with a 继续工作 button (static/js/keep.js).
+    IDLE_WARNING_SECONDS = _int("IDLE_WARNING_SECONDS", 120)
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
     LOGIN_LOCK_MINUTES = _int("LOGIN_LOCK_MINUTES", 15)
     # 信访事项查询 (public page): wrong codes per client address / per case number before both

@@ -3,24 +3,27 @@
 Files live under an upload directory outside the web root, at <dir>/<aa>/<bb>/<sha256>; the
 database row keeps the original name. Only an allow-list of types is accepted, checked by
 extension and by the file's leading bytes, and every upload is recorded in the case history.
+The same bytes twice on one case and step are refused; the uploader may remove a file while its
+step is open (recorded too); PDF and images may be shown inline (`PREVIEW_TYPES`).
 """
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.access import visible_attachment, visible_case
+from engine.access import visible_attachment, visible_case, visible_task
 from engine.env import Env
-from engine.errors import Conflict, FormInvalid, PermissionDenied
+from engine.errors import Conflict, FormInvalid, InvalidState, PermissionDenied
 from engine.filestore import storage_path, store_bytes
 from engine.history import append_event
-from engine.models import Attachment, HumanTask, InstanceStatus, ProcessInstance
+from engine.models import Attachment, CaseDocument, HumanTask, InstanceStatus, ProcessInstance
 from engine.orgs import Actor
 from engine.runtime import StartResult, can_act, start_case
 from engine.stepper import OPEN_STATUSES
@@ -100,10 +103,20 @@ def _clean_name(filename: str) -> str:
     return name[:MAX_FILENAME]
 
 
+def _refuse_twice(session: Session, instance: ProcessInstance, task: HumanTask | None, digest: str) -> None:
+    """The same bytes are stored once per case and step (task); a second upload is a FormInvalid."""
+    same_step = Attachment.task_id == task.id if task else Attachment.task_id.is_(None)
+    earlier = session.scalar(select(Attachment.filename).where(
+        Attachment.instance_id == instance.id, same_step, Attachment.sha256 == digest).limit(1))
+    if earlier is not None:
+        raise FormInvalid({"file": f"该文件已上传过（{earlier}），请勿重复上传"})
+
+
 def _save(session: Session, env: Env, instance: ProcessInstance, actor: Actor, name: str,
           data: bytes, policy: UploadPolicy, task: HumanTask | None) -> Attachment:
     """Check and store one file, add its row and its history event (caller holds the lock)."""
     content_type = check_upload(name, data, policy)
+    _refuse_twice(session, instance, task, hashlib.sha256(data).hexdigest())
     digest = store_bytes(policy.directory, data)
     now = env.clock.now()
     att = Attachment(instance_id=instance.id, task_id=task.id if task else None, filename=name,
@@ -161,9 +174,15 @@ def _check_all(files: FieldFiles, policy: UploadPolicy) -> None:
 def _save_fields(session: Session, env: Env, instance: ProcessInstance, actor: Actor,
                  files: FieldFiles, policy: UploadPolicy,
                  task: HumanTask | None) -> dict[str, list[int]]:
-    return {name: [_save(session, env, instance, actor, _clean_name(up.filename), up.data,
-                         policy, task).id for up in uploads]
-            for name, uploads in files.items() if uploads}
+    out: dict[str, list[int]] = {}
+    for name, uploads in files.items():
+        for up in uploads:
+            try:
+                att = _save(session, env, instance, actor, _clean_name(up.filename), up.data, policy, task)
+            except FormInvalid as exc:  # the same file twice: said on the form's own field
+                raise FormInvalid({name: f"{_clean_name(up.filename)}：{exc.errors['file']}"}) from exc
+            out.setdefault(name, []).append(att.id)
+    return out
 
 
 @logged_command
@@ -205,6 +224,14 @@ class Download:
     filename: str
     content_type: str
 
+    @property
+    def previewable(self) -> bool:
+        return self.content_type in PREVIEW_TYPES
+
+
+# Types a browser shows by itself, safely, inside the page (<iframe> for PDF, <img> for images).
+PREVIEW_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
+
 
 def attachment_download(env: Env, user_id: int, attachment_id: int, directory: Path) -> Download:
     """The stored file of an attachment the user may see (NotFound otherwise)."""
@@ -218,3 +245,67 @@ def _lock_row(env: Env, session: Session, instance_id: int) -> None:
     if not env.db.is_sqlite:
         session.execute(select(ProcessInstance.id).where(ProcessInstance.id == instance_id)
                         .with_for_update())
+
+
+# ----------------------------------------------------------------------------- a task's files
+
+@logged_command
+def add_task_attachment(env: Env, task_id: int, actor: Actor, filename: str, data: bytes,
+                        policy: UploadPolicy) -> int:
+    """Store a file on the step a user is doing (the task page's in-place upload)."""
+    with env.db.read() as session:
+        instance_id = visible_task(session, actor.id, task_id).instance_id
+    return add_attachment(env, instance_id, actor, filename, data, policy, task_id)
+
+
+def task_files(env: Env, user_id: int, task_id: int) -> tuple[HumanTask, list[Attachment]]:
+    """A task and the files of its case, oldest first (what the task page lists)."""
+    with env.db.read() as session:
+        row = visible_task(session, user_id, task_id)
+        return row, list(session.scalars(select(Attachment).where(Attachment.instance_id == row.instance_id)
+                                         .order_by(Attachment.id)))
+
+
+def may_remove(att: Attachment, user_id: int, task: HumanTask | None) -> bool:
+    """Whether the page offers 删除: the uploader's own file of a step still open."""
+    return (att.uploaded_by_id == user_id and task is not None and att.task_id == task.id
+            and task.status in OPEN_STATUSES)
+
+
+def _removable(session: Session, actor: Actor, att: Attachment) -> tuple[ProcessInstance, HumanTask]:
+    if att.uploaded_by_id != actor.id:
+        raise PermissionDenied(f"user {actor.id} did not upload attachment {att.id}", "只有上传人可以删除该附件")
+    task = session.get(HumanTask, att.task_id) if att.task_id else None
+    if task is None or task.status not in OPEN_STATUSES:
+        raise InvalidState(f"attachment {att.id}: its step is over", "该附件所在步骤已办结，不能再删除")
+    instance = session.get(ProcessInstance, att.instance_id)
+    assert instance is not None
+    if instance.status not in (InstanceStatus.running, InstanceStatus.suspended):
+        raise InvalidState(f"case {instance.case_no} is closed", "案件已结束，附件不能再删除")
+    used = session.scalar(select(CaseDocument.id).where(
+        (CaseDocument.docx_attachment_id == att.id) | (CaseDocument.pdf_attachment_id == att.id)).limit(1))
+    if used is not None:
+        raise InvalidState(f"attachment {att.id} is an issued document", "该附件是已生成的文书，不能删除")
+    return instance, task
+
+
+@logged_command
+def remove_attachment(env: Env, attachment_id: int, actor: Actor) -> tuple[str, int]:
+    """The uploader removes their file while its step is open (the row goes, the history keeps
+    the event with the file's hash; the stored bytes stay, as a hash in history names them).
+    Returns the file's name and its task."""
+    try:
+        with env.db.write() as session:
+            att = visible_attachment(session, actor.id, attachment_id)
+            _lock_row(env, session, att.instance_id)
+            instance, task = _removable(session, actor, att)
+            name, digest = att.filename, att.sha256
+            session.execute(delete(Attachment).where(Attachment.id == att.id))
+            append_event(session, instance, at=env.clock.now(), action="detach", actor_id=actor.id,
+                         actor_name=actor.name, task_id=task.id, step_id=task.step_id,
+                         step_name=task.step_name,
+                         data={"attachment_id": attachment_id, "filename": name, "sha256": digest})
+            return name, task.id
+    except StaleDataError as exc:
+        raise Conflict("the case was changed by someone else at the same time",
+                       "该案件刚被他人修改，请刷新后重试") from exc

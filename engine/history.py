@@ -28,7 +28,7 @@ ACTION_LABELS = {
     "start": "发起", "complete": "办理", "claim": "认领", "unclaim": "释放", "cancel": "撤销",
     "terminate": "终止", "timer": "时限到期", "error": "运行出错", "retry": "重试",
     "suspend": "挂起", "resume": "恢复", "reassign": "转派", "migrate": "迁移版本",
-    "message": "收到消息", "cc": "抄送", "attach": "上传附件",
+    "message": "收到消息", "cc": "抄送", "attach": "上传附件", "detach": "删除附件",
     "return": "退回", "withdraw": "撤回", "transfer": "转办", "delegate": "委派", "delegate_done": "委派办回",
     "urge": "催办", "add_signer": "加签", "remove_signer": "减签",
     "remind": "到期提醒", "escalate": "超期上报", "auto_act": "超时自动处理", "proxy": "转代理人",

@@ -1,32 +1,22 @@
-"""Sign-in and sign-out."""
+"""Sign-in and sign-out; the idle timer's 继续工作 (keep-alive) and its end (idle-out)."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, current_app, flash, jsonify, redirect, render_template, request, session,
+                   url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from engine.auth import (LoginOutcome, LoginResult, attempt_login, change_password as change_own_password,
                          end_all_sessions, session_user)
 from engine.errors import FormInvalid
-from webapp.security import CurrentUser, current_env
+from webapp.security import (CurrentUser, current_env, end_idle_session, idle_limit_seconds, idle_seconds_left,
+                             safe_next)
 from webapp.templating import local_dt
 
 bp = Blueprint("auth", __name__)
-
-
-def safe_next(target: str | None) -> str | None:
-    """A same-site path to go back to after login, or None (no open redirects)."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if (parts.scheme or parts.netloc) and (parts.netloc != request.host
-                                           or parts.scheme not in ("http", "https")):
-        return None
-    if not parts.path.startswith("/") or parts.path.startswith("//") or "\\" in target:
-        return None
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+IDLE_SLACK_SECONDS = 5  # a page's timer and the server's clock may differ by this much
 
 
 def failure_message(result: LoginResult) -> str:
@@ -67,6 +57,25 @@ def _sign_in(result: LoginResult) -> Response:
     login_user(CurrentUser(info))
     session["seen"] = current_env().clock.now().timestamp()
     return redirect(target or url_for("home.index"))
+
+
+@bp.post("/session/keepalive")
+@login_required
+def keepalive() -> Response:
+    """继续工作: this request renewed the idle clock (webapp.security); the page re-arms its timer."""
+    return jsonify(remaining=idle_limit_seconds())
+
+
+@bp.post("/session/idle-out")
+@login_required
+def idle_out() -> Any:
+    """The page's idle timer ran out first: end this session as the server's timeout would, and
+    send the page to the login that leads back to it (field "_here"). Another tab of the same
+    session may have been busy meanwhile: then the page only re-arms its timer."""
+    left = idle_seconds_left()
+    if left > IDLE_SLACK_SECONDS:
+        return jsonify(remaining=int(left))
+    return end_idle_session()
 
 
 @bp.post("/logout")

@@ -1,10 +1,11 @@
 """Sessions and response hardening: the user loader (session versions), sign-in required on every
-URL, the idle timeout, and security headers on every response."""
+URL, the idle timeout (and what is kept when it strikes), and security headers on every response."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, jsonify, redirect, request, session, url_for
 from flask_login import UserMixin, current_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -89,17 +90,66 @@ def _require_own_password() -> Any:
     return None
 
 
+# A page's own timers (autosave at the idle warning, webapp/static/js/keep.js) send this header:
+# such a request is not the user's activity and does not extend the session.
+BACKGROUND_HEADER = "X-Rongflow-Background"
+# Called when a session times out, before it ends (webapp.drafts keeps a posted task form).
+IDLE_KEEPERS = "rongflow_idle_keepers"
+
+
+def is_fetch() -> bool:
+    """A request of the page's own script (it answers JSON, not a page)."""
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def idle_limit_seconds() -> int:
+    return int(current_app.config["IDLE_TIMEOUT_MINUTES"]) * 60
+
+
+def idle_seconds_left() -> float:
+    """How long this session may still stay idle (its last activity by the injected clock)."""
+    seen = session.get("seen")
+    if not isinstance(seen, (int, float)):
+        return float(idle_limit_seconds())
+    return idle_limit_seconds() - (current_env().clock.now().timestamp() - seen)
+
+
 def _check_idle() -> Any:
     now = current_env().clock.now().timestamp()
     seen = session.get("seen")
-    limit = int(current_app.config["IDLE_TIMEOUT_MINUTES"]) * 60
-    if isinstance(seen, (int, float)) and now - seen > limit:
-        logout_user()
-        session.clear()
-        flash("长时间未操作，已自动退出，请重新登录", "warning")
-        return redirect(url_for("auth.login", next=_here() if request.method == "GET" else None))
-    session["seen"] = now
+    if isinstance(seen, (int, float)) and now - seen > idle_limit_seconds():
+        return end_idle_session()
+    if not request.headers.get(BACKGROUND_HEADER):
+        session["seen"] = now
     return None
+
+
+def end_idle_session() -> Any:
+    """Sign the idle user out of this session, keeping what they just sent where a keeper can;
+    back to the login page that returns to where they were."""
+    kept = any([keep() for keep in current_app.extensions.get(IDLE_KEEPERS, ())])
+    target = _here() if request.method == "GET" else safe_next(request.form.get("_here") or request.referrer)
+    logout_user()
+    session.clear()
+    message = "长时间未操作，已自动退出，请重新登录" + ("；您填写的内容已暂存，登录后可继续办理" if kept else "")
+    flash(message, "warning")
+    login = url_for("auth.login", next=target)
+    if is_fetch():
+        return jsonify(error=message, login=login), 401
+    return redirect(login)
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to go back to after login, or None (no open redirects)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if (parts.scheme or parts.netloc) and (parts.netloc != request.host
+                                           or parts.scheme not in ("http", "https")):
+        return None
+    if not parts.path.startswith("/") or parts.path.startswith("//") or "\\" in target:
+        return None
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def _here() -> str:

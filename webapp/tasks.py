@@ -16,6 +16,7 @@ from engine.calendar import to_local_date
 from engine.forms import coerce_form, form_opinion, opinion_field, today_defaults
 from engine.models import Role
 from engine.casefile import TaskPage, task_page
+from engine.drafts import Draft, load_draft
 from engine.inbox import step_form
 from engine.queries import unit_choices
 from engine.runtime import claim_task, complete_task, unclaim_task
@@ -47,9 +48,10 @@ def form_context(page: TaskPage, values: dict[str, Any], errors: dict[str, str],
 
 
 def _render(page: TaskPage, values: dict[str, Any], errors: dict[str, str], opinion: str = "",
-            verbs: VerbPanel | None = None) -> str:
+            verbs: VerbPanel | None = None, draft: Draft | None = None) -> str:
     verbs = verbs or verb_panel(current_env(), current_user.id, page.task.id)
-    return render_template("tasks/show.html", **form_context(page, values, errors, opinion), verbs=verbs)
+    return render_template("tasks/show.html", **form_context(page, values, errors, opinion), verbs=verbs,
+                           draft=draft)
 
 
 def _page(task_id: int) -> TaskPage:
@@ -61,7 +63,12 @@ def show(task_id: int) -> str:
     page = _page(task_id)
     today = to_local_date(current_env().clock.now())
     verbs = verb_panel(current_env(), current_user.id, task_id)  # a delegate's answers come back filled in
-    return _render(page, {**today_defaults(page.schema, today), **page.values, **verbs.proposed}, {}, verbs=verbs)
+    values = {**today_defaults(page.schema, today), **page.values, **verbs.proposed}
+    # 暂存: the user's own draft goes back into the form (read only when the task has drafts)
+    draft = load_draft(current_env(), current_user.id, task_id) if page.task.has_draft else None
+    if draft is not None:
+        return _render(page, {**values, **draft.values}, {}, draft.opinion, verbs=verbs, draft=draft)
+    return _render(page, values, {}, verbs=verbs)
 
 
 @bp.post("/tasks/<int:task_id>")

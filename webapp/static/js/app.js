@@ -14,8 +14,9 @@
   }
   // Decision buttons: prevent a double submit (the engine also rejects it as a conflict).
   document.querySelectorAll("form.step-form").forEach(function (form) {
-    form.addEventListener("submit", function () {
+    form.addEventListener("submit", function (event) {
       window.setTimeout(function () {
+        if (event.defaultPrevented) { return; }  // handled in place (暂存, keep.js)
         form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
       }, 0);
     });
