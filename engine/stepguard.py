@@ -31,6 +31,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.exc import SQLAlchemyError
 
+from engine.documents import steps as step_documents
 from engine.env import Env
 from engine.errors import EngineError
 from engine.faults import StepFailure, describe, is_clean
@@ -48,9 +49,12 @@ def run_step(env: Env, case: Case, now: datetime, advance: Callable[[], Any] | N
     """Apply `advance`, run the engine on and save the case; returns the failure, if any.
     `restore` rebuilds the last committed workflow (default: the case's stored state)."""
     restore = restore or committed_workflow(env, case)
+    done_before = step_documents.before(env, case)
     try:
         with case.session.begin_nested():
             failure = _advance_and_run(case, now, advance)
+            if failure is None:  # the documents of every step this one completed, same transaction
+                step_documents.issue_completed(env, case, done_before, now)
             save_case(env, case, now)
         return failure
     except (EngineError, SQLAlchemyError):

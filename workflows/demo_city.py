@@ -223,7 +223,7 @@ def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
     clock = ManualClock(real_now - timedelta(days=days_back))
     demo_env = Env(db=env.db, clock=clock, calendar=env.calendar, bpmn_dir=env.bpmn_dir,
                    settings=env.settings, specs=env.specs, extra_processes=env.extra_processes,
-                   lookup=env.lookup)
+                   lookup=env.lookup, upload_dir=env.upload_dir)  # its steps issue their documents
     city = DemoCity()
     names = Names(rng)
     build_org(demo_env, city, names)

@@ -35,8 +35,8 @@ class DocumentFailed(EngineError):
 
 @dataclass(frozen=True)
 class Issuer:
-    """Who issues: the acting user, the organ whose 文号 it bears, the step (None: on demand)."""
-    actor_id: int
+    """Who issues: the acting user (None: 系统), the organ whose 文号 it bears, the step (None: on demand)."""
+    actor_id: int | None
     actor_name: str
     unit_id: int
     step_id: str | None = None

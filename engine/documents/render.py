@@ -84,6 +84,9 @@ def docx_to_pdf(docx: bytes, title: str) -> bytes:
     pdf.set_title(title)
     pdf.set_creator("RongFlow")
     pdf.add_font("cjk", fname=str(FONT))
+    # the subset keeps the font's glyph boxes: recomputing them from every CFF outline on save was
+    # most of a document's rendering time
+    pdf.fonts["cjk"].ttfont.recalcBBoxes = False
     pdf.set_margins(25, 25, 25)
     pdf.add_page()
     for block in _blocks(doc):
