@@ -348,7 +348,7 @@ def _task_page(env: Env, session: Session, user_id: int, row: HumanTask,
     units = _unit_names(session, {row.org_unit_id} | _unit_values(events, catalog))
     timeline = [_timeline_entry(e, catalog, units) for e in events]
     attachments = _attachments(session, instance.id)
-    allowed = can_act(session, user_id, row)
+    allowed = can_act(session, user_id, row, env.clock.now())
     refusal = four_eyes_refusal(session, config, row, user_id) if allowed else None
     options = (field_options(config, schema, task_data(env, session, instance, row.spiff_task_id))
                if allowed and lists_options(schema) else {})
@@ -361,7 +361,7 @@ def _task_page(env: Env, session: Session, user_id: int, row: HumanTask,
 def task_page(env: Env, user_id: int, task_id: int) -> TaskPage:
     """The task with its case facts, earlier opinions, form schema and what the user may do."""
     with env.db.read() as session:
-        row = visible_task(session, user_id, task_id)
+        row = visible_task(session, user_id, task_id, env.clock.now())
         instance = session.get(ProcessInstance, row.instance_id)
         assert instance is not None
         return _task_page(env, session, user_id, row, instance, _events(session, [instance.id])[instance.id])

@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine.absence import acting_grants
 from engine.env import Env
 from engine.errors import NotFound
 from engine.forms import load_form
 from engine.models import HumanTask, ProcessInstance, Role, TaskStatus
-from engine.orgs import RolesBut, user_grants
+from engine.orgs import RolesBut
 from engine.paging import Page
 
 # Roles that act on tasks: caseworker, reviewer, leader and every role an admin added to the
@@ -55,9 +56,10 @@ def _apply_filter(stmt: Any, f: TaskFilter) -> Any:
 
 def inbox(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
           per_page: int = 20) -> Page[HumanTask]:
-    """待办: tasks claimed by me, plus open tasks for a role I hold at the task's unit."""
+    """待办: tasks claimed by me, plus open tasks for a role I hold at the task's unit, or that
+    someone I stand in for (代理, in force now) holds there."""
     with env.db.read() as session:
-        grants = user_grants(session, user_id)
+        grants = acting_grants(session, user_id, env.clock.now())
         cond = _actionable(user_id, grants)
         base = _apply_filter(select(HumanTask).where(cond), f)
         total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
@@ -81,7 +83,8 @@ def done_list(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 
 
 def inbox_count(env: Env, user_id: int) -> int:
     with env.db.read() as session:
-        cond = _actionable(user_id, user_grants(session, user_id))
+        grants = acting_grants(session, user_id, env.clock.now())
+        cond = _actionable(user_id, grants)
         return session.scalar(select(func.count()).select_from(HumanTask).where(cond)) or 0
 
 

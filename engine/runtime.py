@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -27,8 +28,9 @@ from engine.errors import Conflict, EngineError, NotFound, PermissionDenied
 from engine.forms import form_opinion, load_form, validate_form
 from engine.history import append_event, changed_fields
 from engine.models import (CaseSequence, HistoryEvent, HumanTask, InstanceStatus, OrgUnit,
-                           ProcessInstance, TaskStatus)
+                           ProcessInstance, TaskStatus, User)
 from engine.notify.centre import watch_new_tasks
+from engine.absence import stand_in
 from engine.verbs.proxy import proxy_actor
 from engine.verbs.signers import check_turn, expand_modes, hold_for_signers, is_fix
 from engine.ops.logs import logged_command
@@ -156,13 +158,16 @@ def _require_grant(granted: bool, actor: Actor, row: HumanTask) -> None:
             "您没有办理该任务的权限（角色或单位不符）")
 
 
-def can_act(session: Session, user_id: int, row: HumanTask) -> bool:
-    """Whether a user may claim or complete this task now (for views and templates)."""
+def can_act(session: Session, user_id: int, row: HumanTask, at: datetime | None = None) -> bool:
+    """Whether a user may claim or complete this task now (for views and templates); given `at`,
+    also as the proxy in force of an absent user (代理)."""
     if row.status not in OPEN_STATUSES:
         return False
     if row.status == TaskStatus.claimed and row.assignee_id != user_id:
         return False
-    return has_role(session, user_id, row.role, row.org_unit_id)
+    if has_role(session, user_id, row.role, row.org_unit_id):
+        return True
+    return at is not None and stand_in(session, row, Actor(user_id, ""), at) is not None
 
 
 @logged_command
@@ -172,15 +177,23 @@ def claim_task(env: Env, task_id: int, actor: Actor) -> None:
         case, row, granted = load_task_case(env, session, task_id, actor)
         require_open(row)
         require_running(case)
-        _require_grant(granted, actor, row)
+        proxy = None if granted else stand_in(session, row, actor, env.clock.now())  # 代理: a pool task
+        _require_grant(granted or proxy is not None, actor, row)
         if row.status == TaskStatus.claimed:
             if row.assignee_id == actor.id:
                 return
             raise Conflict(f"task {task_id} is claimed by user {row.assignee_id}", "该任务已被他人认领")
         row.status, row.assignee_id = TaskStatus.claimed, actor.id
+        acting = actor
+        if proxy is not None:
+            acting = proxy.actor
+            if row.mark is None:
+                absent = session.get(User, proxy.absent_id)
+                row.mark, row.mark_by_id = "proxy", proxy.absent_id
+                row.mark_note = f"代{absent.full_name if absent else ''}办理"
         touch(case, env)
-        append_event(session, case.instance, at=env.clock.now(), action="claim", actor_id=actor.id,
-                     actor_name=actor.name, step_id=row.step_id, step_name=row.step_name,
+        append_event(session, case.instance, at=env.clock.now(), action="claim", actor_id=acting.id,
+                     actor_name=acting.name, step_id=row.step_id, step_name=row.step_name,
                      task_id=row.id, org_unit_id=row.org_unit_id)
     run_tx(env, body)
 
@@ -194,6 +207,8 @@ def unclaim_task(env: Env, task_id: int, actor: Actor) -> None:
         if row.status != TaskStatus.claimed or row.assignee_id != actor.id:
             raise Conflict(f"task {task_id} is not claimed by user {actor.id}", "您未认领该任务")
         row.status, row.assignee_id = TaskStatus.open, None
+        if row.mark == "proxy":  # back in the pool: nobody's proxy task any more
+            row.mark = row.mark_note = row.mark_by_id = None
         touch(case, env)
         append_event(session, case.instance, at=env.clock.now(), action="unclaim", actor_id=actor.id,
                      actor_name=actor.name, step_id=row.step_id, step_name=row.step_name,
@@ -211,7 +226,8 @@ def complete_task(env: Env, task_id: int, actor: Actor, data: dict[str, Any],
 def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict[str, Any],
               opinion: str | None) -> StepResult:
     case, row, granted = load_task_case(env, session, task_id, actor)
-    acting = proxy_actor(session, row, actor, env.clock.now())  # 代理: within the absent user's rights
+    # 代理: within the absent user's rights (asked only where it may matter: no extra statement otherwise)
+    acting = proxy_actor(session, row, actor, env.clock.now()) if row.mark == "proxy" or not granted else None
     if acting is not None:
         actor, granted = acting, True
     require_open(row)

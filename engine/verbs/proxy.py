@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.absence import stand_in
 from engine.commands import load_task_case, run_tx, touch
 from engine.env import Env
 from engine.errors import FormInvalid, InvalidState, NotFound
@@ -16,7 +17,7 @@ from engine.history import append_event
 from engine.models import AbsenceProxy, HumanTask, TaskStatus, User
 from engine.notify.centre import post
 from engine.ops.logs import logged_command
-from engine.orgs import Actor, has_role
+from engine.orgs import Actor
 from engine.stepper import Case
 
 
@@ -100,17 +101,28 @@ def move_open_tasks(env: Env, actor: Actor) -> int:
 
 
 def proxy_actor(session: Session, row: HumanTask, actor: Actor, at: datetime) -> Actor | None:
-    """The actor as "proxy 代 absent" when they hold this task as proxy and the absent user may act
-    on it now (their role at the task's unit, within the period); else None."""
-    if row.mark != "proxy" or row.assignee_id != actor.id or row.mark_by_id is None:
-        return None
-    arrangement = active_proxy(session, row.mark_by_id, at)
-    if arrangement is None or arrangement.proxy_id != actor.id:
-        return None
-    if not has_role(session, row.mark_by_id, row.role, row.org_unit_id):
-        return None
-    absent = session.get(User, row.mark_by_id)
-    return Actor(actor.id, f"{actor.name} 代 {absent.full_name if absent else ''}")
+    """The actor as "proxy 代 absent" when they may act on this task now for an absent user: given
+    to them as proxy, returned to the absent user, or in the pool of the absent user's role at the
+    task's unit (engine.absence.stand_in); else None."""
+    found = stand_in(session, row, actor, at)
+    return found.actor if found else None
+
+
+def route_returned(session: Session, case: Case, row: HumanTask, now: datetime) -> None:
+    """A 退回 reopens a step for its completer: while they are away it goes to their proxy, still
+    marked 退回 with the reason (the caller tells the holder)."""
+    if row.assignee_id is None:
+        return
+    arrangement = active_proxy(session, row.assignee_id, now)
+    absent = session.get(User, row.assignee_id)
+    if arrangement is None or absent is None:
+        return
+    row.assignee_id = arrangement.proxy_id
+    row.mark_note = f"{row.mark_note or ''}（{absent.full_name}不在岗，由代理人代办）"
+    session.flush()
+    append_event(session, case.instance, at=now, action="proxy", actor_id=absent.id, actor_name=absent.full_name,
+                 step_id=row.step_id, step_name=row.step_name, task_id=row.id, org_unit_id=row.org_unit_id,
+                 data={"assignee": [absent.id, arrangement.proxy_id]})
 
 
 def proxies_of(env: Env, user_id: int) -> list[tuple[AbsenceProxy, str]]:

@@ -23,6 +23,7 @@ from engine.orgs import Actor, has_role
 from engine.stepper import Case, find_spiff_task
 from engine.verbs.common import (ancestors, descendants, in_multi_instance, new_row_for, read_task_case,
                                  require_holder, require_reason, step_setting)
+from engine.verbs.proxy import route_returned
 from engine.verbs.signers import lead_sign
 
 
@@ -150,6 +151,7 @@ def _return_direct(env: Env, case: Case, row: HumanTask, step_id: str, reason: s
                  step_id=row.step_id, step_name=row.step_name, task_id=row.id, org_unit_id=row.org_unit_id,
                  opinion=reason, data={"to_step": step_id, "to_step_name": target.step_name,
                                        "to_user": target.completed_by_id, "direct": True})
+    route_returned(session, case, fix, now)  # the completer away: to their proxy
     post(session, task_holders(session, fix), "returned",
          f"退回：{fix.step_name}（{fix.case_no}），{actor.name}：{reason}（改后直接交回）", now,
          instance_id=fix.instance_id, task_id=fix.id)
@@ -199,6 +201,7 @@ def _open_for_completer(session: Session, case: Case, target: ReturnTarget, acto
     if target.completed_by_id and has_role(session, target.completed_by_id, new.role, new.org_unit_id):
         new.status, new.assignee_id = TaskStatus.claimed, target.completed_by_id
     session.flush()
+    route_returned(session, case, new, now)  # the completer away: to their proxy
     post(session, task_holders(session, new), "returned",
          f"退回：{new.step_name}（{new.case_no}），{actor.name}：{reason}", now,
          instance_id=new.instance_id, task_id=new.id)
