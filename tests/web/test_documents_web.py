@@ -49,6 +49,14 @@ def test_caseworker_prints_the_receipt_and_the_auditor_sees_the_numbered_notice(
     audit_page = client.get(f"/audit/cases/{case_id}").get_data(as_text=True)
     assert "受理告知书" in audit_page and "XX退役信受〔2026〕1号" in audit_page
     assert "生成草稿" not in audit_page  # the auditor reads, never drafts
+    # the timeline names the document, its 文号, its files and their hashes (shortened), no keys
+    lines = re.findall(r'document-lines">(.*?)</div>', audit_page)
+    assert len(lines) == 2 and lines[0].startswith("文书：信访事项登记回执；文号：无")
+    notice_line = lines[1]
+    assert "文书：受理告知书；文号：XX退役信受〔2026〕1号；Word 文件：受理告知书-" in notice_line
+    assert re.search(r"\.docx（哈希 [0-9a-f]{12}…）；PDF 文件：受理告知书-.*\.pdf（哈希 [0-9a-f]{12}…）", notice_line)
+    for key in ("doc_type", "document_id", "attachment_id", "sha256", "docx：", "pdf："):
+        assert key not in notice_line
     notice = [d for d in case_documents(env, org.actor("city_audit").id, case_id) if d.number][0]
     word = client.get(f"/attachments/{notice.docx_attachment_id}")
     assert word.status_code == 200 and word.data.startswith(b"PK")

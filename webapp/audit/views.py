@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from engine import audit
 from engine.errors import FormInvalid
 from engine.history import ACTION_LABELS
+from webapp.audit.documents import document_lines
 from webapp.errors import error_page
 from webapp.inputs import parse_day, parse_id, parse_page
 from webapp.security import current_env
@@ -116,7 +117,7 @@ def export() -> Response | tuple[str, int]:
 def case(case_id: int) -> str:
     found = audit.audit_case(current_env(), current_user.id, case_id,
                              int(current_app.config["DUE_SOON_DAYS"]))
-    return render_template("audit/case.html", a=found, c=found.file.instance)
+    return render_template("audit/case.html", a=found, c=found.file.instance, document_lines=document_lines)
 
 
 @bp.get("/verify")
