@@ -69,6 +69,7 @@ class CaseRow:
     due_provisional: bool
     copy: CaseCopy | None = None
     copied_by: str | None = None
+    due_step_id: str | None = None  # the step of the earliest due, for a window's neutral label
 
 
 def _case_filter(stmt: Any, f: CaseFilter) -> Any:
@@ -101,7 +102,8 @@ def _case_row(instance: ProcessInstance, rows: list[HumanTask], **extra: Any) ->
     dues = sorted((r for r in rows if r.due_at is not None), key=lambda r: r.due_at)  # type: ignore[arg-type,return-value]
     first = dues[0] if dues else None
     return CaseRow(instance, [r.step_name for r in rows], first.due_at if first else None,
-                   bool(first and first.due_provisional), **extra)
+                   bool(first and first.due_provisional), due_step_id=first.step_id if first else None,
+                   **extra)
 
 
 def started_cases(env: Env, user_id: int, f: CaseFilter = CaseFilter(), page: int = 1,
@@ -186,7 +188,8 @@ CLOCK_LABELS = {"running": "计时中", "overdue": "已超期", "met": "按期�
 def legal_clocks(rows: list[HumanTask], now: datetime, soon_days: int,
                  lapse_labels: dict[str, str] | None = None) -> list[LegalClock]:
     """One clock per (step, deadline) of the case's task rows: running, met or missed; an
-    option window (`lapse_labels`, ProcessConfig) closed unused by its timer is "lapsed"."""
+    option window (`lapse_labels`, ProcessConfig) that ended unused is "lapsed", whether its
+    timer has closed it or its task stays open for a late request."""
     latest: dict[tuple[str, datetime], HumanTask] = {}
     for row in sorted(rows, key=lambda r: r.id):
         if row.due_at is not None:
@@ -197,7 +200,10 @@ def legal_clocks(rows: list[HumanTask], now: datetime, soon_days: int,
         assert due is not None
         state = _clock_state(row, now)
         label = (lapse_labels or {}).get(row.step_id)
-        if label and state == "missed" and row.status == TaskStatus.cancelled:
+        if label and ((state == "missed" and row.status == TaskStatus.cancelled)
+                      or (state == "overdue" and row.status in OPEN_STATUSES)):
+            # a citizen's window that ended unused: neutral, not the organ's failure; while its
+            # task is still open (the `late_request_days` grace) a late request may be registered
             state = "lapsed"
         clocks.append(LegalClock(row.step_id, row.step_name, due, state, row.completed_at,
                                  label if state == "lapsed" else None))

@@ -53,6 +53,18 @@ def due_of(due_at: datetime | None, provisional: bool = False) -> Due | None:
                     provisional)
 
 
+def lapse_of(process_key: str | None, step_id: str | None) -> str | None:
+    """The neutral label of a citizen's window step ("期满未申请"), shown instead of 已超期 once
+    the window has ended (ProcessConfig.lapse_labels); None for every other step."""
+    if not process_key or not step_id:
+        return None
+    try:
+        labels = current_env().process(process_key).lapse_labels
+    except KeyError:
+        return None
+    return labels.get(step_id)
+
+
 def has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
@@ -69,7 +81,7 @@ def nav_counts() -> ListCounts | None:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(local_dt=local_dt, local_date=local_date, show=show)
     app.jinja_env.globals.update(
-        action_style=action_style, due_of=due_of, nav_counts=nav_counts, has_endpoint=has_endpoint,
+        action_style=action_style, due_of=due_of, lapse_of=lapse_of, nav_counts=nav_counts, has_endpoint=has_endpoint,
         Role=Role, ROLE_LABELS=ROLE_LABELS,
         STATUS_LABELS=STATUS_LABELS, TASK_STATUS_LABELS=TASK_STATUS_LABELS,
         ACTION_LABELS=ACTION_LABELS, CLOCK_LABELS=CLOCK_LABELS)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from engine.casefile import case_file
 from engine.env import Env
 from engine.errors import FormInvalid, PermissionDenied
 from engine.history import verify_chain
@@ -97,19 +98,24 @@ def test_town_registers_city_assigns_district_handles_with_extension_and_one_ret
     done = act(env, org, case_id, "evaluate", "d1_cw", EVALUATED, "电话回访，信访人基本满意",
                refused=("d2_cw", "city_cw", "d1_rev"))
 
-    # nobody asks the city for 复查 within 30 days of serving: the case closes (办结) at the end.
-    # The 30th day, 2026-06-19, is the Dragon Boat Festival (then a weekend): the petitioner's
-    # window rolls to Monday 06-22 (民法典 Art.203).
+    # nobody asks the city for 复查 within 30 days of serving. The 30th day, 2026-06-19, is the
+    # Dragon Boat Festival (then a weekend): the petitioner's window rolls to Monday 06-22
+    # (民法典 Art.203). The window task then stays open for the default 15-day `late_request_days`
+    # (a late request goes to a leader), shown neutrally, and the case closes (办结) after it.
     assert done.status == InstanceStatus.running and done.new_task_ids == []
     assert inbox_ids(env, org, "d1_cw") == set()
     [window] = open_tasks(env, case_id, "review_request")
     assert (window.org_unit_id, window.due_at) == (org.units["city_xf"], at("2026-06-23", 0))
-    clock.set(at("2026-06-23", 0) - timedelta(seconds=1))
-    assert run_due_timers(env) == 0
     clock.set(at("2026-06-23", 0))
+    assert run_due_timers(env) == 0
+    clocks = {k.step_id: k for k in case_file(env, org.actor("city_cw").id, case_id).clocks}
+    assert (clocks["review_request"].state, clocks["review_request"].lapse_label) == ("lapsed", "期满未申请")
+    clock.set(at("2026-07-08", 0) - timedelta(seconds=1))
+    assert run_due_timers(env) == 0
+    clock.set(at("2026-07-08", 0))
     assert run_due_timers(env) == 1
     assert instance(env, case_id).status == InstanceStatus.completed
-    assert instance(env, case_id).closed_at == at("2026-06-23", 0)
+    assert instance(env, case_id).closed_at == at("2026-07-08", 0)
     assert inbox_ids(env, org, "city_cw") == set()
     data = case_data(env, case_id)
     assert (data["handling_due_on"], data["extension_days_granted"]) == ("2026-06-03", 30)

@@ -44,6 +44,7 @@ def six_cases(env: Env, org: Org, clock) -> dict[str, int]:
     C: registered at the city and refused (不予受理) in time.  D: repeats A, never decided.
     E: accepted, never answered; its overdue 督办 answered late.  F: answered, not evaluated, closed.
     A also gets a leader's 督办单, answered on time."""
+    env.settings["petition"] = {"late_request_days": 0}  # unused windows close the case at their end
     t1, cw = org.units["t1"], org.actor("t1_cw")
     tick(env, clock, "2026-03-02")
     a = start_case(env, "petition", cw, t1, petition_start_data())

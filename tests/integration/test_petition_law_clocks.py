@@ -166,7 +166,7 @@ def test_review_window_ending_on_national_day_rolls_to_october_8(env, org, clock
 
 
 def test_roll_forward_is_a_per_clock_setting_a_deployment_may_turn_off(env, org, clock):
-    env.settings["petition"] = {"roll_forward_first_request": False}
+    env.settings["petition"] = {"roll_forward_first_request": False, "late_request_days": 0}
     case_id = replied_on(env, org, clock, "2026-09-01")
     [window] = open_tasks(env, case_id, "review_request")
     assert window.due_at == at("2026-10-02", 0)
@@ -193,11 +193,13 @@ def test_rolled_window_in_a_year_without_an_official_schedule_is_provisional(env
 
 
 def test_leader_accepts_a_late_request_with_a_written_reason(env, org, clock, db_url):
-    env.settings["petition"] = {"late_request_days": 10}
-    case_id = replied_on(env, org, clock, "2026-09-01")  # window until 10-08, closes 10-18 24:00
+    # the default deployment: a late request can be registered for 15 days after the window
+    case_id = replied_on(env, org, clock, "2026-09-01")  # window until 10-08, closes 10-23 24:00
+    [window] = open_tasks(env, case_id, "review_request")
     clock.set(at("2026-10-12"))
+    run_due_timers(env)  # (the evaluation's own timer may fire; the window's does not)
+    assert [t.id for t in open_tasks(env, case_id, "review_request")] == [window.id]
     other = make_env(db_url, clock=clock, bpmn_dir=ROOT / "bpmn")  # a second engine process
-    other.settings["petition"] = {"late_request_days": 10}
     act(other, org, case_id, "review_request", "city_cw",
         {"first_review_request": "住院期间未能申请", "first_review_requested_on": "2026-10-12"})
     assert case_data(env, case_id)["first_request_late"] is True
@@ -217,10 +219,11 @@ def test_leader_accepts_a_late_request_with_a_written_reason(env, org, clock, db
 
 
 def test_leader_may_refuse_a_late_request_and_the_case_closes(env, org, clock):
-    env.settings["petition"] = {"late_request_days": 10}
+    env.settings["petition"] = {"late_request_days": 10}  # a deployment's own grace
     case_id = replied_on(env, org, clock, "2026-09-01")
     act(env, org, case_id, "evaluate", "city_cw", {**PETITION_EVALUATED, "followup_on": "2026-09-01"})
-    clock.set(at("2026-10-18", 23))
+    clock.set(at("2026-10-18", 23))  # 10-08 + 10 days: the window task is open until 10-18 24:00
+    assert run_due_timers(env) == 0
     act(env, org, case_id, "review_request", "city_cw", {"first_review_request": "不服"})
     act(env, org, case_id, "accept_late_first", "city_lead",
         {"late_first_decision": "不予受理", "late_first_reason": "无正当理由逾期"})
@@ -257,6 +260,12 @@ def test_a_decision_at_midnight_after_day_15_is_late_everywhere(env, org, clock,
 def test_unused_windows_are_shown_neutrally_not_as_late(env, org, clock):
     case_id = replied_on(env, org, clock, "2026-09-01")
     clock.set(at("2026-10-09", 0))  # the rolled window ends; nobody asked, nobody evaluated
+    run_due_timers(env)  # the window task stays open for late requests (15 days)
+    assert instance(env, case_id).status == InstanceStatus.running
+    assert len(open_tasks(env, case_id, "review_request")) == 1
+    clocks = {k.step_id: k for k in case_file(env, org.actor("city_cw").id, case_id).clocks}
+    assert (clocks["review_request"].state, clocks["review_request"].lapse_label) == ("lapsed", "期满未申请")
+    clock.set(at("2026-10-24", 0))  # 10-08 + 15 days: the grace ends, the case closes (办结)
     assert run_due_timers(env) == 1
     assert instance(env, case_id).status == InstanceStatus.completed
     clocks = {k.step_id: k for k in case_file(env, org.actor("city_cw").id, case_id).clocks}

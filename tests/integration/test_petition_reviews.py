@@ -35,6 +35,7 @@ def fire_at(env: Env, clock, when) -> int:
 
 
 def test_city_records_a_review_request_and_answers_it_late_under_supervision(env, org, clock):
+    env.settings["petition"] = {"late_request_days": 0}  # unused windows close the case at their end
     case_id = register(env, org)
     assign_petition(env, org, case_id)
     clock.set(at("2026-03-10"))
@@ -155,6 +156,7 @@ def test_hearing_days_do_not_count_against_the_second_review(env, org, clock):
 
 
 def test_unused_review_window_closes_the_case_and_ends_the_evaluation_with_it(env, org, clock):
+    env.settings["petition"] = {"late_request_days": 0}  # unused windows close the case at their end
     case_id = register(env, org)
     act(env, org, case_id, "intake", "city_cw", {"intake_outcome": "受理"})
     clock.set(at("2026-03-10"))

@@ -56,3 +56,30 @@ def test_unused_windows_read_neutrally_and_a_missed_deadline_stays_red(env, clie
     assert "未评价" in evaluation and "text-bg-danger" not in evaluation
     intake = next(i for i in items if "受理审查" in i)
     assert "超期完成" in intake and "text-bg-danger" in intake
+
+
+def test_an_ended_window_open_for_late_requests_is_neutral_in_the_lists_and_on_the_task(env, client, org, clock):
+    clock.set(at("2026-09-01"))
+    case = register_petition(env, org)
+    act(env, org, case, "intake", "city_cw", {"intake_outcome": "受理"})
+    petition_replied(env, org, case)  # the 复查 window runs to 10-08 (rolled), then 15 days of grace
+    [window] = open_tasks(env, case, "review_request")
+    clock.set(at("2026-10-12"))
+    run_due_timers(env)
+    assert [t.id for t in open_tasks(env, case, "review_request")] == [window.id]
+    login(client, "city_cw")
+    inbox = re.sub(r"\s+", " ", client.get("/?tab=todo").text)
+    row = next(r for r in inbox.split('list-group-item-action') if "复查申请登记" in r)
+    assert "期满未申请" in row and "已超期" not in row
+    task = re.sub(r"\s+", " ", client.get(f"/tasks/{window.id}").text)
+    assert "due-lapsed" in task and "期满未申请" in task
+    items = clock_items(client.get(f"/cases/{case}").text)
+    item = next(i for i in items if "复查申请登记" in i)
+    assert "仍可登记逾期申请" in item and "超期" not in item
+    # a task that is not a citizen's window keeps its red badge when overdue
+    other = register_petition(env, org, id_number="11010519491231002X")
+    clock.set(at("2026-10-30"))
+    login(client, "city_cw")
+    inbox = re.sub(r"\s+", " ", client.get("/?tab=todo").text)
+    row = next(r for r in inbox.split('list-group-item-action') if "受理审查" in r and "已超期" in r)
+    assert "due-lapsed" not in row and other

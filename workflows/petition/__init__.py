@@ -116,6 +116,6 @@ PROCESS = ProcessConfig(
     documents=DOCUMENTS,
     indicators=INDICATORS,
     settings={"intake_section": "xf", "supervision_feedback_working_days": 3, **roll_settings(),
-              "late_request_days": 0,
+              "late_request_days": 15,
               "one_time_resolution_days": DEFAULT_RESOLUTION_DAYS, **DEMO_SETTINGS},
 )
