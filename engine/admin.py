@@ -23,8 +23,8 @@ from engine.env import Env
 from engine.errors import FormInvalid, InvalidState, NotFound, PermissionDenied
 from engine.integrity.adminlog import seal_admin_event
 from engine.paging import Page
-from engine.models import (AdminEvent, HumanTask, OrgLevel, OrgUnit, Role, RoleGrant, User)
-from engine.orgs import LEVEL_LABELS, LEVEL_ORDER, ROLE_LABELS, Actor
+from engine.models import (AdminEvent, HumanTask, OrgLevel, OrgUnit, Role, RoleCatalogue, RoleGrant, User)
+from engine.orgs import LEVEL_LABELS, LEVEL_ORDER, Actor
 from engine.stepper import OPEN_STATUSES
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -103,7 +103,7 @@ def check_admin(env: Env, user_id: int) -> None:
 @dataclass(frozen=True)
 class GrantRow:
     id: int
-    role: Role
+    role: str
     role_label: str
     unit_id: int
     unit_name: str
@@ -196,8 +196,9 @@ def _grant_rows(session: Session, user_ids: list[int]) -> dict[int, list[GrantRo
     if user_ids:
         rows = session.execute(select(RoleGrant, OrgUnit.name).join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
                                .where(RoleGrant.user_id.in_(user_ids)).order_by(RoleGrant.id)).all()
+        names = orgs.role_names(session) if rows else {}
         for g, unit_name in rows:
-            out[g.user_id].append(GrantRow(g.id, g.role, ROLE_LABELS[g.role], g.org_unit_id, unit_name))
+            out[g.user_id].append(GrantRow(g.id, g.role, names.get(g.role, g.role), g.org_unit_id, unit_name))
     return out
 
 
@@ -373,24 +374,38 @@ def user_page(env: Env, user_id: int, target_id: int) -> UserPage:
 
 # ----------------------------------------------------------------------------- role grants
 
-def add_grant(env: Env, actor: Actor, user_id: int, role: Role, unit_id: int) -> int:
-    """Give a user a role at a unit the admin manages. An admin never gives themself a case
-    role (caseworker, reviewer, leader, auditor: the roles that read cases); another admin may."""
+def add_grant(env: Env, actor: Actor, user_id: int, role: str, unit_id: int) -> int:
+    """Give a user a role of the role catalogue (built-in or added) at a unit the admin manages.
+    An admin never gives themself a case role (every role but admin: caseworker, reviewer,
+    leader, auditor and the added ones, which all read cases); another admin may."""
+    role = str(getattr(role, "value", role))
     with env.db.write() as session:
         user = _get_user(session, user_id)
         unit = _get_unit(session, unit_id)
         require_over_unit(session, actor.id, unit)
+        if session.get(RoleCatalogue, role) is None:
+            raise FormInvalid({"role": "角色不在角色目录中，请先在“流程包 › 角色目录”中新增"})
         if user.id == actor.id and role in CASE_ROLES:
-            raise PermissionDenied(f"admin {actor.id} may not grant themself the case role {role.value}",
-                                   "不能为自己授予办案角色（经办人、审核人、领导、审计员），请由其他管理员授予")
+            raise PermissionDenied(f"admin {actor.id} may not grant themself the case role {role}",
+                                   "不能为自己授予办案角色（经办人、审核人、领导、审计人员及新增角色），请由其他管理员授予")
         if not unit.active:
             raise FormInvalid({"unit_id": "该单位已停用"})
         if orgs.has_role(session, user.id, role, unit.id):
             raise FormInvalid({"role": "该用户在该单位已有此角色"})
         grant = orgs.grant_role(session, user, role, unit)
         log_admin(session, actor, env.clock.now(), "grant_add", "grant", grant.id, user.username,
-                  user_id=user.id, role=role.value, unit_id=unit.id, unit_name=unit.name)
+                  user_id=user.id, role=role, unit_id=unit.id, unit_name=unit.name)
         return grant.id
+
+
+def grantable_roles(env: Env, user_id: int) -> list[tuple[str, str]]:
+    """(key, Chinese name) of every role an admin may grant: the whole role catalogue, the
+    built-in roles first (in their usual order), then the added ones by key."""
+    order = {r.value: i for i, r in enumerate(Role)}
+    with env.db.read() as session:
+        require_admin(session, user_id)
+        names = orgs.role_names(session)
+    return sorted(names.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
 
 
 def remove_grant(env: Env, actor: Actor, grant_id: int) -> None:

@@ -24,7 +24,7 @@ from engine.env import Env
 from engine.errors import DefinitionError, FormInvalid, NotFound
 from engine.models import (AdminEvent, HumanTask, InstanceStatus, OrgUnit, ProcessDefinition, ProcessInstance,
                            RoleGrant, User)
-from engine.orgs import ROLE_LABELS, Actor
+from engine.orgs import Actor, role_names
 from engine.runtime import StepResult, retry_case
 from engine.stepper import OPEN_STATUSES
 
@@ -184,7 +184,8 @@ def _admin_case(session: Session, instance: ProcessInstance) -> AdminCase:
         .outerjoin(User, User.id == HumanTask.assignee_id)
         .where(HumanTask.instance_id == instance.id, HumanTask.status.in_(OPEN_STATUSES))
         .order_by(HumanTask.id)).all()
-    tasks = [AdminTask(t.id, t.step_name, ROLE_LABELS[t.role], unit_name, t.status.value,
+    names = role_names(session) if rows else {}
+    tasks = [AdminTask(t.id, t.step_name, names.get(t.role, t.role), unit_name, t.status.value,
                        t.assignee_id, assignee, t.created_at, t.due_at, _candidates(session, t))
              for t, unit_name, assignee in rows]
     unit_name = session.scalar(select(OrgUnit.name).where(OrgUnit.id == instance.org_unit_id)) or ""

@@ -47,11 +47,39 @@ class OrgLevel(str, enum.Enum):
 
 
 class Role(str, enum.Enum):
+    """The five built-in roles, as constants of their catalogue keys. Roles are data (the role
+    catalogue, engine.packages.roles): a role column holds any catalogue key (`RoleKey`)."""
     caseworker = "caseworker"
     reviewer = "reviewer"
     leader = "leader"
     auditor = "auditor"
     admin = "admin"
+
+
+class RoleKey(str):
+    """A role's key as stored (role_grant.role, human_task.role): any key of the role catalogue,
+    built-in or added by an admin. A plain string that also answers `.value`, like a `Role`, so
+    code written against the five built-in roles keeps working (`row.role == Role.leader`)."""
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
+
+
+class RoleType(TypeDecorator[str]):
+    """A role column: the key of a role_catalogue row (migration 0014), read back as a RoleKey."""
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return str(value.value if isinstance(value, enum.Enum) else str.__str__(value))
+
+    def process_result_value(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else RoleKey(value)
 
 
 class InstanceStatus(str, enum.Enum):
@@ -112,7 +140,7 @@ class RoleGrant(Base):
                       Index("ix_role_grant_unit_role", "org_unit_id", "role"))
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[str] = mapped_column(RoleType(), ForeignKey("role_catalogue.key", name="fk_role_grant_role"))
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     user: Mapped[User] = relationship(back_populates="grants")
 
@@ -135,7 +163,8 @@ class ProcessDefinition(Base):
 
 
 class RoleCatalogue(Base):
-    """The roles a process package may name (lanes, steps, who starts); seeded with Role's values."""
+    """The roles: grants, task rows, lanes and who starts name a key of it (migration 0014's
+    foreign keys). Seeded with Role's values; admins add roles and rename them."""
     __tablename__ = "role_catalogue"
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
@@ -200,7 +229,7 @@ class HumanTask(Base):
     title: Mapped[str] = mapped_column(String(255), default="")
     step_id: Mapped[str] = mapped_column(String(128))
     step_name: Mapped[str] = mapped_column(String(128))
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[str] = mapped_column(RoleType(), ForeignKey("role_catalogue.key", name="fk_human_task_role"))
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     due_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -217,6 +246,9 @@ class HumanTask(Base):
     # A signer round on one SpiffWorkflow task (engine.verbs.signers): {"round": lead row id,
     # "mode": "all" | "any" | "seq" | "added", ...}; None for a task one person completes.
     sign: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Someone keeps a 暂存 of this task's form (migration 0016, engine.drafts): the task page and
+    # the step's end read or delete form_draft rows only when this is set (no cost otherwise).
+    has_draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     instance: Mapped[ProcessInstance] = relationship(lazy="raise")
 
 
@@ -246,9 +278,6 @@ class HistoryEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     # How `hash` was made (migration 0005): "hmac-sha256" under the key `key_id`, or "sha256"
-    # Someone keeps a 暂存 of this task's form (migration 0016, engine.drafts): the task page and
-    # the step's end read or delete form_draft rows only when this is set (no cost otherwise).
-    has_draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # (no key) for events written before keyed chains.
     hash_alg: Mapped[str] = mapped_column(String(16), server_default="sha256")
     key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -268,8 +297,9 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime]
 
 
-__all__ = ["Base", "OrgUnit", "OrgLevel", "User", "Role", "RoleGrant", "ProcessDefinition",
-           "CaseSequence", "ProcessInstance", "InstanceStatus", "HumanTask", "TaskStatus",
+__all__ = ["Base", "OrgUnit", "OrgLevel", "User", "Role", "RoleKey", "RoleType", "RoleGrant",
+           "RoleCatalogue", "ProcessDefinition", "CaseSequence", "ProcessInstance", "InstanceStatus",
+           "HumanTask", "TaskStatus",
            "HistoryEvent", "Attachment"]
 
 
@@ -441,7 +471,7 @@ __all__ += ["AbsenceProxy"]
 
 class SupervisionOrder(Base):
     """督办: a supervision order on a case to the unit that has it in hand, with its own deadline,
-    answered once by written feedback (migration 0011, engine.verbs.supervision)."""
+    answered once by written feedback (migrations 0011 and 0015, engine.verbs.supervision)."""
     __tablename__ = "supervision_order"
     __table_args__ = (Index("ix_supervision_order_instance", "instance_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -455,6 +485,10 @@ class SupervisionOrder(Base):
     fed_back_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
     fed_back_at: Mapped[datetime | None] = mapped_column(nullable=True)
     on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # 督办事由 (a process's `supervision_kinds`, e.g. 久拖未决) and the step whose completion opened
+    # the order (e.g. a missed deadline's 超期督办), None when opened by hand (migration 0015)
+    kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    step_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 __all__ += ["SupervisionOrder"]

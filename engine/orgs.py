@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -10,14 +11,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import EngineError, NotFound
-from engine.models import OrgLevel, OrgUnit, Role, RoleGrant, User
+from engine.models import OrgLevel, OrgUnit, Role, RoleCatalogue, RoleGrant, User
 
 _HASHER = PasswordHasher()
 LEVEL_ORDER = {OrgLevel.city: 0, OrgLevel.district: 1, OrgLevel.town: 2, OrgLevel.village: 3}
+# The built-in roles' seeded names (migration 0010); the role catalogue's names win (role_names).
 ROLE_LABELS = {Role.caseworker: "经办人", Role.reviewer: "审核人", Role.leader: "领导",
-               Role.auditor: "审计", Role.admin: "系统管理员"}
+               Role.auditor: "审计人员", Role.admin: "系统管理员"}
 LEVEL_LABELS = {OrgLevel.city: "市", OrgLevel.district: "区县", OrgLevel.town: "镇街",
                 OrgLevel.village: "村社区"}
+
+
+class RolesBut:
+    """Every role of the catalogue, built-in or added, except the named ones (`role in ...`)."""
+
+    def __init__(self, *excluded: Role) -> None:
+        self.excluded = frozenset(excluded)
+
+    def __contains__(self, role: object) -> bool:
+        return isinstance(role, str) and role not in self.excluded
 
 
 @dataclass(frozen=True)
@@ -58,7 +70,7 @@ def create_unit(session: Session, code: str, name: str, level: OrgLevel,
 
 
 def create_user(session: Session, username: str, full_name: str, password: str,
-                now: datetime, grants: list[tuple[Role, OrgUnit]] = (),  # type: ignore[assignment]
+                now: datetime, grants: list[tuple[str, OrgUnit]] = (),  # type: ignore[assignment]
                 phone: str | None = None, password_hash: str | None = None) -> User:
     """Create a user; pass `password_hash` to reuse one hash for many (demo data)."""
     user = User(username=username, full_name=full_name,
@@ -71,20 +83,32 @@ def create_user(session: Session, username: str, full_name: str, password: str,
     return user
 
 
-def grant_role(session: Session, user: User, role: Role, unit: OrgUnit) -> RoleGrant:
+def role_names(session: Session) -> dict[str, str]:
+    """role key -> Chinese name: every role of the catalogue (built-in and added), as named there."""
+    found = {str(r.key): r.name for r in session.scalars(select(RoleCatalogue))}
+    return {**{role.value: label for role, label in ROLE_LABELS.items()}, **found}
+
+
+def role_names_of(env: Any) -> dict[str, str]:
+    """role_names in a read session of its own (for the pages)."""
+    with env.db.read() as session:
+        return role_names(session)
+
+
+def grant_role(session: Session, user: User, role: str, unit: OrgUnit) -> RoleGrant:
     grant = RoleGrant(user_id=user.id, role=role, org_unit_id=unit.id)
     session.add(grant)
     session.flush()
     return grant
 
 
-def user_grants(session: Session, user_id: int) -> list[tuple[Role, int]]:
+def user_grants(session: Session, user_id: int) -> list[tuple[str, int]]:
     rows = session.execute(select(RoleGrant.role, RoleGrant.org_unit_id)
                            .where(RoleGrant.user_id == user_id)).all()
     return [(r.role, r.org_unit_id) for r in rows]
 
 
-def has_role(session: Session, user_id: int, role: Role, unit_id: int) -> bool:
+def has_role(session: Session, user_id: int, role: str, unit_id: int) -> bool:
     found = session.scalar(select(RoleGrant.id).where(
         RoleGrant.user_id == user_id, RoleGrant.role == role,
         RoleGrant.org_unit_id == unit_id).limit(1))

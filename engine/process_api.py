@@ -76,15 +76,15 @@ class ProcessConfig:
     case_prefix: str
     forms_dir: Path
     # Roles that may start a case (at the unit the case is registered at).
-    start_roles: frozenset[Role] = frozenset({Role.caseworker})
+    start_roles: frozenset[str] = frozenset({Role.caseworker})
     # Levels at which a case may be started (empty: any).
     start_levels: frozenset[str] = frozenset()
     # Unit codes at which a case may be started, e.g. one section (empty: any).
     start_units: frozenset[str] = frozenset()
     # step id -> org unit id of the task (default: the unit the case was registered at).
     assign: Assign | None = None
-    # step id -> role, where a step's role differs from its lane.
-    roles: dict[str, Role] = field(default_factory=dict)
+    # step id -> role (a role catalogue key), where a step's role differs from its lane.
+    roles: dict[str, str] = field(default_factory=dict)
     # Called with the start data; returns data to add (deadlines, routing).
     on_start: Callable[[dict[str, Any], HookContext], dict[str, Any]] | None = None
     # Called when a user task completes, before the engine runs on; returns data to add.
@@ -108,7 +108,7 @@ class ProcessConfig:
     # BPMN messages a user registers from outside (e.g. the army unit's reply): message name ->
     # the role that may register it, held at the case's unit. Its form, if any, is
     # forms/message_<name>.json.
-    message_roles: dict[str, Role] = field(default_factory=dict)
+    message_roles: dict[str, str] = field(default_factory=dict)
     # Options of a form field computed from the task's data, named in the form by
     # "x-options-from": "<source>": source -> (task data -> [(value, label)]). A source that is
     # not named here is read from the task data itself (a list of values or {value, label}).
@@ -121,3 +121,10 @@ class ProcessConfig:
     # 统计指标 (engine.indicators): declared indicators or a function of the report's scope.
     # None: the process has no section on the indicators page.
     indicators: IndicatorSet | None = None
+    # 督办 (engine.verbs.supervision): the unit a supervision order goes to, from the case's data
+    # (None: the unit of the case's oldest open task); and steps whose completion opens an order:
+    # step id -> (task data, ctx) -> {"requirement", optional "kind", "unit_id", "due_on" (ISO
+    # date)} or None (e.g. a missed deadline's 超期督办 turned into a 督办单).
+    supervision_unit: Callable[[dict[str, Any], HookContext], int] | None = None
+    supervision_steps: dict[str, Callable[[dict[str, Any], HookContext], dict[str, Any] | None]] = field(
+        default_factory=dict)

@@ -52,7 +52,7 @@ class Case:
     new_rows: list[HumanTask] = field(default_factory=list)
 
 
-def role_for_lane(lane: str | None, step_id: str, config: ProcessConfig) -> Role:
+def role_for_lane(lane: str | None, step_id: str, config: ProcessConfig) -> str:
     if step_id in config.roles:
         return config.roles[step_id]
     if lane is None:

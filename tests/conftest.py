@@ -13,12 +13,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, insert, make_url, text
 
 from engine.clock import ManualClock
 from engine.env import Env, make_env
-from engine.models import Base
-from engine.orgs import set_hash_cost
+from engine.models import Base, RoleCatalogue
+from engine.orgs import ROLE_LABELS, set_hash_cost
 from engine.sandbox.limits import ScriptLimits
 from engine.schema import upgrade
 
@@ -76,6 +76,8 @@ def _truncate_pg(url: str) -> None:
         # The logs refuse TRUNCATE with a trigger; as superuser, skip triggers for this reset only.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(insert(RoleCatalogue), [{"key": r.value, "name": n, "builtin": True}  # the seed (0010)
+                                             for r, n in ROLE_LABELS.items()])
         for table in Base.metadata.sorted_tables:  # a test may have disabled a guard trigger
             conn.execute(text(f"ALTER TABLE {table.name} ENABLE TRIGGER USER"))
     engine.dispose()

@@ -44,7 +44,7 @@ class CurrentUser(UserMixin):  # type: ignore[misc]
         return f"{self.info.id}:{self.info.session_version}"
 
     def has(self, role: str | Role) -> bool:
-        return self.info.has(Role(role))
+        return self.info.has(role)  # a Role equals its key; an added role is its key
 
     @property
     def actor(self) -> Actor:

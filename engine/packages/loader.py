@@ -23,7 +23,7 @@ from engine.definitions import collect_steps, parse_files
 from engine.errors import DefinitionError
 from engine.indicators import BY_REGISTRATION, IndicatorSet
 from engine.lanes import LANE_ROLES
-from engine.models import Role
+from engine.models import Role, RoleKey
 from engine.packages.hooks import ManifestHooks
 from engine.packages.manifest import MANIFEST, find_line as toml_line
 from engine.packages.package import Package, forms_dir
@@ -44,7 +44,7 @@ def build_config(package: Package) -> ProcessConfig:
         start_levels=frozenset(start.get("levels", [])), start_units=frozenset(start.get("units", [])),
         assign=hooks.assign, roles=step_roles(package), on_start=hooks.on_start,
         on_complete=hooks.on_complete, due_keys=hooks.due_keys(), summarize=hooks.summarize,
-        four_eyes=dict(m.get("rules", {}).get("four_eyes", {})), settings=dict(m.get("settings", {})),
+        four_eyes=dict(m.get("rules", {}).get("four_eyes", {})), settings=with_timeouts(m),
         smoke_start=dict(smoke.get("start", {})), smoke_answers=smoke_answers(smoke.get("answers", {})),
         task_label=hooks.task_label if any("label" in s for s in hooks.steps.values()) else None,
         indicators=indicator_set(m))
@@ -64,10 +64,10 @@ def indicator_set(m: dict[str, Any]) -> IndicatorSet | None:
                         order=int(stats.get("order", 100)), period=str(stats.get("period", BY_REGISTRATION)))
 
 
-def step_roles(package: Package) -> dict[str, Role]:
+def step_roles(package: Package) -> dict[str, str]:
     """step id -> role: the manifest's lanes (lane name -> role), then a step's own role."""
     lanes: dict[str, str] = package.manifest.get("lanes", {})
-    out: dict[str, Role] = {}
+    out: dict[str, str] = {}
     for step, lane in lane_of_steps(package.models).items():
         if lane in lanes:
             out[step] = _role(lanes[lane])
@@ -93,13 +93,35 @@ def lane_of_steps(models: dict[str, bytes]) -> dict[str, str]:
     return out
 
 
-def _role(key: str) -> Role:
+def with_timeouts(m: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's settings, plus the timeout policy (engine.verbs.timeouts, fired by the
+    worker once per task) of each step whose clock says `on_expiry = "remind"` or "escalate":
+    a 即将到期 reminder `remind_before_days` working days (default 1) before the last day, and for
+    "escalate" also 已超期 to the holders and the unit's leaders once the deadline has passed."""
+    settings = dict(m.get("settings", {}))
+    verbs: dict[str, Any] = {k: dict(v) for k, v in dict(settings.get("verbs") or {}).items()}
+    for clock in m.get("clocks", {}).values():
+        expiry = clock.get("on_expiry", "remind")
+        if expiry not in ("remind", "escalate"):
+            continue
+        before = clock.get("remind_before_days", 1)
+        days = settings.get(before, 1) if isinstance(before, str) else before
+        policy: dict[str, Any] = {"remind_before_days": int(days)}
+        if expiry == "escalate":
+            policy["escalate"] = True
+        verbs.setdefault(clock["step"], {}).setdefault("timeout", policy)
+    if verbs:
+        settings["verbs"] = verbs
+    return settings
+
+
+def _role(key: str) -> str:
+    """A role key of the manifest: a built-in role's constant, or an added role's key (the
+    deploy check has found it in the role catalogue, which task rows and grants reference)."""
     try:
         return Role(key)
-    except ValueError as exc:
-        raise DefinitionError(f"role {key!r} has no task rows yet (known: {', '.join(r.value for r in Role)})",
-                              file=MANIFEST, element=key,
-                              user_message=f"角色“{key}”不在可办理任务的角色中") from exc
+    except ValueError:
+        return RoleKey(key)
 
 
 def check_package(package: Package, calendar: BusinessCalendar,
@@ -129,7 +151,6 @@ def _in_catalogue(role: str, catalogue: Collection[str], text: str, path: list[s
         raise DefinitionError(f"role {role!r} is not in the role catalogue", file=MANIFEST,
                               element=".".join(path), line=toml_line(text, path),
                               user_message=f"角色“{role}”不在角色目录中")
-    _role(role)
 
 
 def _check_form(name: str, schema: dict[str, Any]) -> None:
@@ -169,6 +190,12 @@ def _check_references(package: Package, steps: set[str]) -> None:
                                   user_message=f"process.toml 引用的环节“{step}”在流程图中不存在")
     settings = m.get("settings", {})
     for c, v in m.get("clocks", {}).items():
+        before = v.get("remind_before_days")
+        if isinstance(before, str) and before not in settings:
+            raise DefinitionError(f"clock {c}: setting {before!r} is not declared", file=MANIFEST,
+                                  element=f"clocks.{c}.remind_before_days",
+                                  line=toml_line(text, ["clocks", c, "remind_before_days"]),
+                                  user_message=f"时限“{c}”引用的设置项“{before}”未在 [settings] 中定义")
         if isinstance(v["days"], str) and v["days"] not in settings:
             raise DefinitionError(f"clock {c}: setting {v['days']!r} is not declared", file=MANIFEST,
                                   element=f"clocks.{c}.days", line=toml_line(text, ["clocks", c, "days"]),

@@ -1,9 +1,11 @@
 """The role catalogue (管理 › 流程包): the roles packages may name, with their Chinese names.
 
 Seeded with the five built-in roles (migration 0010), whose keys are the `Role` enum's values.
-Admins list it; a city admin adds a role or renames one (each change in the admin log). A task
-and a grant still hold one of the built-in roles, so a package's lanes may name an added role
-only once it is built in (engine.packages.loader refuses it with a clear message until then).
+Admins list it; a city admin adds a role or renames one (each change in the admin log). Roles
+are data: grants and task rows hold a catalogue key (migration 0014's foreign keys), so an added
+role is granted on the user page (engine.admin.add_grant) and named by a package's lanes, steps
+and `[start]` like a built-in one; its holders act on its tasks at their units and see the cases
+routed there (engine.access, engine.inbox), and supervise nothing above.
 """
 from __future__ import annotations
 

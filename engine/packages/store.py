@@ -18,8 +18,8 @@ from engine.calendar import BusinessCalendar
 from engine.db import Database
 from engine.definitions import content_hash, main_process_id, parse_files, process_name
 from engine.errors import DefinitionError
-from engine.models import ProcessDefinition, RoleCatalogue
-from engine.orgs import ROLE_LABELS
+from engine.models import ProcessDefinition
+from engine.orgs import role_names
 from engine.packages.loader import build_config, check_package
 from engine.packages.manifest import MANIFEST, parse_manifest
 from engine.packages.package import Package
@@ -29,8 +29,7 @@ from engine.process_api import ProcessConfig
 def role_catalogue(session: Session) -> dict[str, str]:
     """role key -> Chinese name: the built-in roles (the Role enum, seeded by migration 0010)
     always, and whatever the admins added or renamed."""
-    builtin = {role.value: label for role, label in ROLE_LABELS.items()}
-    return {**builtin, **{r.key: r.name for r in session.scalars(select(RoleCatalogue))}}
+    return role_names(session)
 
 
 def deploy_package(session: Session, package: Package, calendar: BusinessCalendar, now: Any,

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from engine import admin, admin_ops
 from engine.errors import Conflict, DefinitionError, EngineError, FormInvalid, InvalidState
-from engine.models import OrgLevel, Role
+from engine.models import OrgLevel
 from engine.orgs import LEVEL_LABELS
 from engine.runtime import reassign_task, resume_case, suspend_case, terminate_case
 from webapp.inputs import parse_id, parse_page
@@ -95,7 +95,7 @@ def create_user() -> Response | tuple[str, int]:
 @bp.get("/users/<int:user_id>")
 def user(user_id: int) -> str:
     return render_template("admin/user.html", p=admin.user_page(current_env(), current_user.id, user_id),
-                           roles=list(Role))
+                           roles=admin.grantable_roles(current_env(), current_user.id))
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -115,11 +115,11 @@ def reset_password(user_id: int) -> Response:
 @bp.post("/users/<int:user_id>/grants")
 def add_grant(user_id: int) -> Response:
     role = _form("role")
-    if role not in Role._value2member_map_:
+    if not role:
         flash("请选择角色", "danger")
         return redirect(url_for("admin.user", user_id=user_id))
     unit_id = _form_int("unit_id") or 0
-    return _run(lambda: admin.add_grant(current_env(), actor(), user_id, Role(role), unit_id),
+    return _run(lambda: admin.add_grant(current_env(), actor(), user_id, role[:32], unit_id),
                 "已授予角色", "admin.user", user_id=user_id)
 
 
