@@ -124,6 +124,24 @@ MATRIX: list[tuple[str, str, str]] = [
     ("POST", "/tasks/{task_a}/urge",                          "login hide  go    deny  deny  go    go    deny  deny  hide  hide"),
     ("POST", "/tasks/{task_a}/signers",                       "login hide  deny  go    deny  deny  go    deny  deny  hide  hide"),
     ("POST", "/tasks/{task_a}/remove-signer",                 "login hide  busy  busy  busy  busy  busy  busy  busy  hide  hide"),
+    # 暂存 of the task form (empty here): who may act on the task keeps their own draft; whoever
+    # sees the task may discard their own (none: a no-op); files of the task page: the step's
+    # actors upload (the empty upload is refused with a message); only the uploader removes a file,
+    # and only while its step is open (att_a was added to the case, not to a step: 409 for its
+    # uploader); the inline preview is the download's audience; the idle timer's keep-alive and
+    # idle-out (a fresh session: idle-out only answers the time left) are everyone's own
+    ("POST", "/tasks/{task_a}/draft",                         "login hide  deny  go    deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/draft/discard",                 "login hide  go    go    go    go    go    go    go    hide  hide"),
+    ("POST", "/tasks/{task_a}/attachments",                   "login hide  deny  go    deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/attachments/{att_a}/remove",                   "login hide  busy  deny  deny  deny  deny  deny  deny  hide  hide"),
+    ("GET",  "/attachments/{att_a}/preview",                  "login hide  ok    ok    ok    ok    ok    ok    ok    hide  hide"),
+    ("POST", "/tasks/{task_b}/draft",                         "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
+    ("POST", "/tasks/{task_b}/draft/discard",                 "login hide  hide  hide  go    hide  hide  go    hide  hide  hide"),
+    ("POST", "/tasks/{task_b}/attachments",                   "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
+    ("POST", "/attachments/{att_b}/remove",                   "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
+    ("GET",  "/attachments/{att_b}/preview",                  "login hide  hide  hide  ok    hide  hide  ok    hide  hide  hide"),
+    ("POST", "/session/keepalive",                            "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    ("POST", "/session/idle-out",                             "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
     ("POST", "/tasks/{task_b}/return",                        "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     ("POST", "/tasks/{task_b}/urge",                          "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     ("POST", "/cases/{case_a}/supervise",                     "login hide  deny  deny  deny  bad   bad   deny  deny  hide  hide"),
