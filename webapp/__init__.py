@@ -71,10 +71,10 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import (admin, audit, auth, cases, documents, home, leader, messages_centre, petition, public,
-                        stats, tasks, verbs)
-    for module in (auth, home, cases, tasks, verbs, messages_centre, leader, petition, stats, admin, audit,
-                   public, documents):
+    from webapp import (admin, audit, auth, cases, documents, home, leader, ledger, messages_centre, petition,
+                        public, stats, tasks, verbs)
+    for module in (auth, home, cases, tasks, verbs, messages_centre, leader, petition, stats, ledger, admin,
+                   audit, public, documents):
         app.register_blueprint(module.bp)
     from webapp import drafts, uploads  # 暂存 and the task page's in-place files (issue 13)
     app.register_blueprint(drafts.bp)

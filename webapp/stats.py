@@ -1,21 +1,31 @@
-"""统计指标: every process's indicators for a unit's subtree and a period, on a page and as CSV.
-Leaders, reviewers and auditors only (403 for the rest), within their own units' subtrees; the
-numbers are computed from the history by workflows.indicators."""
+"""统计指标: every process's indicators for a unit's subtree and a period, on a page, as CSV and
+as Excel, with charts (monthly trend, units ranked, overdue by step, home renovation's households
+and money; server-drawn SVG with the numbers in a table beside each). Leaders, reviewers and
+auditors only (403 for the rest), within their own units' subtrees; the numbers are computed
+from the history by workflows.indicators and engine.trends. A declared indicator's row links to
+the case ledger (台账) filtered to the cases behind its number."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from engine.errors import FormInvalid
+from engine.ledger import drillable_indicators
+from engine.queries import deployed_processes
+from engine.trends import Bar, Series, trend_charts
 from webapp.audit.views import to_csv
 from webapp.errors import error_page
 from webapp.inputs import parse_day, parse_id
 from webapp.security import current_env
-from workflows.indicators import Report, csv_rows, report
+from webapp import charts
+from webapp.xlsx import add_sheet, download, new_book
+from workflows.indicators import CSV_HEADERS, Report, Section, csv_rows, period, report
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 
@@ -62,8 +72,58 @@ def index() -> str | tuple[str, int]:
         found = _report(args)
     except FormInvalid as exc:
         return render_template("stats/index.html", args=args, report=_report(StatsArgs(args.unit)),
-                               errors=exc.errors), 422
-    return render_template("stats/index.html", args=args, report=found, errors={})
+                               errors=exc.errors, charts=[], drill={}), 422
+    return render_template("stats/index.html", args=args, report=found, errors={},
+                           charts=_charts(found), drill=drillable_indicators(current_env()))
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    series: Series
+    svg: Any
+
+
+def _series(found: Report) -> list[Series]:
+    since, until = period(found.date_from, found.date_to)
+    trend, ranking, overdue = trend_charts(current_env(), found.unit_id, since, until)
+    names = dict(deployed_processes(current_env()))
+    overdue = Series(overdue.title, overdue.unit,
+                     [Bar(f"{names.get(b.key, b.key)}·{b.label}", b.value, b.key) for b in overdue.bars])
+    home = next((s for s in found.sections if s.key == "home_renovation"), None)
+    return [trend, ranking, overdue, *(home_renovation_series(home) if home else [])]
+
+
+def _charts(found: Report) -> list[Chart]:
+    out = []
+    for i, series in enumerate(_series(found)):
+        draw = charts.columns if i == 0 else charts.bars
+        out.append(Chart(f"chart-{i + 1}", series, draw(series, f"chart-{i + 1}")))
+    return out
+
+
+_HOUSEHOLDS = re.compile(r"^(\d+) 户$")
+_RATE = re.compile(r"^(\d+)/(\d+)$")
+
+
+def home_renovation_series(section: Section) -> list[Series]:
+    """The households and the money of home renovation, read from its indicator rows: each money
+    row ("28,000.00 元", basis "3 户") and each rate whose note reads "A ÷ B" (basis "a/b")."""
+    households: list[Bar] = []
+    money: list[Bar] = []
+    for row in section.rows:
+        if row.value.endswith(" 元"):
+            money.append(Bar(row.label, float(row.value[:-2].replace(",", ""))))
+            if m := _HOUSEHOLDS.match(row.basis):
+                households.append(Bar(f"{row.label}（户）", int(m.group(1))))
+        elif (m := _RATE.match(row.basis)) and "÷" in row.note and "户" in row.note:
+            num, den = (part.strip() for part in row.note.split("÷", 1))
+            households += [Bar(_short(den), int(m.group(2))), Bar(_short(num), int(m.group(1)))]
+    return [s for s in (Series("宜居关爱户数", "户", households), Series("宜居关爱资金", "元", money)) if s.bars]
+
+
+def _short(label: str) -> str:
+    return label.removesuffix("数").removesuffix("的户")[:16]
 
 
 @bp.get("/export.csv")
@@ -76,3 +136,20 @@ def export() -> Response | tuple[str, int]:
     return Response(to_csv(csv_rows(found)).encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Type": "text/csv; charset=utf-8",
                              "Content-Disposition": f"attachment; filename=indicators-{stamp}.csv"})
+
+
+@bp.get("/export.xlsx")
+def export_xlsx() -> Response | tuple[str, int]:
+    """统计指标 as Excel: the indicators (one row each) and every chart's numbers."""
+    try:
+        found = _report(StatsArgs.from_request())
+    except FormInvalid as exc:
+        return error_page(422, "；".join(exc.errors.values()))
+    book = new_book()
+    add_sheet(book, "统计指标", CSV_HEADERS, csv_rows(found)[1:], [24, 24, 30, 28, 14, 20, 60])
+    add_sheet(book, "图表数据", ["图表", "项目", "数值", "单位"],
+              ([s.title, b.label, b.value, s.unit] for s in _series(found) for b in s.bars), [24, 36, 14, 8])
+    add_sheet(book, "说明", ["项目", "内容"], [["单位", f"{found.unit_name}（含下级单位）"],
+                                             ["统计期间", found.period], ["截至", found.as_of]], [12, 40])
+    stamp = current_env().clock.now().strftime("%Y%m%d-%H%M")
+    return download(book, f"indicators-{stamp}.xlsx")

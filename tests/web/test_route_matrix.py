@@ -9,7 +9,9 @@ that no row requests fails `test_every_route_has_a_row`: a new route needs its e
 """
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from sqlalchemy import select
 
 from engine.attachments import UploadPolicy, add_attachment
 from engine.env import Env
+from engine.ledger import save_filter
 from engine.ops.heartbeat import beat
 from engine.models import OrgUnit, Role, RoleGrant, User
 from engine.orgs import create_user
@@ -107,23 +110,20 @@ MATRIX: list[tuple[str, str, str]] = [
     # 统计指标: leaders, reviewers and auditors (each for their own subtree)
     ("GET",  "/stats/",                                       "login deny  deny  deny  deny  ok    ok    ok    ok    deny  deny"),
     ("GET",  "/stats/export.csv",                             "login deny  deny  deny  deny  ok    ok    ok    ok    deny  deny"),
+    ("GET",  "/stats/export.xlsx",                            "login deny  deny  deny  deny  ok    ok    ok    ok    deny  deny"),
+    # 台账: every signed-in user, each within their own scope (engine.ledger; an admin's is empty);
+    # a saved filter is its owner's alone (d1's leader owns {ledger_filter})
+    ("GET",  "/ledger/",                                      "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    ("GET",  "/ledger/petition",                              "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    ("GET",  "/ledger/petition/export.xlsx",                  "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    ("POST", "/ledger/petition/filters",                      "login go    go    go    go    go    go    go    go    go    go"),
+    ("POST", "/ledger/petition/filters/{ledger_filter}/delete", "login hide  hide  hide  hide  hide  go    hide  hide  hide  hide"),
     # the half-year report and its companion table: the same people as 统计指标
     ("GET",  "/stats/half-year.docx",                         "login deny  deny  deny  deny  ok    ok    ok    ok    deny  deny"),
     ("GET",  "/stats/half-year.xlsx",                         "login deny  deny  deny  deny  ok    ok    ok    ok    deny  deny"),
     # task A (调查办理 at d1): only d1's caseworker may act; the rest who see the case may read it
     ("GET",  "/tasks/{task_a}",                               "login hide  ok    ok    ok    ok    ok    ok    ok    hide  hide"),
     ("POST", "/tasks/{task_a}",                               "login hide  deny  bad   deny  deny  deny  deny  deny  hide  hide"),
-    ("POST", "/tasks/{task_a}/claim",                         "login hide  deny  go    deny  deny  deny  deny  deny  hide  hide"),
-    ("POST", "/tasks/{task_a}/unclaim",                       "login hide  busy  go    busy  busy  busy  busy  busy  hide  hide"),
-    # task B (调查办理 at d2)
-    # approval verbs (engine.verbs): the engine decides; a task one cannot see is hidden
-    ("POST", "/tasks/{task_a}/return",                        "login hide  deny  busy  deny  deny  deny  deny  deny  hide  hide"),
-    ("POST", "/tasks/{task_a}/withdraw",                      "login hide  deny  deny  deny  deny  deny  deny  deny  hide  hide"),
-    ("POST", "/tasks/{task_a}/transfer",                      "login hide  deny  deny  deny  deny  deny  deny  deny  hide  hide"),
-    ("POST", "/tasks/{task_a}/hand-back",                     "login hide  deny  deny  deny  deny  deny  deny  deny  hide  hide"),
-    ("POST", "/tasks/{task_a}/urge",                          "login hide  go    deny  deny  go    go    deny  deny  hide  hide"),
-    ("POST", "/tasks/{task_a}/signers",                       "login hide  deny  go    deny  deny  go    deny  deny  hide  hide"),
-    ("POST", "/tasks/{task_a}/remove-signer",                 "login hide  busy  busy  busy  busy  busy  busy  busy  hide  hide"),
     # 暂存 of the task form (empty here): who may act on the task keeps their own draft; whoever
     # sees the task may discard their own (none: a no-op); files of the task page: the step's
     # actors upload (the empty upload is refused with a message); only the uploader removes a file,
@@ -142,6 +142,17 @@ MATRIX: list[tuple[str, str, str]] = [
     ("GET",  "/attachments/{att_b}/preview",                  "login hide  hide  hide  ok    hide  hide  ok    hide  hide  hide"),
     ("POST", "/session/keepalive",                            "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
     ("POST", "/session/idle-out",                             "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    ("POST", "/tasks/{task_a}/claim",                         "login hide  deny  go    deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/unclaim",                       "login hide  busy  go    busy  busy  busy  busy  busy  hide  hide"),
+    # task B (调查办理 at d2)
+    # approval verbs (engine.verbs): the engine decides; a task one cannot see is hidden
+    ("POST", "/tasks/{task_a}/return",                        "login hide  deny  busy  deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/withdraw",                      "login hide  deny  deny  deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/transfer",                      "login hide  deny  deny  deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/hand-back",                     "login hide  deny  deny  deny  deny  deny  deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/urge",                          "login hide  go    deny  deny  go    go    deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/signers",                       "login hide  deny  go    deny  deny  go    deny  deny  hide  hide"),
+    ("POST", "/tasks/{task_a}/remove-signer",                 "login hide  busy  busy  busy  busy  busy  busy  busy  hide  hide"),
     ("POST", "/tasks/{task_b}/return",                        "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     ("POST", "/tasks/{task_b}/urge",                          "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     ("POST", "/cases/{case_a}/supervise",                     "login hide  deny  deny  deny  bad   bad   deny  deny  hide  hide"),
@@ -348,6 +359,7 @@ def build_world(env: Env, uploads: Path) -> dict[str, Any]:
                                               b"%PDF-1.4\n% test\n", UploadPolicy(uploads, 1024 * 1024))
     with env.db.read() as s:
         ids["grant"] = s.scalar(select(RoleGrant.id).where(RoleGrant.user_id == ids["user"]))
+    ids["ledger_filter"] = save_filter(env, org.actor("d1_lead").id, "petition", "区内", {"q": "王"})
     return ids
 
 
@@ -408,11 +420,19 @@ def test_every_route_answers_each_user_as_the_matrix_says(world, who):
             if got != want:
                 wrong.append(f"{where} as {who}: expected {want}, got {got} ({response.status_code})")
             if row.path not in PUBLIC_PATHS and (got in ("hide", "deny") or who.startswith("admin")):
-                text = response.get_data(as_text=True)
+                text = _text(response)
                 refused = CASE_NUMBERS if got in ("hide", "deny") else ()
                 shown = [c for c in CASE_CONTENT + refused if c in text]
                 assert not shown, f"{where} as {who} shows case content {shown}"
     assert not wrong, "\n".join(wrong)
+
+
+def _text(response: Any) -> str:
+    """The body as text; an .xlsx download's sheets and shared strings (a zip of XML)."""
+    if response.mimetype.endswith("spreadsheetml.sheet"):
+        with zipfile.ZipFile(io.BytesIO(response.get_data())) as book:
+            return "".join(book.read(n).decode("utf-8") for n in book.namelist() if n.endswith(".xml"))
+    return str(response.get_data(as_text=True))
 
 
 def _user_id(app: Flask, username: str | None) -> int:

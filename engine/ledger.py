@@ -1,0 +1,373 @@
+"""The case ledger (台账): every case of one process a user may see, searched, sorted and paged.
+
+Scope is engine.access's rule (`can_view_case`) said in SQL: the cases a user started or was
+copied on, those registered at or routed to a unit where they hold a case role, and those of the
+subtrees of the units where they are reviewer, leader or auditor. Nothing else widens it: a saved
+filter or an indicator's case list only narrows what the user's own scope returns.
+
+Personal data: 身份证号 and phone show in full only to whoever handles the case (its initiator and
+caseworkers at a unit the case was registered at or routed to); reviewers, leaders, auditors and
+anyone reading through a copy see them masked (3206**********0016, 139****5678), on the page and
+in the export alike.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, exists, false, func, or_, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from engine.access import CASE_ROLES, SUBTREE_ROLES
+from engine.calendar import BEIJING
+from engine.env import Env
+from engine.errors import FormInvalid, NotFound
+from engine.indicators import cases_behind
+from engine.models import (CaseCopy, HumanTask, InstanceStatus, LedgerFilter, OrgUnit,
+                           ProcessDefinition, ProcessInstance, Role, TaskStatus)
+from engine.orgs import user_grants
+from engine.packages.store import deployed_manifests
+from engine.paging import Page
+
+OPEN = (TaskStatus.open, TaskStatus.claimed)
+EXPORT_LIMIT = 20000
+DRILLABLE = frozenset({"count", "rate", "duration", "sum"})  # kinds with a list of cases behind them
+SORTS = {"case_no": ProcessInstance.case_no, "created_at": ProcessInstance.created_at,
+         "closed_at": ProcessInstance.closed_at, "status": ProcessInstance.status,
+         "subject_name": ProcessInstance.subject_name, "unit": OrgUnit.name}
+
+
+@dataclass(frozen=True)
+class LedgerQuery:
+    """What the ledger is asked for (all optional; `case_ids` narrows to an indicator's cases)."""
+    text: str = ""                      # case number, name, 身份证号 or phone
+    unit_id: int | None = None          # registered at or routed to this unit's subtree
+    step_id: str = ""                   # an open task at this step
+    status: InstanceStatus | None = None
+    date_from: date | None = None       # registered on or after (Beijing days)
+    date_to: date | None = None
+    overdue_at: datetime | None = None  # only cases with an open task overdue at this instant
+    case_ids: frozenset[int] | None = None
+    sort: str = "created_at"
+    descending: bool = True
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    id: int
+    case_no: str
+    title: str
+    subject_name: str
+    id_no: str
+    phone: str
+    unit_name: str
+    status: InstanceStatus
+    steps: list[str]
+    due_at: datetime | None
+    created_at: datetime
+    closed_at: datetime | None
+    masked: bool
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The reach of one user over cases (see the module docstring)."""
+    user_id: int
+    direct: set[int] = field(default_factory=set)    # units where they hold a case role
+    subtree: set[int] = field(default_factory=set)   # every unit under a supervising grant
+    everything: bool = False                         # a supervising grant at a root unit
+    handles: set[int] = field(default_factory=set)   # units where they are caseworker
+
+
+def user_scope(session: Session, user_id: int) -> Scope:
+    grants = [(r, u) for r, u in user_grants(session, user_id) if r in CASE_ROLES]
+    roots = {u for r, u in grants if r in SUBTREE_ROLES}
+    subtree: set[int] = set()
+    everything = False
+    if roots:
+        rows = session.execute(select(OrgUnit.id, OrgUnit.path, OrgUnit.parent_id)).all()
+        everything = any(r.id in roots and r.parent_id is None for r in rows)
+        subtree = {r.id for r in rows if any(f"/{g}/" in r.path for g in roots)}
+    return Scope(user_id, {u for _r, u in grants}, subtree, everything,
+                 {u for r, u in grants if r == Role.caseworker})
+
+
+def _routed(units: Iterable[int]) -> list[ColumnElement[bool]]:
+    units = sorted(units)
+    if not units:
+        return []
+    return [ProcessInstance.org_unit_id.in_(units),
+            *(ProcessInstance.unit_ids.like(f"%/{u}/%") for u in units)]
+
+
+def scope_condition(scope: Scope) -> ColumnElement[bool]:
+    """engine.access.can_view_case as a WHERE clause over process_instance."""
+    if scope.everything:
+        return true()
+    copied = exists().where(CaseCopy.instance_id == ProcessInstance.id, CaseCopy.user_id == scope.user_id)
+    return or_(ProcessInstance.initiator_id == scope.user_id, copied,
+               *_routed(scope.direct | scope.subtree))
+
+
+def _case_units(instance_unit_ids: str, org_unit_id: int) -> set[int]:
+    return {int(p) for p in instance_unit_ids.split("/") if p.isdigit()} | {org_unit_id}
+
+
+def handles(scope: Scope, initiator_id: int | None, unit_ids: str, org_unit_id: int) -> bool:
+    """Whether the user handles this case (sees its 身份证号 and phone in full)."""
+    return initiator_id == scope.user_id or bool(scope.handles & _case_units(unit_ids, org_unit_id))
+
+
+def mask_id(value: str | None) -> str:
+    v = value or ""
+    return v if len(v) < 8 else f"{v[:4]}{'*' * (len(v) - 8)}{v[-4:]}"
+
+
+def mask_phone(value: str | None) -> str:
+    v = value or ""
+    return v if len(v) < 7 else f"{v[:3]}{'*' * (len(v) - 7)}{v[-4:]}"
+
+
+# ----------------------------------------------------------------------------- query
+
+def _text_condition(text: str) -> ColumnElement[bool]:
+    term = text.strip()
+    like = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(ProcessInstance.case_no == term.upper(), ProcessInstance.case_no.like(f"%{like}%", escape="\\"),
+               ProcessInstance.subject_name.like(f"%{like}%", escape="\\"),
+               ProcessInstance.subject_id_no == term.upper(), ProcessInstance.subject_phone == term,
+               ProcessInstance.title.like(f"%{like}%", escape="\\"))
+
+
+def _unit_condition(session: Session, unit_id: int) -> ColumnElement[bool]:
+    under = session.scalars(select(OrgUnit.id).where(OrgUnit.path.like(f"%/{int(unit_id)}/%"))).all()
+    return or_(*_routed(under)) if under else false()
+
+
+def _open_task(*conds: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(HumanTask.instance_id == ProcessInstance.id, HumanTask.status.in_(OPEN), *conds)
+
+
+def _statement(session: Session, scope: Scope, key: str, q: LedgerQuery) -> Select[Any]:
+    stmt = (select(ProcessInstance.id).join(OrgUnit, OrgUnit.id == ProcessInstance.org_unit_id)
+            .where(ProcessInstance.process_key == key, scope_condition(scope)))
+    if q.text.strip():
+        stmt = stmt.where(_text_condition(q.text))
+    if q.unit_id is not None:
+        stmt = stmt.where(_unit_condition(session, q.unit_id))
+    if q.step_id:
+        stmt = stmt.where(_open_task(HumanTask.step_id == q.step_id))
+    if q.status is not None:
+        stmt = stmt.where(ProcessInstance.status == q.status)
+    if q.date_from is not None:
+        stmt = stmt.where(ProcessInstance.created_at >= datetime.combine(q.date_from, time(), BEIJING))
+    if q.date_to is not None:
+        end = datetime.combine(q.date_to + timedelta(days=1), time(), BEIJING)
+        stmt = stmt.where(ProcessInstance.created_at < end)
+    if q.overdue_at is not None:
+        stmt = stmt.where(_open_task(HumanTask.due_at <= q.overdue_at))  # engine.calendar.is_overdue
+    if q.case_ids is not None:
+        stmt = stmt.where(ProcessInstance.id.in_(sorted(q.case_ids)) if q.case_ids else false())
+    return stmt
+
+
+def _check(q: LedgerQuery) -> None:
+    if q.sort not in SORTS:
+        raise FormInvalid({"sort": "排序字段无效"})
+    if q.date_from and q.date_to and q.date_to < q.date_from:
+        raise FormInvalid({"date_to": "截止日期不能早于起始日期"})
+
+
+def _ordered(stmt: Select[Any], q: LedgerQuery) -> Select[Any]:
+    column = SORTS[q.sort]
+    first = column.desc() if q.descending else column.asc()
+    tie = ProcessInstance.id.desc() if q.descending else ProcessInstance.id.asc()
+    return stmt.order_by(column.is_(None), first, tie)
+
+
+def _rows(session: Session, scope: Scope, ids: list[int]) -> list[LedgerRow]:
+    if not ids:
+        return []
+    cases = {c.id: c for c in session.execute(
+        select(ProcessInstance.id, ProcessInstance.case_no, ProcessInstance.title,
+               ProcessInstance.subject_name, ProcessInstance.subject_id_no, ProcessInstance.subject_phone,
+               ProcessInstance.status, ProcessInstance.created_at, ProcessInstance.closed_at,
+               ProcessInstance.initiator_id, ProcessInstance.unit_ids, ProcessInstance.org_unit_id,
+               OrgUnit.name.label("unit_name"))
+        .join(OrgUnit, OrgUnit.id == ProcessInstance.org_unit_id).where(ProcessInstance.id.in_(ids)))}
+    steps: dict[int, list[str]] = defaultdict(list)
+    due: dict[int, datetime] = {}
+    for t in session.execute(select(HumanTask.instance_id, HumanTask.step_name, HumanTask.due_at)
+                             .where(HumanTask.instance_id.in_(ids), HumanTask.status.in_(OPEN))
+                             .order_by(HumanTask.id)):
+        if t.step_name not in steps[t.instance_id]:
+            steps[t.instance_id].append(t.step_name)
+        if t.due_at is not None and (t.instance_id not in due or t.due_at < due[t.instance_id]):
+            due[t.instance_id] = t.due_at
+    out = []
+    for i in ids:
+        c = cases[i]
+        full = handles(scope, c.initiator_id, c.unit_ids, c.org_unit_id)
+        out.append(LedgerRow(c.id, c.case_no, c.title, c.subject_name or "",
+                             (c.subject_id_no or "") if full else mask_id(c.subject_id_no),
+                             (c.subject_phone or "") if full else mask_phone(c.subject_phone),
+                             c.unit_name, c.status, steps.get(i, []), due.get(i), c.created_at,
+                             c.closed_at, not full))
+    return out
+
+
+def ledger(env: Env, user_id: int, key: str, q: LedgerQuery = LedgerQuery(), page: int = 1,
+           per_page: int = 20) -> Page[LedgerRow]:
+    """One page of the ledger of process `key`, within the user's scope."""
+    _check(q)
+    with env.db.read() as session:
+        scope = user_scope(session, user_id)
+        stmt = _statement(session, scope, key, q)
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        page = max(1, min(page, -(-total // per_page) or 1))
+        ids = list(session.scalars(_ordered(stmt, q).limit(per_page).offset((page - 1) * per_page)))
+        return Page(_rows(session, scope, ids), total, page, per_page)
+
+
+def ledger_all(env: Env, user_id: int, key: str, q: LedgerQuery = LedgerQuery(),
+               limit: int = EXPORT_LIMIT) -> list[LedgerRow]:
+    """Every row of the ledger (for the export), up to `limit`."""
+    _check(q)
+    with env.db.read() as session:
+        scope = user_scope(session, user_id)
+        ids = list(session.scalars(_ordered(_statement(session, scope, key, q), q).limit(limit)))
+        out: list[LedgerRow] = []
+        for start in range(0, len(ids), 500):
+            out += _rows(session, scope, ids[start:start + 500])
+        return out
+
+
+# ----------------------------------------------------------------------------- choices
+
+def ledger_units(env: Env, user_id: int) -> list[tuple[int, str, int]]:
+    """(id, name, depth) of the units the user may filter by: the subtrees of their case-role units."""
+    with env.db.read() as session:
+        roots = {u for r, u in user_grants(session, user_id) if r in CASE_ROLES}
+        units = session.scalars(select(OrgUnit)).all()
+    path = {u.id: [int(p) for p in u.path.strip("/").split("/") if p] for u in units}
+    mine = [u for u in units if roots & set(path[u.id])]
+    return [(u.id, u.name, len(path[u.id]) - 1) for u in sorted(mine, key=lambda u: path[u.id])]
+
+
+def ledger_steps(env: Env, key: str) -> list[tuple[str, str]]:
+    """(step id, step name) of the user tasks the process's cases have had, by name."""
+    with env.db.read() as session:
+        rows = session.execute(select(HumanTask.step_id, func.min(HumanTask.step_name))
+                               .where(HumanTask.process_key == key).group_by(HumanTask.step_id)).all()
+    return sorted(((r[0], r[1]) for r in rows), key=lambda r: r[1])
+
+
+# ----------------------------------------------------------------------------- saved filters
+
+@dataclass(frozen=True)
+class SavedFilter:
+    id: int
+    name: str
+    query: dict[str, str]
+
+
+def saved_filters(env: Env, user_id: int, key: str) -> list[SavedFilter]:
+    with env.db.read() as session:
+        rows = session.scalars(select(LedgerFilter).where(LedgerFilter.user_id == user_id,
+                                                          LedgerFilter.process_key == key)
+                               .order_by(LedgerFilter.name)).all()
+        return [SavedFilter(r.id, r.name, dict(r.query)) for r in rows]
+
+
+def saved_filter(env: Env, user_id: int, filter_id: int) -> SavedFilter:
+    """One of the user's own saved filters (another user's is NotFound)."""
+    with env.db.read() as session:
+        row = session.get(LedgerFilter, filter_id)
+        if row is None or row.user_id != user_id:
+            raise NotFound(f"ledger filter {filter_id} not found for user {user_id}", "该查询条件不存在")
+        return SavedFilter(row.id, row.name, dict(row.query))
+
+
+def save_filter(env: Env, user_id: int, key: str, name: str, query: dict[str, str]) -> int:
+    """Save (or replace, by name) a filter of the user's ledger of `key`."""
+    name = name.strip()
+    if not name:
+        raise FormInvalid({"name": "请填写查询条件名称"})
+    if len(name) > 64:
+        raise FormInvalid({"name": "名称不能超过64个字"})
+    clean = {str(k)[:32]: str(v)[:64] for k, v in query.items() if v and k != "page"}
+    with env.db.write() as session:
+        row = session.scalar(select(LedgerFilter).where(
+            LedgerFilter.user_id == user_id, LedgerFilter.process_key == key, LedgerFilter.name == name))
+        if row is None:
+            row = LedgerFilter(user_id=user_id, process_key=key, name=name, query=clean,
+                               created_at=env.clock.now())
+            session.add(row)
+        else:
+            row.query = clean
+        session.flush()
+        return row.id
+
+
+def delete_filter(env: Env, user_id: int, filter_id: int) -> None:
+    with env.db.write() as session:
+        row = session.get(LedgerFilter, filter_id)
+        if row is None or row.user_id != user_id:
+            raise NotFound(f"ledger filter {filter_id} not found for user {user_id}", "该查询条件不存在")
+        session.delete(row)
+
+
+# ----------------------------------------------------------------------------- indicators
+
+def declared_indicators(env: Env, session: Session, key: str) -> list[dict[str, Any]]:
+    """The indicators process `key` declares: its deployed package's manifest, else its
+    ProcessConfig's `indicators` if it has any (the generic declaration of Python processes)."""
+    specs = (deployed_manifests(session).get(key) or {}).get("indicators")
+    if specs:
+        return list(specs)
+    try:
+        declared = getattr(env.process(key), "indicators", None)
+    except KeyError:
+        return []
+    return list(getattr(declared, "declared", None) or [])
+
+
+def drillable_indicators(env: Env) -> dict[str, list[str]]:
+    """key -> the labels of its declared indicators, in order (统计指标 links those rows)."""
+    with env.db.read() as session:
+        keys = set(session.scalars(select(ProcessDefinition.key).distinct()))
+        return {k: [str(s.get("label", "")) if s.get("kind") in DRILLABLE else ""
+                    for s in declared_indicators(env, session, k)] for k in keys}
+
+
+def indicator_spec(env: Env, session: Session, key: str, index: int) -> dict[str, Any] | None:
+    """The `index`-th indicator process `key` declares (None: no such indicator)."""
+    specs = declared_indicators(env, session, key)
+    return specs[index] if 0 <= index < len(specs) else None
+
+
+@dataclass(frozen=True)
+class IndicatorCases:
+    label: str
+    case_ids: frozenset[int]
+
+
+def indicator_cases(env: Env, user_id: int, key: str, index: int, unit_id: int,
+                    since: datetime | None, until: datetime | None) -> IndicatorCases:
+    """The cases behind one indicator of 统计指标 for a unit's subtree and period, as its number
+    counts them; NotFound unless the user may read that unit's indicators and the indicator exists."""
+    with env.db.read() as session:
+        roots = {u for r, u in user_grants(session, user_id) if r in SUBTREE_ROLES}
+        unit = session.get(OrgUnit, unit_id)
+        spec = indicator_spec(env, session, key, index)
+        if unit is None or not any(f"/{g}/" in unit.path for g in roots) or spec is None:
+            raise NotFound(f"indicator {key}#{index} of unit {unit_id} not readable by {user_id}",
+                           "该指标不存在或您无权查看")
+        ids = cases_behind(session, key, spec, unit_id=unit_id, since=since, until=until)
+        if ids is None:
+            raise NotFound(f"indicator {key}#{index} has no case list", "该指标不对应具体案件")
+        return IndicatorCases(f"{unit.name} · {spec['label']}", frozenset(ids))
