@@ -10,13 +10,15 @@ from sqlalchemy import exists, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import faststep
 from engine.env import Env
 from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied
 from engine.faults import StepFailure
-from engine.models import HumanTask, InstanceStatus, OrgUnit, Role, RoleGrant
-from engine.orgs import Actor, has_role
+from engine.models import HumanTask, InstanceStatus, OrgUnit, ProcessInstance, Role, RoleGrant
+from engine.orgs import Actor, SessionOrgLookup, has_role
+from engine.persistence import load_state
 from engine.stepguard import run_step
-from engine.stepper import OPEN_STATUSES, Case, lock_case
+from engine.stepper import OPEN_STATUSES, Case, lock_case, process_config
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,13 @@ class StepResult:
 def run_tx(env: Env, fn: Any) -> Any:
     """Run one write transaction; a concurrent change of the same case becomes a Conflict."""
     try:
-        with env.db.write() as session:
-            return fn(session)
+        try:
+            with env.db.write() as session:
+                session.info[faststep.FAST] = True  # steps roll back in Python when they need no SQL
+                return fn(session)
+        except faststep.SavepointNeeded:  # this step needs SQL inside: again, under a savepoint
+            with env.db.write() as session:
+                return fn(session)
     except StaleDataError as exc:
         raise Conflict("the case was changed by someone else at the same time",
                        "该案件刚被他人修改，请刷新后重试") from exc
@@ -50,19 +57,37 @@ def load_task_case(env: Env, session: Session, task_id: int,
                    actor: Actor | None = None) -> tuple[Case, HumanTask, bool]:
     """Lock the task's case; read the task, the case's other open tasks and whether `actor` holds
     the task's role at its unit — in one statement after the lock."""
-    case = lock_case(env, session, 0, for_task=task_id)
     granted = (exists().where(RoleGrant.user_id == actor.id, RoleGrant.role == HumanTask.role,
                               RoleGrant.org_unit_id == HumanTask.org_unit_id)
                if actor is not None else literal(False))
-    rows = session.execute(select(HumanTask, granted.label("granted")).where(
-        HumanTask.instance_id == case.instance.id,
-        or_(HumanTask.id == task_id, HumanTask.status.in_(OPEN_STATUSES)))
-        .execution_options(populate_existing=True)).all()
+    wanted = or_(HumanTask.id == task_id, HumanTask.status.in_(OPEN_STATUSES))
+    if env.db.is_sqlite:  # BEGIN IMMEDIATE already holds the database: the case and its rows in one read
+        rows = session.execute(select(HumanTask, granted.label("granted"), ProcessInstance)
+                               .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                               .where(HumanTask.instance_id == select(HumanTask.instance_id).where(
+                                   HumanTask.id == task_id).scalar_subquery(), wanted)
+                               .execution_options(populate_existing=True)).all()
+        if not rows:
+            raise NotFound(f"case of task {task_id} does not exist", "案件不存在")
+        case = case_of(env, session, rows[0].ProcessInstance)
+    else:  # lock the case row first, then read its rows (a read before the lock could be stale)
+        case = lock_case(env, session, 0, for_task=task_id)
+        rows = session.execute(select(HumanTask, granted.label("granted")).where(
+            HumanTask.instance_id == case.instance.id, wanted)
+            .execution_options(populate_existing=True)).all()
     target = [(r.HumanTask, bool(r.granted)) for r in rows if r.HumanTask.id == task_id]
     if not target:
         raise NotFound(f"task {task_id} does not exist", "任务不存在")
     case.open_rows = [r.HumanTask for r in rows if r.HumanTask.status in OPEN_STATUSES]
     return case, target[0][0], target[0][1]
+
+
+def case_of(env: Env, session: Session, instance: ProcessInstance) -> Case:
+    """The case of an instance row already locked (engine.stepper.lock_case without the read)."""
+    parsed = env.specs.get(session, instance.definition_id)
+    workflow = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
+    return Case(instance, parsed, process_config(env, instance.process_key), workflow, session,
+                SessionOrgLookup(session))
 
 
 def require_open(row: HumanTask) -> None:

@@ -31,11 +31,13 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.exc import SQLAlchemyError
 
+from engine import faststep
 from engine.documents import steps as step_documents
 from engine.env import Env
 from engine.errors import EngineError
 from engine.faults import StepFailure, describe, is_clean
 from engine.persistence import load_state
+from engine.named_queries import QueryScope, query_scope
 from engine.stepper import Case, case_context, record_error, run_engine, save_case
 
 log = logging.getLogger(__name__)
@@ -50,8 +52,10 @@ def run_step(env: Env, case: Case, now: datetime, advance: Callable[[], Any] | N
     `restore` rebuilds the last committed workflow (default: the case's stored state)."""
     restore = restore or committed_workflow(env, case)
     done_before = step_documents.before(env, case)
+    # Without SQL inside, the step rolls back in Python (engine.faststep), else in a SAVEPOINT.
+    snapshot = faststep.Snapshot(case.session, case.open_rows) if faststep.allowed(case.session) else None
     try:
-        with case.session.begin_nested():
+        with faststep.guarded(case.session) if snapshot is not None else case.session.begin_nested():
             failure = _advance_and_run(case, now, advance)
             if failure is None:  # the documents of every step this one completed, same transaction
                 step_documents.issue_completed(env, case, done_before, now)
@@ -60,14 +64,19 @@ def run_step(env: Env, case: Case, now: datetime, advance: Callable[[], Any] | N
     except (EngineError, SQLAlchemyError):
         raise
     except Exception as exc:  # any other failure of the step: back to the committed state
+        if snapshot is not None:
+            case.open_rows = snapshot.undo()
         return fail_step(env, case, now, describe(exc, rolled_back=True), restore, keep, exc)
 
 
 def _advance_and_run(case: Case, now: datetime, advance: Callable[[], Any] | None) -> StepFailure | None:
+    # the named queries its process lists, callable from its scripts, expressions and DMN tables
+    queries = QueryScope(case.session, now, case.config.callable_queries, case.instance.id)
     try:
-        if advance is not None:
-            advance()
-        error = run_engine(case, now)
+        with query_scope(queries):
+            if advance is not None:
+                advance()
+            error = run_engine(case, now)
     except WorkflowException as exc:
         if not is_clean(exc):
             raise
