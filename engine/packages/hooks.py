@@ -1,10 +1,13 @@
 """The manifest's routing, clocks, rules and queries as the hooks of a ProcessConfig.
 
 A declarative package has no Python: these functions read its manifest. Routing picks each
-step's unit; clocks put `<clock>_due_at` (and `_provisional`) into the data when the case starts
-and whenever a step completes, so the next task row (and a timeDate boundary timer on it) reads
-it; rules refuse bad input with a Chinese message on the field; queries answer read-only
-questions about other cases into the data, where BPMN expressions and DMN tables read them.
+step's unit (an ancestor, an organ's section, a unit in the data by path); clocks put
+`<clock>_due_at` (and `_provisional`) into the data when the case starts and whenever a step
+completes, so the next task row (and a timeDate boundary timer on it) reads it; rules refuse bad
+input with a Chinese message on the field (limits against settings or other data values,
+conditional required fields, uniqueness, exclusions); thresholds and record rules derive data
+(the flag a gateway reads, values a step records, lists built across steps); queries answer
+read-only questions about other cases into the data, where BPMN expressions and DMN tables read them.
 """
 from __future__ import annotations
 
