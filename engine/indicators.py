@@ -18,7 +18,7 @@ counts again; one row per step). Values come with their basis ("12/15", "8 件")
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -39,6 +39,12 @@ class Row:
     value: str       # what the cell shows: "80.0%", "12", "3.5 天", "28,000.00 元" or "—"
     basis: str = ""  # the counts behind a rate ("12/15"), or what a figure covers ("3 户")
     note: str = ""   # how it is counted, in a line
+    # The cases behind the figure (instance ids, for the half-year report's companion table): a
+    # case once per item it adds to a count (two query letters: twice), the cases of a rate's
+    # denominator with `counted` its numerator's, the cases a sum or a duration covers. None: the
+    # figure names no cases (a ratio of two sums).
+    cases: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
+    counted: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
 
 
 Figure = Row  # the name the first package indicators used
@@ -92,13 +98,29 @@ def rate(numerator: int, denominator: int) -> tuple[str, str]:
     return value, f"{numerator}/{denominator}"
 
 
-def rate_row(label: str, numerator: int, denominator: int, note: str = "") -> Row:
+def rate_row(label: str, numerator: int, denominator: int, note: str = "",
+             counted: Iterable[int] | None = None, cases: Iterable[int] | None = None) -> Row:
     value, basis = rate(numerator, denominator)
-    return Row(label, value, basis, note)
+    return Row(label, value, basis, note, _ids(cases), _ids(counted))
 
 
-def count_row(label: str, n: int, note: str = "") -> Row:
-    return Row(label, str(n), "", note)
+def count_row(label: str, n: int, note: str = "", cases: Iterable[int] | None = None) -> Row:
+    return Row(label, str(n), "", note, _ids(cases))
+
+
+def case_rate_row(label: str, counted: Iterable[int], cases: Iterable[int], note: str = "") -> Row:
+    """A rate whose numerator and denominator are the lists of cases (a case once per item)."""
+    num, den = _ids(counted) or (), _ids(cases) or ()
+    return rate_row(label, len(num), len(den), note, num, den)
+
+
+def case_count_row(label: str, cases: Iterable[int], note: str = "") -> Row:
+    ids = _ids(cases) or ()
+    return count_row(label, len(ids), note, ids)
+
+
+def _ids(cases: Iterable[int] | None) -> tuple[int, ...] | None:
+    return None if cases is None else tuple(sorted(cases))
 
 
 def money(amount: Decimal) -> str:
@@ -133,6 +155,7 @@ class StageTime:
     cases: int
     avg_days: float
     max_days: float
+    case_ids: tuple[int, ...] = ()  # the cases measured
 
 
 def scoped_cases(key: str, unit_id: int | None, since: datetime | None,
@@ -214,9 +237,9 @@ def compute(session: Session, key: str, indicators: list[dict[str, Any]], *, uni
 def _rows(spec: dict[str, Any], facts: Facts, sums: dict[str, Decimal]) -> list[Row]:
     label, note, kind = spec.get("label", ""), spec.get("note", ""), spec["kind"]
     if kind == "count":
-        return [Row(label, str(len(facts.cases(spec.get("event", {"action": "start"})))), "", note)]
+        return [case_count_row(label, facts.cases(spec.get("event", {"action": "start"})), note)]
     if kind == "rate":
-        return [rate_row(label, len(facts.cases(spec["num"])), len(facts.cases(spec["den"])), note)]
+        return [case_rate_row(label, facts.cases(spec["num"]), facts.cases(spec["den"]), note)]
     if kind == "duration":
         return [_duration(spec, facts.events, label, note)]
     if kind == "stage_times":
@@ -239,12 +262,13 @@ def _duration(spec: dict[str, Any], events: list[Event], label: str, note: str) 
             starts.setdefault(e.case, e.at)
         if matches(e, {"action": "complete", "step": spec["to_step"]}):
             ends.setdefault(e.case, e.at)
-    days = [(ends[c] - starts[c]).total_seconds() / 86400 for c in ends if c in starts and ends[c] >= starts[c]]
+    measured = [c for c in ends if c in starts and ends[c] >= starts[c]]
+    days = [(ends[c] - starts[c]).total_seconds() / 86400 for c in measured]
     noun = spec.get("noun", "件")
     if not days:
-        return Row(label, DASH, f"0 {noun}", note)
+        return Row(label, DASH, f"0 {noun}", note, ())
     return Row(label, f"{sum(days) / len(days):.1f} 天", f"{len(days)} {noun}",
-               note or f"平均用时，最长 {max(days):.1f} 天")
+               note or f"平均用时，最长 {max(days):.1f} 天", _ids(measured))
 
 
 def sum_last(events: list[Event], name: str, flt: dict[str, Any]) -> dict[int, Decimal]:
@@ -263,7 +287,7 @@ def _sum(spec: dict[str, Any], events: list[Event], label: str, note: str) -> tu
     last = sum_last(events, spec["field"], spec.get("event", {"action": "complete"}))
     total = sum(last.values(), Decimal(0))
     unit = f" {spec['unit']}" if spec.get("unit") else ""
-    return total, Row(label, f"{total:,.2f}{unit}", f"{len(last)} {spec.get('noun', '件')}", note)
+    return total, Row(label, f"{total:,.2f}{unit}", f"{len(last)} {spec.get('noun', '件')}", note, _ids(last))
 
 
 def _ratio(num: Decimal, den: Decimal, label: str, note: str) -> Row:
@@ -283,14 +307,15 @@ def stage_times(tasks: list[TaskSpan], order: list[str] | tuple[str, ...] = ()) 
     out = []
     for step in steps:
         days = [_open_days(intervals) for intervals in spans[step].values()]
-        out.append(StageTime(step, names[step], len(days), sum(days) / len(days), max(days)))
+        out.append(StageTime(step, names[step], len(days), sum(days) / len(days), max(days),
+                             tuple(sorted(spans[step]))))
     return out
 
 
 def _stage_rows(spec: dict[str, Any], tasks: list[TaskSpan]) -> list[Row]:
     template, noun = spec.get("label") or "环节用时：{step}", spec.get("noun", "件")
     return [Row(template.replace("{step}", s.step_name), f"{s.avg_days:.1f} 天", f"{s.cases} {noun}",
-                spec.get("note") or f"平均用时，最长 {s.max_days:.1f} 天")
+                spec.get("note") or f"平均用时，最长 {s.max_days:.1f} 天", s.case_ids)
             for s in stage_times(tasks, spec.get("steps", ()))]
 
 

@@ -1,16 +1,19 @@
 """半年工作总结: the bureau's half-year report for a unit and a period, in the shape of its own
 (shared/seed): a Word document with a section per line of work carrying the 统计指标 figures of
 that period (the very rows of workflows.indicators.report, so the two never disagree), editable
-narrative placeholders for what no system knows, and a companion .xlsx listing every figure and
-the cases behind each section, so each figure can be traced to its cases.
+narrative placeholders for what no system knows, and a companion .xlsx listing every figure, the
+cases behind each figure (the very cases the figure counted: engine.indicators.Row.cases) and the
+cases of each section, so each figure can be traced to its cases.
 
 A period in which no case of the unit's subtree saw any event is reported as such, not as zeros.
 """
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
@@ -44,12 +47,20 @@ class CaseLine:
     registered_on: date
     status: str
     closed_on: date | None
+    id: int = 0
+
+
+FIGURE_HEADERS = ["工作事项", "指标", "数值", "计算基数", "案件编号", "案件名称", "登记单位", "登记日期",
+                  "状态", "计入次数", "其中计入分子"]
+NO_CASES = "（本期没有计入该指标的案件）"
+NOT_BY_CASE = "（该指标由其他指标计算得出，不直接对应案件，见其所依据的指标）"
 
 
 @dataclass(frozen=True)
 class HalfYear:
     figures: Report        # exactly 统计指标 for the unit and period
-    cases: list[CaseLine]
+    cases: list[CaseLine]  # every case of the subtree that saw an event in the period
+    behind: dict[int, CaseLine] = field(default_factory=dict)  # every case a figure counted, by id
 
     @property
     def has_data(self) -> bool:
@@ -84,14 +95,20 @@ def build(env: Env, user_id: int, unit_id: int | None, date_from: date | None, d
             in_period = in_period.where(HistoryEvent.at >= since)
         if until is not None:
             in_period = in_period.where(HistoryEvent.at < until)
-        rows = session.execute(
-            select(ProcessInstance, OrgUnit.name).join(OrgUnit, OrgUnit.id == ProcessInstance.org_unit_id)
-            .where(OrgUnit.path.startswith(root.path), exists(in_period))
-            .order_by(ProcessInstance.process_key, ProcessInstance.case_no)).all()
-        cases = [CaseLine(i.process_key, i.case_no, i.title, unit, to_local_date(i.created_at),
-                          STATUS.get(i.status, i.status.value),
-                          to_local_date(i.closed_at) if i.closed_at else None) for i, unit in rows]
-    return HalfYear(figures, cases)
+        lines = select(ProcessInstance, OrgUnit.name).join(OrgUnit, OrgUnit.id == ProcessInstance.org_unit_id)
+        rows = session.execute(lines.where(OrgUnit.path.startswith(root.path), exists(in_period))
+                               .order_by(ProcessInstance.process_key, ProcessInstance.case_no)).all()
+        cases = [_line(i, unit) for i, unit in rows]
+        counted = sorted({c for s in figures.sections for r in s.rows for c in (r.cases or ())})
+        behind = {i.id: _line(i, unit) for i, unit in
+                  session.execute(lines.where(ProcessInstance.id.in_(counted))).all()} if counted else {}
+    return HalfYear(figures, cases, behind)
+
+
+def _line(i: ProcessInstance, unit: str) -> CaseLine:
+    return CaseLine(i.process_key, i.case_no, i.title, unit, to_local_date(i.created_at),
+                    STATUS.get(i.status, i.status.value), to_local_date(i.closed_at) if i.closed_at else None,
+                    i.id)
 
 
 def _doc() -> Document:
@@ -119,7 +136,7 @@ def to_docx(found: HalfYear) -> bytes:
     for n, section in enumerate(found.figures.sections if found.has_data else []):
         doc.add_heading(f"（{NUMERALS[n % 10]}）{section.title}", 2)
         doc.add_paragraph(f"本期（{section.period}）涉及案件{counts.get(section.key, 0)}件，"
-                          "主要数据如下（明细见配套表格“案件清单”）：")
+                          "主要数据如下（每项指标所计入的案件见配套表格“指标明细”）：")
         table = doc.add_table(rows=1, cols=3)
         table.style = "Table Grid"
         for cell, head in zip(table.rows[0].cells, ("指标", "数值", "计算基数")):
@@ -139,8 +156,28 @@ def to_docx(found: HalfYear) -> bytes:
     return out.getvalue()
 
 
+def figure_lines(found: HalfYear) -> list[list[Any]]:
+    """The 指标明细 sheet's rows: per figure, each case it counted (how many times, and how many
+    of those in a rate's numerator), in case-number order; a line saying so where none."""
+    out: list[list[Any]] = []
+    for section in found.figures.sections:
+        for row in section.rows:
+            head = [section.title, row.label, row.value, row.basis]
+            if row.cases is None:
+                out.append(head + [NOT_BY_CASE])
+                continue
+            times, hits = Counter(row.cases), Counter(row.counted or ())
+            lines = sorted((found.behind[c] for c in set(times) | set(hits)), key=lambda c: c.case_no)
+            out += [head + [c.case_no, c.title, c.unit, c.registered_on.isoformat(), c.status, times[c.id],
+                            hits[c.id] if row.counted is not None else ""] for c in lines]
+            if not lines:
+                out.append(head + [NO_CASES])
+    return out
+
+
 def to_xlsx(found: HalfYear) -> bytes:
-    """Two sheets: 指标 (every figure of the report) and 案件清单 (the cases behind each section)."""
+    """Three sheets: 指标 (every figure of the report), 指标明细 (the cases behind each figure) and
+    案件清单 (the cases of each section)."""
     book = Workbook()
     sheet = book.active
     sheet.title = "指标"
@@ -149,6 +186,10 @@ def to_xlsx(found: HalfYear) -> bytes:
         for row in section.rows:
             sheet.append([found.figures.unit_name, period_label(found.figures.date_from, found.figures.date_to),
                           section.title, row.label, row.value, row.basis, row.note])
+    detail = book.create_sheet("指标明细")
+    detail.append(FIGURE_HEADERS)
+    for line in figure_lines(found):
+        detail.append(line)
     listing = book.create_sheet("案件清单")
     listing.append(["工作事项", "案件编号", "案件名称", "登记单位", "登记日期", "状态", "办结日期"])
     titles = {s.key: s.title for s in found.figures.sections}
@@ -157,7 +198,7 @@ def to_xlsx(found: HalfYear) -> bytes:
                         c.registered_on.isoformat(), c.status, c.closed_on.isoformat() if c.closed_on else ""])
     if not found.cases:
         listing.append([NO_DATA])
-    for ws in (sheet, listing):
+    for ws in (sheet, detail, listing):
         for cell in ws[1]:
             cell.font = Font(bold=True)
     out = io.BytesIO()

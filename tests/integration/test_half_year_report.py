@@ -5,6 +5,7 @@ once for the module (it is slow) on SQLite, as its own test builds it."""
 from __future__ import annotations
 
 import io
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,11 +17,12 @@ from sqlalchemy import select
 from engine.calendar import to_local_date
 from engine.env import make_env
 from engine.errors import PermissionDenied
-from engine.models import User
+from engine.models import HistoryEvent, HumanTask, ProcessInstance, TaskStatus, User
 from webapp.cli import deploy_all, init_db
 from workflows.demo_city import build as build_demo
-from workflows.half_year import NO_DATA, build, period_label, to_docx, to_xlsx
-from workflows.indicators import report
+from workflows.half_year import (FIGURE_HEADERS, NO_CASES, NO_DATA, NOT_BY_CASE, build, period_label,
+                                 to_docx, to_xlsx)
+from workflows.indicators import period, report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,3 +110,63 @@ def test_a_period_without_events_says_so_instead_of_showing_zeros(demo):
 def test_a_caseworker_gets_no_report(demo):
     with pytest.raises(PermissionDenied):
         build(demo, user_id(demo, "d1_cw1"), None, None, None)
+
+
+def figure_sheet(found) -> dict[tuple[str, str], list[tuple]]:
+    """The 指标明细 sheet by (section, figure): its case lines."""
+    book = load_workbook(io.BytesIO(to_xlsx(found)))
+    assert [c.value for c in book["指标明细"][1]] == FIGURE_HEADERS
+    out: dict[tuple[str, str], list[tuple]] = {}
+    for line in book["指标明细"].iter_rows(min_row=2, values_only=True):
+        out.setdefault((line[0], line[1]), []).append(line)
+    return out
+
+
+def listed(lines) -> dict[str, int]:
+    return {line[4]: line[9] for line in lines if line[4] not in (NO_CASES, NOT_BY_CASE)}
+
+
+def test_each_figure_lists_exactly_the_cases_it_counted(demo):
+    """Every figure's lines add up to the figure (a count, a rate's two terms, a sum's or a
+    duration's cases); picked figures are recounted from the database on their own."""
+    date_from, date_to = the_120_days(demo)
+    found = build(demo, user_id(demo, "city_lead1"), None, date_from, date_to)
+    sheet = figure_sheet(found)
+    checked = 0
+    for section in found.figures.sections:
+        for row in section.rows:
+            lines = sheet[(section.title, row.label)]
+            if row.cases is None:
+                assert lines[0][4] == NOT_BY_CASE
+                continue
+            times = sum(line[9] for line in lines if line[4] != NO_CASES)
+            if row.counted is not None:  # a rate: "num/den"
+                num, den = (int(x) for x in row.basis.split("/"))
+                assert (sum(line[10] or 0 for line in lines if line[4] != NO_CASES), times) == (num, den)
+            elif row.value.isdigit():
+                assert times == int(row.value), (section.title, row.label)
+            else:  # a sum or a duration: "N 户"
+                assert len(listed(lines)) == int(row.basis.split()[0]), (section.title, row.label)
+            checked += 1
+    assert checked >= 25
+
+    since, until = period(date_from, date_to)
+    with demo.db.read() as s:
+        registered = set(s.scalars(select(ProcessInstance.case_no).where(
+            ProcessInstance.process_key == "petition", ProcessInstance.created_at >= since,
+            ProcessInstance.created_at < until)))
+        handed_over = list(s.scalars(select(ProcessInstance.case_no).join(
+            HumanTask, HumanTask.instance_id == ProcessInstance.id).where(
+            HumanTask.step_id == "district_receipt", HumanTask.status == TaskStatus.completed,
+            HumanTask.completed_at >= since, HumanTask.completed_at < until)))
+        approved = {i.case_no for i in s.scalars(select(ProcessInstance).where(
+            ProcessInstance.process_key == "home_renovation", ProcessInstance.created_at >= since,
+            ProcessInstance.created_at < until)) if any("approved_budget" in (e.data or {}) and e.action == "complete"
+                                                      for e in s.scalars(select(HistoryEvent).where(
+                                                          HistoryEvent.instance_id == i.id)))}
+    titles = {sec.key: sec.title for sec in found.figures.sections}
+    assert set(listed(sheet[(titles["petition"], "登记件数")])) == registered and registered
+    assert listed(sheet[(titles["settlement_handover"], "移交区县（已签收）")]) == dict(Counter(handed_over))
+    assert set(listed(sheet[(titles["home_renovation"], "批准资金")])) == approved and approved
+    timely = sheet[(titles["petition"], "及时受理率")]
+    assert {line[4] for line in timely if line[10]} < {line[4] for line in timely}  # some late, some in time

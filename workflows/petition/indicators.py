@@ -46,6 +46,9 @@ STAGES = {"受理": "intake_satisfaction", "办理": "handling_satisfaction"}
 class Rate:
     numerator: int
     denominator: int
+    # the case of each item counted: in the numerator (`hits`) and in the denominator (`of`)
+    hits: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    of: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def value(self) -> float | None:
@@ -65,6 +68,8 @@ class Indicators:
     first_review_rate: Rate
     second_review_rate: Rate
     supervision_on_time: Rate
+    case_ids: tuple[int, ...] = field(default=(), compare=False, repr=False)    # the cases counted
+    repeat_ids: tuple[int, ...] = field(default=(), compare=False, repr=False)  # the repeat petitions
 
 
 @dataclass
@@ -84,22 +89,29 @@ def compute(session: Session, *, since: datetime | None = None, until: datetime 
     replied = [c for c in cases.values() if c.facts.get("served_on")]
     first_answered = [c for c in cases.values() if c.facts.get("first_review_served_on")]
     rated = [c for c in replied if c.ratings]
-    ratings = [(stage, value) for c in rated for stage, value in c.ratings.items()]
+    ratings = [(c.row.id, stage, value) for c in rated for stage, value in c.ratings.items()]
+    repeats = _repeats(session, cases.values())
     return Indicators(
         cases=len(cases),
         timely_intake=_timely_intake(cases.values(), now),
         on_time_handling=_on_time_handling(cases.values(), now),
-        satisfaction=Rate(sum(v in SATISFIED for _s, v in ratings), len(ratings)),
-        satisfaction_by_stage={stage: Rate(sum(v in SATISFIED for s, v in ratings if s == stage),
-                                           sum(s == stage for s, _v in ratings)) for stage in STAGES},
-        participation=Rate(len(rated), len(replied)),
+        satisfaction=_rate([i for i, _s, v in ratings if v in SATISFIED], [i for i, _s, _v in ratings]),
+        satisfaction_by_stage={stage: _rate([i for i, s, v in ratings if s == stage and v in SATISFIED],
+                                            [i for i, s, _v in ratings if s == stage]) for stage in STAGES},
+        participation=_rate([c.row.id for c in rated], [c.row.id for c in replied]),
         one_time_resolution=_one_time(session, cases.values(), now, resolution_days),
-        repeat_petitions=_repeats(session, cases.values()),
-        first_review_rate=Rate(sum(bool(c.facts.get("first_review_requested_on")) for c in replied),
-                               len(replied)),
-        second_review_rate=Rate(sum(bool(c.facts.get("second_review_requested_on"))
-                                    for c in first_answered), len(first_answered)),
-        supervision_on_time=_supervision(cases.values(), now))
+        repeat_petitions=len(repeats),
+        first_review_rate=_rate([c.row.id for c in replied if c.facts.get("first_review_requested_on")],
+                                [c.row.id for c in replied]),
+        second_review_rate=_rate([c.row.id for c in first_answered
+                                  if c.facts.get("second_review_requested_on")],
+                                 [c.row.id for c in first_answered]),
+        supervision_on_time=_supervision(cases.values(), now),
+        case_ids=tuple(sorted(cases)), repeat_ids=tuple(sorted(repeats)))
+
+
+def _rate(hits: list[int], of: list[int]) -> Rate:
+    return Rate(len(hits), len(of), tuple(sorted(hits)), tuple(sorted(of)))
 
 
 def _scope(session: Session, since: datetime | None, until: datetime | None,
@@ -150,7 +162,8 @@ def _ratings(events: list[HistoryEvent]) -> dict[str, str]:
 
 
 def _timely_intake(cases: Any, now: datetime) -> Rate:
-    timely = counted = 0
+    timely: list[int] = []
+    counted: list[int] = []
     for c in cases:
         intakes = [t for t in c.tasks if t.step_id == "intake"]
         if not intakes:
@@ -158,15 +171,17 @@ def _timely_intake(cases: Any, now: datetime) -> Rate:
         done = [t for t in intakes if t.status == TaskStatus.completed]
         first = done[0] if done else None
         if first is not None:
-            counted += 1
-            timely += first.due_at is None or not is_overdue(first.completed_at, first.due_at)
+            counted.append(c.row.id)
+            if first.due_at is None or not is_overdue(first.completed_at, first.due_at):
+                timely.append(c.row.id)
         elif any(t.due_at is not None and is_overdue(now, t.due_at) for t in intakes):
-            counted += 1
-    return Rate(timely, counted)
+            counted.append(c.row.id)
+    return _rate(timely, counted)
 
 
 def _on_time_handling(cases: Any, now: datetime) -> Rate:
-    on_time = counted = 0
+    on_time: list[int] = []
+    counted: list[int] = []
     for c in cases:
         f = c.facts
         if (not f.get("handling_due_on") or f.get("intake_outcome") not in ("受理", "交办")
@@ -174,11 +189,12 @@ def _on_time_handling(cases: Any, now: datetime) -> Rate:
             continue
         due = date.fromisoformat(str(f["handling_due_on"]))
         if f.get("served_on"):
-            counted += 1
-            on_time += days_late(date.fromisoformat(str(f["served_on"])), due) == 0
+            counted.append(c.row.id)
+            if days_late(date.fromisoformat(str(f["served_on"])), due) == 0:
+                on_time.append(c.row.id)
         elif c.row.status == InstanceStatus.running and is_overdue(now, BusinessCalendar.deadline_end(due)):
-            counted += 1
-    return Rate(on_time, counted)
+            counted.append(c.row.id)
+    return _rate(on_time, counted)
 
 
 def _one_time(session: Session, cases: Any, now: datetime, days: int) -> Rate:
@@ -186,12 +202,13 @@ def _one_time(session: Session, cases: Any, now: datetime, days: int) -> Rate:
     closed = [c for c in cases if c.row.status == InstanceStatus.completed and c.facts.get("served_on")
               and c.row.closed_at is not None and c.row.closed_at + window <= now]
     later = _same_matter_cases(session, closed)
-    resolved = 0
+    resolved = []
     for c in closed:
         repeated = any(o.created_at > c.row.created_at and o.created_at <= c.row.closed_at + window
                        for o in later.get(c.row.id, []))
-        resolved += not c.facts.get("first_review_requested_on") and not repeated
-    return Rate(resolved, len(closed))
+        if not c.facts.get("first_review_requested_on") and not repeated:
+            resolved.append(c.row.id)
+    return _rate(resolved, [c.row.id for c in closed])
 
 
 def _same_matter_cases(session: Session, cases: list[_Case]) -> dict[int, list[Any]]:
@@ -246,30 +263,34 @@ def _after(data: dict[str, Any] | None, key: str) -> Any:
     return value[1] if isinstance(value, list) and len(value) == 2 else None
 
 
-def _repeats(session: Session, cases: Any) -> int:
+def _repeats(session: Session, cases: Any) -> list[int]:
+    """The cases that repeat an earlier petition."""
     mine = list(cases)
     subjects = {c.row.subject_id_no for c in mine if c.row.subject_id_no}
     earlier = _petitions_of(session, subjects) if subjects else []
-    count = 0
+    found = []
     for c in mine:
         same = any(o.id != c.row.id and o.created_at < c.row.created_at
                    and o.subject_id_no == c.row.subject_id_no and o.category == c.facts.get("category")
                    for o in earlier)
-        count += bool(c.facts.get("repeat_of")) or same
-    return count
+        if c.facts.get("repeat_of") or same:
+            found.append(c.row.id)
+    return found
 
 
 def _supervision(cases: Any, now: datetime) -> Rate:
-    on_time = counted = 0
+    on_time: list[int] = []
+    counted: list[int] = []
     for c in cases:
         for t in c.tasks:
             if t.step_id != "supervision_feedback" or t.due_at is None:
                 continue
             if t.status == TaskStatus.completed:
-                counted += 1
-                on_time += not is_overdue(t.completed_at, t.due_at)
+                counted.append(c.row.id)
+                if not is_overdue(t.completed_at, t.due_at):
+                    on_time.append(c.row.id)
             elif is_overdue(now, t.due_at) and (t.status != TaskStatus.cancelled or
                                                 (t.completed_at is not None
                                                  and is_overdue(t.completed_at, t.due_at))):
-                counted += 1
-    return Rate(on_time, counted)
+                counted.append(c.row.id)
+    return _rate(on_time, counted)

@@ -11,11 +11,11 @@ def rows(scope: Scope) -> list[Row]:
                   as_of=scope.as_of, resolution_days=days)
 
     def r(label: str, value: Rate, note: str = "") -> Row:
-        return rate_row(label, value.numerator, value.denominator, note)
+        return rate_row(label, value.numerator, value.denominator, note, value.hits, value.of)
     stages = [r(f"满意率（{stage}环节）", got.satisfaction_by_stage.get(stage, Rate(0, 0)))
               for stage in STAGES]
     return [
-        count_row("登记件数", got.cases),
+        count_row("登记件数", got.cases, cases=got.case_ids),
         r("及时受理率", got.timely_intake,
           "自收到之日起15日内（至最后一日24时）作出受理决定的件数 ÷ 已决定及逾期未决件数"),
         r("按期办结率", got.on_time_handling,
@@ -26,7 +26,7 @@ def rows(scope: Scope) -> list[Row]:
         r("参评率", got.participation, "参加评价件数 ÷ 已答复件数"),
         r("一次性化解率", got.one_time_resolution,
           f"办结满{days}日、未申请复查且无重复信访的件数 ÷ 同期办结件数"),
-        count_row("重复信访", got.repeat_petitions, "注明原件号或同一信访人同类事项再次信访"),
+        count_row("重复信访", got.repeat_petitions, "注明原件号或同一信访人同类事项再次信访", got.repeat_ids),
         r("复查率", got.first_review_rate, "申请复查件数 ÷ 已答复件数"),
         r("复核率", got.second_review_rate, "申请复核件数 ÷ 复查已答复件数"),
         r("督办按期反馈率", got.supervision_on_time, "期限内书面反馈的督办单 ÷ 应反馈督办单"),

@@ -7,11 +7,11 @@ district sees the files handed over to it; the city sees all).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from engine.access import case_ids_under
@@ -30,6 +30,8 @@ class HandoverIndicators:
     reported_late: int           # report date after the deadline (both paths)
     gave_up_benefits: int        # Art.51 determinations: treated as giving up benefits
     archived: int
+    # The case behind each item of each figure above, by the field's name (a case once per item)
+    cases: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -54,48 +56,57 @@ def _in_scope(stmt: Select[Any], column: Any, at: Any, scope: _Scope) -> Select[
     return _between(stmt, at, scope.since, scope.until)
 
 
-def _completed(session: Session, step: str, scope: _Scope) -> int:
-    stmt = select(func.count()).select_from(HumanTask).where(
+def _completed(session: Session, step: str, scope: _Scope) -> list[int]:
+    """The case of each completed task of `step` in the period."""
+    stmt = select(HumanTask.instance_id).where(
         HumanTask.process_key == KEY, HumanTask.step_id == step,
         HumanTask.status == TaskStatus.completed)
-    return session.scalar(_in_scope(stmt, HumanTask.instance_id, HumanTask.completed_at, scope)) or 0
+    return list(session.scalars(_in_scope(stmt, HumanTask.instance_id, HumanTask.completed_at, scope)))
 
 
-def _created(session: Session, step: str, scope: _Scope) -> int:
-    stmt = select(func.count()).select_from(HumanTask).where(
-        HumanTask.process_key == KEY, HumanTask.step_id == step)
-    return session.scalar(_in_scope(stmt, HumanTask.instance_id, HumanTask.created_at, scope)) or 0
+def _created(session: Session, step: str, scope: _Scope) -> list[int]:
+    stmt = select(HumanTask.instance_id).where(HumanTask.process_key == KEY, HumanTask.step_id == step)
+    return list(session.scalars(_in_scope(stmt, HumanTask.instance_id, HumanTask.created_at, scope)))
 
 
-def _flag_count(session: Session, step: str, flag: str, scope: _Scope) -> int:
-    """Completions of `step` whose recorded data set `flag` to True (from the history)."""
-    stmt = (select(HistoryEvent.data).join(ProcessInstance,
-                                           ProcessInstance.id == HistoryEvent.instance_id)
+def _flagged(session: Session, step: str, flag: str, scope: _Scope) -> list[int]:
+    """The case of each completion of `step` whose recorded data set `flag` to True (history)."""
+    stmt = (select(HistoryEvent.instance_id, HistoryEvent.data).join(
+        ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
             .where(ProcessInstance.process_key == KEY, HistoryEvent.action == "complete",
                    HistoryEvent.step_id == step))
-    rows = session.scalars(_in_scope(stmt, ProcessInstance.id, HistoryEvent.at, scope))
-    return sum(1 for data in rows if (data or {}).get(flag, [None, None])[1] is True)
+    rows = session.execute(_in_scope(stmt, ProcessInstance.id, HistoryEvent.at, scope))
+    return [case for case, data in rows if (data or {}).get(flag, [None, None])[1] is True]
+
+
+def _without(items: list[int], taken: list[int]) -> list[int]:
+    """`items` less one occurrence of each of `taken` (a case once per item)."""
+    rest = list(items)
+    for case in taken:
+        rest.remove(case)
+    return rest
 
 
 def handover_indicators(session: Session, since: datetime | None = None,
                         until: datetime | None = None,
                         unit_id: int | None = None) -> HandoverIndicators:
     scope = _Scope(since, until, None if unit_id is None else case_ids_under(session, KEY, unit_id))
-    registered = _in_scope(select(func.count()).select_from(ProcessInstance)
-                           .where(ProcessInstance.process_key == KEY),
+    registered = _in_scope(select(ProcessInstance.id).where(ProcessInstance.process_key == KEY),
                            ProcessInstance.id, ProcessInstance.created_at, scope)
     on_time_or_late = _completed(session, "report_in", scope)
-    late_in_time_task = _flag_count(session, "report_in", "reported_late", scope)
+    late_in_time_task = _flagged(session, "report_in", "reported_late", scope)
     # registered after the clock ran out, yet the report date may lie within it (0 days late)
-    late_task_late = _flag_count(session, "late_report", "reported_late", scope)
-    late_task_on_time = _completed(session, "late_report", scope) - late_task_late
-    return HandoverIndicators(
-        files_registered=session.scalar(registered) or 0,
-        files_handed_over=_completed(session, "district_receipt", scope),
-        queries_sent=_completed(session, "send_query", scope),
-        reported_on_time=on_time_or_late - late_in_time_task + late_task_on_time,
-        report_deadline_missed=_created(session, "late_report", scope),
-        reported_late=late_in_time_task + late_task_late,
-        gave_up_benefits=_flag_count(session, "forfeit_confirm", "gave_up_benefits", scope),
-        archived=_completed(session, "archive", scope),
-    )
+    late_task_late = _flagged(session, "late_report", "reported_late", scope)
+    late_task_on_time = _without(_completed(session, "late_report", scope), late_task_late)
+    cases = {
+        "files_registered": list(session.scalars(registered)),
+        "files_handed_over": _completed(session, "district_receipt", scope),
+        "queries_sent": _completed(session, "send_query", scope),
+        "reported_on_time": _without(on_time_or_late, late_in_time_task) + late_task_on_time,
+        "report_deadline_missed": _created(session, "late_report", scope),
+        "reported_late": late_in_time_task + late_task_late,
+        "gave_up_benefits": _flagged(session, "forfeit_confirm", "gave_up_benefits", scope),
+        "archived": _completed(session, "archive", scope),
+    }
+    return HandoverIndicators(**{k: len(v) for k, v in cases.items()},
+                              cases={k: tuple(sorted(v)) for k, v in cases.items()})
