@@ -144,13 +144,15 @@ def demo_command() -> None:
     build_demo(_env())
 
 
-def build_demo(env: Env) -> None:
+def build_demo(env: Env) -> Any:
+    """Schema, processes and the demo city; prints what was built and every demo login."""
     from workflows.demo_city import build, demo_logins
     init_db(env)
     deploy_all(env)
     built = build(env)
     click.echo(built.summary())
     click.echo(demo_logins())
+    return built
 
 
 def register_cli(app: Flask) -> None:

@@ -1,15 +1,19 @@
-"""The demo city of domain.md §1, and about 200 cases in every state, made by driving the engine.
+"""The demo city of domain.md §1 (江海市), and about 280 cases of every process in every state,
+made by driving the engine.
 
 Nothing is inserted behind the engine's back: org units and users through engine.orgs, cases
 through start_case/complete_task, overdue states through the timer worker on a clock that starts
-months ago and walks to today. Names and ID numbers are synthetic.
+months ago and walks to today. Staff work in office hours on working days, the dates they write
+into forms agree with the case's timeline and their opinions fit the decision
+(workflows.demo_realism); the declarative packages' cases come from workflows.demo_packages.
+Names and ID numbers are synthetic.
 """
 from __future__ import annotations
 
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,15 +21,19 @@ from sqlalchemy import select
 from engine.clock import ManualClock, SystemClock
 from engine.env import Env
 from engine.errors import EngineError
-from engine.calendar import to_local_date
+from engine.calendar import BEIJING, to_local_date
 from engine.forms import id_check_digit, load_form, today_defaults
 from engine.models import HumanTask, OrgLevel, OrgUnit, Role, RoleGrant, TaskStatus, User
-from engine.orgs import Actor, create_unit, create_user, hash_password
+from engine.orgs import ROLE_LABELS, Actor, create_unit, create_user, hash_password
 from engine.runtime import complete_task, start_case
 from engine.worker import run_due_timers
 from workflows import process_keys
+from workflows.demo_packages import PACKAGE_DEMOS, DemoCtx, PackageDemo
+from workflows.demo_realism import (NIGHT_RUN, OFFICE_SLOTS, first_workday_morning, office_slots, opinion_for,
+                                    plan_wait, timeline_dates)
 
 DEMO_PASSWORD = "demo1234"
+CITY_NAME = "江海市"  # the demo city's one name: its bureau, the README and the console say it alike
 SECTIONS = [("bgs", "办公室"), ("xf", "权益维护科（信访）"), ("yf", "优抚科"), ("ya", "移交安置科"),
             ("jy", "就业创业科"), ("jj", "纪检监察室"), ("rs", "人社协作组")]
 DISTRICTS = [("海安区", ["城东街道", "城西街道", "南莫镇"]), ("江北区", ["江北镇", "滨江街道", "新港镇"]),
@@ -34,18 +42,40 @@ VILLAGE_NAMES = ["幸福社区", "和平村", "新华社区", "永兴村", "光�
                  "建设村"]
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙朱马胡郭林何高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈"
 GIVEN = "建国军华明伟强磊洋勇杰涛超斌波辉刚健鹏飞宇浩然志红梅兰英秀芳玲静丽敏燕霞娟桂春海林峰"
-# How many cases of each process the demo holds (about 200 in all).
-TICK = timedelta(hours=4)
-STEPS_PER_TICK = 3
+# How many steps staff complete across the open cases in each office-hour slot.
+STEPS_PER_SLOT = 3
 # Where each process's demo cases are registered (unit code patterns; '*' = any number).
 START_UNITS = {"petition": ["d*.t*", "d*.t*", "d*", "city.xf"], "home_renovation": ["d*.t*.v*"],
                "settlement_handover": ["city.ya"], "job_placement": ["city.ya"]}
+# How many cases of each Python process the demo holds (packages: workflows.demo_packages).
 CASES_PER_PROCESS = {"petition": 90, "home_renovation": 50, "settlement_handover": 40, "job_placement": 20}
+# The logins `rongflow demo` prints and the README lists: username, unit code, role, what they do.
+LOGINS = [
+    ("city_lead1", "city", Role.leader, "局领导：审批、最美退役军人审定"),
+    ("city_admin", "city", Role.admin, "用户、单位、流程部署"),
+    ("city_audit", "city", Role.auditor, "全市案件及其历史"),
+    ("city_xf_cw1", "city.xf", Role.caseworker, "信访登记、受理"),
+    ("city_xf_rev", "city.xf", Role.reviewer, "信访审核"),
+    ("city_yf_cw1", "city.yf", Role.caseworker, "立功喜报、优待证制卡登记、最美退役军人公示"),
+    ("city_yf_rev", "city.yf", Role.reviewer, "宜居关爱审批、优待证审核、最美退役军人评审"),
+    ("city_ya_cw1", "city.ya", Role.caseworker, "退役士兵档案接收、安排工作"),
+    ("city_ya_rev1", "city.ya", Role.reviewer, "档案初审、复审（两人分别审）"),
+    ("city_ya_rev2", "city.ya", Role.reviewer, "档案初审、复审（两人分别审）"),
+    ("city_jj_cw1", "city.jj", Role.caseworker, "档案联合拆封（纪检）"),
+    ("city_rs_cw1", "city.rs", Role.caseworker, "档案联合拆封（人社）"),
+    ("d1_cw1", "d1", Role.caseworker, "信访办理、困难补助发放、服务站视频点验"),
+    ("d1_rev", "d1", Role.reviewer, "信访审核、优待证审核、公益性岗位审核、整改复核"),
+    ("d1_lead", "d1", Role.leader, "信访审批、困难补助审批、现役军人家庭帮扶审批、喜报带队"),
+    ("d1_audit", "d1", Role.auditor, "本区案件及其历史"),
+    ("d1t1_cw1", "d1.t1", Role.caseworker, "优待证受理和发放、公益性岗位、最美退役军人推荐、入户核实"),
+    ("d1t1v1_cw", "d1.t1.v1", Role.caseworker, "宜居关爱排查、困难帮扶申请、现役军人家庭走访"),
+]
 
 
 @dataclass
 class DemoCity:
     units: dict[str, int] = field(default_factory=dict)
+    unit_names: dict[str, str] = field(default_factory=dict)
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # username, name, role@unit
     cases: dict[str, int] = field(default_factory=dict)
     steps: int = 0
@@ -53,8 +83,8 @@ class DemoCity:
 
     def summary(self) -> str:
         per = "，".join(f"{k} {v} 件" for k, v in sorted(self.cases.items()))
-        return (f"演示城市：{len(self.units)} 个单位，{len(self.logins)} 个用户；案件 {sum(self.cases.values())} 件"
-                f"（{per}），办理 {self.steps} 步，时限触发 {self.timers} 次")
+        return (f"演示城市：{CITY_NAME}，{len(self.units)} 个单位，{len(self.logins)} 个用户；"
+                f"案件 {sum(self.cases.values())} 件（{per}），办理 {self.steps} 步，时限触发 {self.timers} 次")
 
 
 class Names:
@@ -79,11 +109,26 @@ class Names:
         return f"13{self.rng.randrange(10)}{self.rng.randrange(10**8):08d}"
 
 
+def unit_layout() -> dict[str, str]:
+    """Every unit of the demo city, code -> name, in the order they are created."""
+    out = {"city": f"{CITY_NAME}退役军人事务局"}
+    out.update({f"city.{code}": label for code, label in SECTIONS})
+    for d, (dname, towns) in enumerate(DISTRICTS, start=1):
+        out[f"d{d}"] = f"{dname}退役军人事务局"
+        for t, tname in enumerate(towns, start=1):
+            out[f"d{d}.t{t}"] = f"{tname}退役军人服务站"
+            for v in range(1, 4):
+                vname = VILLAGE_NAMES[(d * 3 + t * 2 + v) % len(VILLAGE_NAMES)]
+                out[f"d{d}.t{t}.v{v}"] = f"{tname}{vname}退役军人服务站"
+    return out
+
+
 def build_org(env: Env, city: DemoCity, names: Names) -> None:
     """City bureau with sections, 4 districts × 3 towns × 3 villages, staff per role per unit."""
     pw_hash = hash_password(DEMO_PASSWORD)
+    city.unit_names = unit_layout()
     with env.db.write() as s:
-        root = create_unit(s, "city", "XX市退役军人事务局", OrgLevel.city)
+        root = create_unit(s, "city", city.unit_names["city"], OrgLevel.city)
         city.units["city"] = root.id
         _staff(s, env, city, names, pw_hash, root, "city", [(Role.leader, 2), (Role.auditor, 1), (Role.admin, 1)])
         for code, label in SECTIONS:
@@ -92,18 +137,17 @@ def build_org(env: Env, city: DemoCity, names: Names) -> None:
             reviewers = 2 if code == "ya" else 1  # file reviews need a second, different reviewer
             _staff(s, env, city, names, pw_hash, sec, f"city_{code}",
                    [(Role.caseworker, 2), (Role.reviewer, reviewers)])
-        for d, (dname, towns) in enumerate(DISTRICTS, start=1):
-            dist = create_unit(s, f"d{d}", f"{dname}退役军人事务局", OrgLevel.district, root)
+        for d, (_dname, towns) in enumerate(DISTRICTS, start=1):
+            dist = create_unit(s, f"d{d}", city.unit_names[f"d{d}"], OrgLevel.district, root)
             city.units[dist.code] = dist.id
             _staff(s, env, city, names, pw_hash, dist, f"d{d}",
                    [(Role.caseworker, 2), (Role.reviewer, 1), (Role.leader, 1), (Role.auditor, 1)])
-            for t, tname in enumerate(towns, start=1):
-                town = create_unit(s, f"d{d}.t{t}", f"{tname}退役军人服务站", OrgLevel.town, dist)
+            for t in range(1, len(towns) + 1):
+                town = create_unit(s, f"d{d}.t{t}", city.unit_names[f"d{d}.t{t}"], OrgLevel.town, dist)
                 city.units[town.code] = town.id
                 _staff(s, env, city, names, pw_hash, town, f"d{d}t{t}", [(Role.caseworker, 2)])
                 for v in range(1, 4):
-                    vname = VILLAGE_NAMES[(d * 3 + t * 2 + v) % len(VILLAGE_NAMES)]
-                    village = create_unit(s, f"d{d}.t{t}.v{v}", f"{tname}{vname}退役军人服务站",
+                    village = create_unit(s, f"d{d}.t{t}.v{v}", city.unit_names[f"d{d}.t{t}.v{v}"],
                                           OrgLevel.village, town)
                     city.units[village.code] = village.id
                     _staff(s, env, city, names, pw_hash, village, f"d{d}t{t}v{v}", [(Role.caseworker, 1)])
@@ -144,21 +188,20 @@ class Driver:
                 HumanTask.status.in_((TaskStatus.open, TaskStatus.claimed))).order_by(HumanTask.id)).first()
 
     def act(self, task: HumanTask, answer: dict[str, Any]) -> bool:
+        """Complete the task with the answer and an opinion that fits the decision it records."""
         actors = self.holders.get((task.role, task.org_unit_id))
         if not actors:
             return False
         schema = load_form(self.env.process(task.process_key).forms_dir, task.step_id)
         answer = {**today_defaults(schema, to_local_date(self.env.clock.now())), **answer}  # as the form does
+        opinion = opinion_for(str(getattr(task.role, "value", task.role)), answer, self.rng)
         for actor in self.rng.sample(actors, len(actors)):  # four-eyes steps need another person
             try:
-                complete_task(self.env, task.id, actor, answer, opinion=self.rng.choice(OPINIONS))
+                complete_task(self.env, task.id, actor, answer, opinion=opinion)
                 return True
             except EngineError:
                 continue
         return False
-
-
-OPINIONS = ["同意", "情况属实，同意办理", "已核实，材料齐全", "同意，请按时限办结", "经研究，同意", "已电话回访"]
 
 
 def _scenario_answers(config: Any, rng: random.Random) -> dict[str, list[Any]]:
@@ -178,30 +221,61 @@ class CaseRun:
     answers: dict[str, list[Any]]
     remaining: int
     seen: dict[str, int] = field(default_factory=dict)
+    last_day: date | None = None            # the local day of the case's last step (form dates not before it)
+    waits: dict[str, tuple[int, int]] = field(default_factory=dict)  # step -> days an outside party takes
+    wait_until: datetime | None = None      # nothing happens on the case before this
+    waited_task: int | None = None
+    last_at: datetime | None = None         # when the case last moved (staff take the longest waiting first)
 
 
 def drive_case(driver: Driver, run: CaseRun, clock: ManualClock, rng: random.Random,
-               max_steps: int = 1) -> int:
-    """Complete up to `max_steps` of the case's remaining steps; a step left to its timer
-    (answer None) waits until the timer has moved the case on."""
+               max_steps: int = 1, stop: datetime | None = None) -> int:
+    """Complete up to `max_steps` of the case's remaining steps (before `stop`); a step left to its
+    timer (answer None) waits until the timer has moved the case on, a step done by an outside
+    party (the bank, a station rectifying) until its days have passed."""
     done = 0
     while run.remaining > 0 and done < max_steps:
+        if run.wait_until is not None and clock.now() < run.wait_until:
+            break
         task = driver.open_task(run.instance_id)
         if task is None:
             run.remaining = 0  # closed, or waiting on a timer with nothing to do
             break
+        if _outside_party_busy(run, task, clock, rng):
+            break
         queue = run.answers.get(task.step_id) or [{}]
         answer = queue[min(run.seen.get(task.step_id, 0), len(queue) - 1)]
-        if answer is None:
+        if answer is None:  # the step's timer moves it on: look again tomorrow
+            run.wait_until = clock.now() + timedelta(days=1)
             break
-        clock.advance(timedelta(minutes=rng.randrange(5, 40)))
-        if not driver.act(task, _real_units(dict(answer), driver, rng)):
+        step_at = clock.now() + timedelta(minutes=rng.randrange(2, 10))
+        if stop is not None and step_at >= stop:
+            break
+        clock.set(step_at)
+        today = to_local_date(step_at)
+        schema = load_form(run.config.forms_dir, task.step_id)
+        answer = timeline_dates(_real_units(dict(answer), driver, rng), schema, today, run.last_day, rng)
+        if not driver.act(task, answer):
             run.remaining = 0
             break
+        run.last_day, run.last_at = today, step_at
+        planned = plan_wait(answer, schema)  # e.g. the leader's planned visit: the next step waits for it
+        run.wait_until = datetime.combine(planned, OFFICE_SLOTS[0][0], BEIJING) if planned else None
         run.seen[task.step_id] = run.seen.get(task.step_id, 0) + 1
         run.remaining -= 1
         done += 1
     return done
+
+
+def _outside_party_busy(run: CaseRun, task: HumanTask, clock: ManualClock, rng: random.Random) -> bool:
+    """The first time a step of an outside party is seen, it is given its days (e.g. the bank
+    makes the card in 6-14 days); until they have passed the case waits."""
+    days = run.waits.get(task.step_id)
+    if days is None or run.waited_task == task.id:
+        return False
+    run.waited_task = task.id
+    run.wait_until = clock.now() + timedelta(days=rng.randint(*days))
+    return True
 
 
 def _real_units(answer: dict[str, Any], driver: Driver, rng: random.Random) -> dict[str, Any]:
@@ -212,15 +286,28 @@ def _real_units(answer: dict[str, Any], driver: Driver, rng: random.Random) -> d
     return answer
 
 
+def demo_processes(env: Env) -> dict[str, int]:
+    """How many cases of each process the demo makes: the Python processes and the deployed packages."""
+    plan = {k: n for k, n in CASES_PER_PROCESS.items() if k in process_keys()}
+    for key, demo in PACKAGE_DEMOS.items():
+        try:
+            env.process(key)
+        except KeyError:  # not deployed
+            continue
+        plan[key] = demo.count
+    return plan
+
+
 def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
     """Build the demo city and its cases on an empty database (schema and processes deployed).
 
-    Simulated time runs from `days_back` days ago to now in 4-hour ticks: cases are registered at
-    their times, staff complete a few steps per tick across the open cases, and the timer worker
-    fires what falls due, so dates, clocks and overdue states look like a real half-year."""
+    Simulated time runs from `days_back` days ago to now: on working days, in hour-long slots of
+    office hours, cases are registered at their times and staff complete a few steps across the
+    open cases; the timer worker fires what falls due each night and each slot, so dates, clocks
+    and overdue states look like a real half-year."""
     rng = random.Random(seed)
     real_now = SystemClock().now()
-    clock = ManualClock(real_now - timedelta(days=days_back))
+    clock = ManualClock(first_workday_morning(real_now - timedelta(days=days_back), env.calendar))
     demo_env = Env(db=env.db, clock=clock, calendar=env.calendar, bpmn_dir=env.bpmn_dir,
                    settings=env.settings, specs=env.specs, extra_processes=env.extra_processes,
                    lookup=env.lookup, upload_dir=env.upload_dir)  # its steps issue their documents
@@ -228,36 +315,64 @@ def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
     names = Names(rng)
     build_org(demo_env, city, names)
     driver = Driver(demo_env, rng)
-    plan = [(k, n) for k, n in CASES_PER_PROCESS.items() if k in process_keys()]
-    span = (days_back - 2) * 86400
-    starts = sorted((clock.now() + timedelta(seconds=rng.random() * span), key)
-                    for key, n in plan for _ in range(n))
+    span = (days_back - 3) * 86400
+    begin = clock.now() + timedelta(days=1)
+    starts = sorted((begin + timedelta(seconds=rng.random() * span * _within(key)), key)
+                    for key, n in demo_processes(demo_env).items() for _ in range(n))
     active: list[CaseRun] = []
-    while clock.now() < real_now - TICK:
-        tick_end = clock.now() + TICK
-        while starts and starts[0][0] <= tick_end:
-            run = _one_case(demo_env, driver, starts.pop(0)[1], city, names, rng)
-            if run is not None:
-                active.append(run)
-        for run in rng.sample(active, min(STEPS_PER_TICK, len(active))):
-            city.steps += drive_case(driver, run, clock, rng)
-        active = [r for r in active if r.remaining > 0]
-        clock.set(max(clock.now(), tick_end))
+    day = to_local_date(clock.now())
+    while (night := datetime.combine(day, NIGHT_RUN, BEIJING)) < real_now:
+        clock.set(max(clock.now(), night))
         city.timers += run_due_timers(demo_env)
+        for slot_start, slot_end in office_slots(day, env.calendar):
+            if slot_start >= real_now:
+                break
+            clock.set(max(clock.now(), slot_start))
+            city.timers += run_due_timers(demo_env)
+            end = min(slot_end, real_now)
+            while starts and starts[0][0] <= end and clock.now() + timedelta(minutes=10) < end:
+                clock.advance(timedelta(minutes=rng.randrange(2, 10)))
+                run = _one_case(demo_env, driver, starts.pop(0)[1], city, names, rng)
+                if run is not None:
+                    active.append(run)
+            for run in _pick_runs(active, clock.now(), rng):
+                city.steps += drive_case(driver, run, clock, rng, stop=end)
+            active = [r for r in active if r.remaining > 0]
+        day += timedelta(days=1)
     clock.set(max(clock.now(), real_now))
     city.timers += run_due_timers(demo_env)
     return city
 
 
+def _within(key: str) -> float:
+    package = PACKAGE_DEMOS.get(key) if key not in CASES_PER_PROCESS else None
+    return package.within if package else 1.0
+
+
+def _pick_runs(active: list[CaseRun], now: datetime, rng: random.Random) -> list[CaseRun]:
+    """The cases staff work on in a slot: of a random handful ready to move, the longest waiting."""
+    ready = [r for r in active if r.wait_until is None or r.wait_until <= now]
+    pool = rng.sample(ready, min(3 * STEPS_PER_SLOT, len(ready)))
+    return sorted(pool, key=lambda r: r.last_at or now)[:STEPS_PER_SLOT]
+
+
 def _one_case(env: Env, driver: Driver, key: str, city: DemoCity, names: Names,
               rng: random.Random) -> CaseRun | None:
     config = env.process(key)
+    package = PACKAGE_DEMOS.get(key) if key not in CASES_PER_PROCESS else None
+    today = to_local_date(env.clock.now())
+    patterns = (package.start_units if package else
+                config.settings.get("demo_start_units") or START_UNITS.get(key, ["d*.t*"]))
+    unit_code = _pick_unit(city, rng.choice(patterns), rng)
+    ctx = DemoCtx(names, rng, today, city.units, city.unit_names, unit_code)
     maker = config.settings.get("demo_start")
-    data = maker(names, rng) if callable(maker) else dict(config.smoke_start)
+    if package:
+        data = package.start(ctx)
+    else:
+        data = maker(names, rng) if callable(maker) else dict(config.smoke_start)
     schema = load_form(config.forms_dir, "start")
-    data = {**today_defaults(schema, to_local_date(env.clock.now())), **data}  # as the form does
-    unit_code = rng.choice(config.settings.get("demo_start_units") or START_UNITS.get(key, ["d*.t*"]))
-    unit_code = _pick_unit(city, unit_code, rng)
+    data = {**today_defaults(schema, today), **data}  # as the form does
+    data = timeline_dates(data, schema, today, None, rng)  # nothing dated after the registration
     starters = [a for (role, uid), actors in driver.holders.items() if uid == city.units[unit_code]
                 and role in config.start_roles for a in actors]
     if not starters:
@@ -267,8 +382,18 @@ def _one_case(env: Env, driver: Driver, key: str, city: DemoCity, names: Names,
     except EngineError:
         return None
     city.cases[key] = city.cases.get(key, 0) + 1
-    depth = rng.choice([0, 1, 2, 3, 4, 6, 8, 12, 40, 40, 40])
-    return CaseRun(started.instance_id, config, _scenario_answers(config, rng), depth)
+    return _case_run(started.instance_id, config, package, ctx, data, env.clock.now())
+
+
+def _case_run(instance_id: int, config: Any, package: PackageDemo | None, ctx: DemoCtx,
+              data: dict[str, Any], now: datetime) -> CaseRun:
+    today = to_local_date(now)
+    if package is None:
+        depth = ctx.rng.choice([0, 1, 2, 3, 4, 6, 8, 12, 40, 40, 40])
+        return CaseRun(instance_id, config, _scenario_answers(config, ctx.rng), depth, last_day=today,
+                       last_at=now)
+    return CaseRun(instance_id, config, package.answers(ctx, data), ctx.rng.choice(package.depths),
+                   last_day=today, waits=package.waits, last_at=now)
 
 
 def _pick_unit(city: DemoCity, pattern: str, rng: random.Random) -> str:
@@ -279,14 +404,11 @@ def _pick_unit(city: DemoCity, pattern: str, rng: random.Random) -> str:
 
 
 def demo_logins() -> str:
-    """The README's table of demo logins, as text for the console."""
-    rows = [("city_lead1", "局领导"), ("city_xf_cw1", "市局信访经办人"), ("city_xf_rev", "市局信访科长（审核）"),
-            ("city_yf_rev", "市局优抚科长"), ("city_ya_cw1", "市局移交安置经办人"),
-            ("d1_cw1", "海安区经办人"), ("d1_rev", "海安区审核人"), ("d1_lead", "海安区领导"),
-            ("d1t1_cw1", "城东街道服务站经办人"), ("d1t1v1_cw", "村（社区）服务站工作人员"),
-            ("city_audit", "市局审计"), ("d1_audit", "海安区审计"), ("city_admin", "系统管理员")]
-    lines = [f"演示账号（密码均为 {DEMO_PASSWORD}）："] + [f"  {u:14s} {label}" for u, label in rows]
+    """The README's table of demo logins, as text for the console: username, unit, role, work."""
+    units = unit_layout()
+    lines = [f"演示账号（密码均为 {DEMO_PASSWORD}；其他区、镇街、村的账号依此类推，如 d2_cw1、d1t2_cw1、d1t2v3_cw）："]
+    lines += [f"  {username:13s} {units[code]} · {ROLE_LABELS[role]} — {work}" for username, code, role, work in LOGINS]
     return "\n".join(lines)
 
 
-__all__ = ["build", "demo_logins", "DemoCity", "DEMO_PASSWORD"]
+__all__ = ["build", "demo_logins", "DemoCity", "DEMO_PASSWORD", "CITY_NAME", "LOGINS", "unit_layout"]
