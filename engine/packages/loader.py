@@ -189,6 +189,7 @@ def _check_references(package: Package, steps: set[str]) -> None:
                                   element=".".join(path), line=toml_line(text, path),
                                   user_message=f"process.toml 引用的环节“{step}”在流程图中不存在")
     settings = m.get("settings", {})
+    _check_rules(m.get("rules", {}), steps, settings, text)
     for c, v in m.get("clocks", {}).items():
         before = v.get("remind_before_days")
         if isinstance(before, str) and before not in settings:
@@ -200,6 +201,33 @@ def _check_references(package: Package, steps: set[str]) -> None:
             raise DefinitionError(f"clock {c}: setting {v['days']!r} is not declared", file=MANIFEST,
                                   element=f"clocks.{c}.days", line=toml_line(text, ["clocks", c, "days"]),
                                   user_message=f"时限“{c}”引用的设置项“{v['days']}”未在 [settings] 中定义")
+
+
+def _check_rules(rules: dict[str, Any], steps: set[str], settings: dict[str, Any], text: str) -> None:
+    """Each limit, required field, threshold and record rule names a user task (or start) and
+    only declared settings; the error points at the rule's own [[rules.<kind>]] table."""
+    for kind in ("limits", "required", "thresholds", "record"):
+        for n, rule in enumerate(rules.get(kind, [])):
+            element, line = f"rules.{kind}[{n + 1}]", _table_line(text, f"rules.{kind}", n)
+            step = rule.get("step", "start")
+            if step != "start" and step not in steps:
+                raise DefinitionError(f"{element}: step {step!r} is no user task", file=MANIFEST,
+                                      element=f"{element}.step", line=line,
+                                      user_message=f"process.toml 第 {n + 1} 条 rules.{kind} 引用的环节“{step}”"
+                                                   f"在流程图中不存在")
+            for bound in ("max", "min", "above"):
+                name = rule.get(bound)
+                if isinstance(name, str) and name not in settings:
+                    raise DefinitionError(f"{element}: setting {name!r} is not declared", file=MANIFEST,
+                                          element=f"{element}.{bound}", line=line,
+                                          user_message=f"process.toml 第 {n + 1} 条 rules.{kind} 引用的设置项"
+                                                       f"“{name}”未在 [settings] 中定义")
+
+
+def _table_line(text: str, table: str, n: int) -> int | None:
+    """The line of the n-th (0-based) [[table]] header of process.toml."""
+    headers = [i for i, line in enumerate(text.splitlines(), 1) if line.strip().startswith(f"[[{table}]]")]
+    return headers[n] if n < len(headers) else None
 
 
 def _smoke(package: Package, config: ProcessConfig, calendar: BusinessCalendar) -> None:

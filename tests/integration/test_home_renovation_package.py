@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.calendar import default_calendar
-from engine.errors import FormInvalid
+from engine.errors import DefinitionError, FormInvalid
 from engine.indicators import Scope, section
 from engine.models import InstanceStatus, Role
 from engine.packages.hooks import ManifestHooks
@@ -115,3 +115,23 @@ def test_a_household_runs_from_the_package_alone(env, org, clock):
     assert [r.label for r in rows][4:6] == ["环节用时：入户核查", "环节用时：制定改造方案（一户一案）"]
     assert got["环节用时：回访"] == ("3.0 天", "1 户")
     assert {r.label: r.value for r in in_d2}["验收通过率"] == "—"
+
+
+@pytest.mark.parametrize("old, new, element, zh", [
+    ('step = "payment"\nfield = "pay_amount"', 'step = "pay"\nfield = "pay_amount"', "rules.limits[4].step",
+     "第 4 条 rules.limits 引用的环节“pay”在流程图中不存在"),
+    ('above = "leader_threshold"', 'above = "leader_limit"', "rules.thresholds[1].above",
+     "第 1 条 rules.thresholds 引用的设置项“leader_limit”未在 [settings] 中定义"),
+])
+def test_a_rule_naming_a_missing_step_or_setting_is_refused_with_its_line(old, new, element, zh):
+    files = folder_files()
+    text = files["process.toml"].decode()
+    assert text.count(old) == 1
+    files["process.toml"] = text.replace(old, new).encode()
+    with pytest.raises(DefinitionError) as err:
+        check_package(from_files(files), default_calendar())
+    assert (err.value.file, err.value.element) == ("process.toml", element)
+    assert zh in err.value.user_message
+    header = text.splitlines()[err.value.line - 1]
+    assert header.startswith("[[rules.") and new.split("\n")[0] in "\n".join(
+        files["process.toml"].decode().splitlines()[err.value.line - 1:err.value.line + 6])
