@@ -21,6 +21,7 @@ from engine.forms import load_form, validate_form
 from engine.process_api import HookContext, ProcessConfig
 from engine.scripting import RongScriptEngine
 from engine.lanes import LANE_ROLES
+from engine.named_queries import QueryScope, query_scope
 
 MAX_SMOKE_STEPS = 300
 
@@ -113,8 +114,9 @@ def _smoke_run(report: CheckReport, spec: Any, subs: dict[str, Any], config: Pro
         start = _start_data(config, clock, calendar, orgs)
         wf = BpmnWorkflow(spec, subs, script_engine=engine)
         wf.get_tasks(state=TaskState.READY)[0].data.update(start)
-        wf.do_engine_steps()
-        _drive(report, wf, config, clock, calendar, orgs, answers)
+        with query_scope(QueryScope(None, clock.now(), config.callable_queries)):  # no database: 0
+            wf.do_engine_steps()
+            _drive(report, wf, config, clock, calendar, orgs, answers)
     except Exception as exc:  # noqa: BLE001 - whatever fails in a step is a problem to report, not a crash
         report.problems.append(f"smoke run failed: {type(exc).__name__}: {exc}")
 

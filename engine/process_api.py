@@ -118,6 +118,9 @@ class ProcessConfig:
     # Documents from templates (engine.documents): types, templates' folder (by convention the
     # package's documents/ beside forms/) and which step issues which. None: no documents.
     documents: DocumentSet | None = None
+    # Named read-only queries (engine.named_queries) its BPMN expressions, scripts and DMN tables
+    # may call, e.g. "petitions_terminated_for"; a call to any other is refused at deploy.
+    callable_queries: frozenset[str] = frozenset()
     # 统计指标 (engine.indicators): declared indicators or a function of the report's scope.
     # None: the process has no section on the indicators page.
     indicators: IndicatorSet | None = None

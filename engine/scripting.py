@@ -4,7 +4,8 @@ Every script and expression is compiled under RestrictedPython with stricter rul
 (engine/sandbox/policy.py), runs with guarded attribute, item, operator and builtin access
 (engine/sandbox/guards.py) under a step, time and size budget (engine/sandbox/limits.py), and
 sees only its task data and the helpers below: dates, Decimal and the business calendar, with
-"now" from the engine's clock. Nothing else of the process (config, secrets, modules) is in reach.
+"now" from the engine's clock, and the named read-only queries its process lists (bound per
+command: engine.named_queries). Nothing else of the process (config, secrets, modules) is in reach.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 
 from engine.calendar import BEIJING, BusinessCalendar, to_local_date
 from engine.clock import Clock
+from engine.named_queries import scope_functions
 from engine.sandbox.deploy_check import check_definition
 from engine.sandbox.guards import Guards
 from engine.sandbox.limits import Budget, ScriptBudgetExceeded, ScriptLimits, traced
@@ -47,8 +49,8 @@ class SafeEnvironment(TaskDataEnvironment):
                  external_context: dict[str, Any] | None = None) -> Any:
         code = compile_script(expression, "eval")
         guards = Guards(Budget(self.limits))
-        scope = {**self.globals, **_visible(external_context or {}), **_visible(context),
-                 "__builtins__": guards.builtins()}
+        scope = {**self.globals, **scope_functions(), **_visible(external_context or {}),
+                 **_visible(context), "__builtins__": guards.builtins()}
         with traced(guards.budget):
             return eval(code, scope)
 
@@ -58,7 +60,7 @@ class SafeEnvironment(TaskDataEnvironment):
         self.check_for_overwrite(context, external)
         code = compile_script(script, "exec")
         guards = Guards(Budget(self.limits))
-        scope = {**self.globals, **_visible(external), **_visible(context),
+        scope = {**self.globals, **scope_functions(), **_visible(external), **_visible(context),
                  "__builtins__": guards.builtins()}
         with traced(guards.budget):
             exec(code, scope)

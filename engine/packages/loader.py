@@ -25,6 +25,8 @@ from engine.indicators import BY_REGISTRATION, IndicatorSet
 from engine.lanes import LANE_ROLES
 from engine.models import Role, RoleKey
 from engine.packages.hooks import ManifestHooks
+from engine.named_queries import QUERIES
+from engine.sandbox.deploy_check import check_query_calls
 from engine.packages.manifest import MANIFEST, find_line as toml_line
 from engine.packages.package import Package, forms_dir
 from engine.process_api import ProcessConfig
@@ -45,6 +47,7 @@ def build_config(package: Package) -> ProcessConfig:
         assign=hooks.assign, roles=step_roles(package), on_start=hooks.on_start,
         on_complete=hooks.on_complete, due_keys=hooks.due_keys(), summarize=hooks.summarize,
         four_eyes=dict(m.get("rules", {}).get("four_eyes", {})), settings=with_timeouts(m),
+        callable_queries=frozenset(m.get("callable_queries", [])),
         smoke_start=dict(smoke.get("start", {})), smoke_answers=smoke_answers(smoke.get("answers", {})),
         task_label=hooks.task_label if any("label" in s for s in hooks.steps.values()) else None,
         indicators=indicator_set(m))
@@ -138,6 +141,7 @@ def check_package(package: Package, calendar: BusinessCalendar,
     for name, schema in package.forms.items():
         _check_form(name, schema)
     spec, subs = parse_files(package.key, package.models)
+    check_query_calls(package.models, frozenset(QUERIES), frozenset(m.get("callable_queries", [])))
     config = build_config(package)
     steps = collect_steps(spec, subs)
     _check_steps(package, steps, config)

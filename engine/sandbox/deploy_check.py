@@ -2,6 +2,7 @@
 sandbox rules, or the whole set is refused with its file, element and line."""
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +36,43 @@ def check_definition(files: dict[str, bytes]) -> None:
                 _compile(text, mode)
             except ScriptRefused as exc:
                 raise _refusal(exc, name, element, line) from None
+
+
+def check_query_calls(files: dict[str, bytes], known: frozenset[str], allowed: frozenset[str]) -> None:
+    """Refuse a call to a named query of the engine (`known`: engine.named_queries.QUERIES) that
+    the process does not list as callable: DefinitionError with file, element and line, in Chinese."""
+    for name in sorted(files):
+        try:
+            tree = etree.fromstring(files[name], parser=etree.XMLParser(resolve_entities=False,
+                                                                        no_network=True))
+        except etree.XMLSyntaxError:
+            continue  # reported by the parser with its own message
+        for element, (text, mode, line) in _snippets(tree, dmn=name.endswith(".dmn")):
+            for called, offset in _called_names(text, mode):
+                if called in known and called not in allowed:
+                    at = line + offset - 1
+                    error = DefinitionError(
+                        f"{_owner(element)} calls the named query {called!r}, which process.toml does not "
+                        f"list in callable_queries", file=name, element=_owner(element), line=at)
+                    error.user_message = (f"流程定义调用了未在 process.toml 的 callable_queries 中声明的查询"
+                                          f"“{called}”（文件 {name}，元素 {_owner(element)}，第 {at} 行）")
+                    raise error
+
+
+def _called_names(text: str, mode: str) -> list[tuple[str, int]]:
+    """(name, line within the snippet) of every plain-name call, e.g. f(x); nothing if it does not
+    parse (the compile check reports that)."""
+    source = text.replace("?", "dmninputexpr") if mode == "match" else text
+    trees = []
+    for candidate in ([source, f"dmninputexpr {source}"] if mode == "match" else [source]):
+        try:
+            trees.append(ast.parse(candidate.strip(" \t") if mode != "exec" else candidate,
+                                   mode="exec" if mode == "exec" else "eval"))
+            break
+        except SyntaxError:
+            continue
+    return [(node.func.id, node.lineno) for tree in trees for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)]
 
 
 def _compile(text: str, mode: str) -> None:
