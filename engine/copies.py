@@ -42,7 +42,7 @@ def _require_acting_staff(session: Session, actor: Actor, instance: ProcessInsta
     if instance.initiator_id == actor.id:
         return
     acting = session.scalar(select(RoleGrant.id).where(
-        RoleGrant.user_id == actor.id, RoleGrant.role.in_(ACTING_ROLES)).limit(1))
+        RoleGrant.user_id == actor.id, RoleGrant.role.not_in(ACTING_ROLES.excluded)).limit(1))
     if acting is None:
         raise PermissionDenied(f"user {actor.id} holds no acting role and may not copy cases",
                                "审计、管理人员只能查阅案件，不能抄送")

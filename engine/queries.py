@@ -159,7 +159,7 @@ def list_counts(env: Env, user_id: int) -> ListCounts:
     return ListCounts(inbox_count(env, user_id), done, started, copied, unread)
 
 
-def actionable(user_id: int, grants: list[tuple[Role, int]],
+def actionable(user_id: int, grants: list[tuple[str, int]],
                roles: frozenset[Role] = frozenset({Role.caseworker, Role.reviewer, Role.leader})
                ) -> ColumnElement[bool]:
     """Tasks the user may act on: claimed by them, or open for a role they hold at its unit."""

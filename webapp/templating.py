@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from engine.history import ACTION_LABELS
 from engine.models import Role
-from engine.orgs import ROLE_LABELS
+from engine.orgs import ROLE_LABELS, role_names_of
 from engine.queries import (CLOCK_LABELS, STATUS_LABELS, TASK_STATUS_LABELS, Due, ListCounts,
                             due_info, list_counts)
 from webapp.formschema import action_style
@@ -78,10 +78,17 @@ def nav_counts() -> ListCounts | None:
     return g.nav_counts  # type: ignore[no-any-return]
 
 
+def role_name(key: str) -> str:
+    """A role's Chinese name from the role catalogue (read once per request)."""
+    if "role_names" not in g:
+        g.role_names = role_names_of(current_env())
+    return str(g.role_names.get(key, ROLE_LABELS.get(key, "")))  # type: ignore[call-overload]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(local_dt=local_dt, local_date=local_date, show=show)
     app.jinja_env.globals.update(
         action_style=action_style, due_of=due_of, lapse_of=lapse_of, nav_counts=nav_counts, has_endpoint=has_endpoint,
-        Role=Role, ROLE_LABELS=ROLE_LABELS,
+        Role=Role, ROLE_LABELS=ROLE_LABELS, role_name=role_name,
         STATUS_LABELS=STATUS_LABELS, TASK_STATUS_LABELS=TASK_STATUS_LABELS,
         ACTION_LABELS=ACTION_LABELS, CLOCK_LABELS=CLOCK_LABELS)
