@@ -63,6 +63,11 @@ class Config:
     # are locked, and for how long (counted in the database, so across all app processes).
     PUBLIC_QUERY_MAX_FAILURES = _int("PUBLIC_QUERY_MAX_FAILURES", 5)
     PUBLIC_QUERY_LOCK_MINUTES = _int("PUBLIC_QUERY_LOCK_MINUTES", 15)
+    # Message centre: extra channels the worker hands every new message to, comma-separated:
+    # `sms` and `email` write what a gateway would send to the `rongflow.notify` log; a deployment
+    # plugs its own gateway in as `package.module:Class` (a class with send(user, message)).
+    # Empty: messages are shown in the app only.
+    NOTIFY_SENDERS = _env("NOTIFY_SENDERS", "")
     # Due badges turn yellow this many days before the deadline.
     DUE_SOON_DAYS = _int("DUE_SOON_DAYS", 3)
     # Rows per page of the case and task lists.

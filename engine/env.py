@@ -17,6 +17,7 @@ from engine.db import Database
 from engine.definitions import SpecCache
 from engine.documents.catalogue import with_folder_documents
 from engine.integrity.keys import Keyring
+from engine.notify.senders import Sender
 from engine.packages.store import PackageRegistry
 from engine.process_api import ProcessConfig
 from engine.scripting import RongScriptEngine, ScriptLimits
@@ -50,6 +51,9 @@ class Env:
     # Where attachments are stored (config UPLOAD_DIR): generated documents (engine.documents) are
     # written there too. None: steps issue no documents.
     upload_dir: Path | None = None
+    # Extra channels for the message centre (config NOTIFY_SENDERS: SMS, e-mail gateways); the
+    # worker hands each new message to them (engine.notify.senders.deliver_pending).
+    senders: list[Sender] = field(default_factory=list)
 
     def process(self, key: str) -> ProcessConfig:
         if key in self.extra_processes:

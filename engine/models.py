@@ -426,6 +426,9 @@ class AppMessage(Base):
     task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     at: Mapped[datetime]
     read_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When the worker handed it to the configured senders (SMS, e-mail; migration 0023,
+    # engine.notify.senders.deliver_pending); None: not yet.
+    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
 
 
 __all__ += ["AppMessage"]

@@ -16,6 +16,7 @@ from engine.env import Env
 from engine.faults import StepFailure
 from engine.integrity.service import checkpoint_when_due
 from engine.models import InstanceStatus, ProcessInstance
+from engine.notify.senders import deliver_pending
 from engine.ops.heartbeat import beat, worker_name
 from engine.ops.logs import logged_command
 from engine.stepguard import run_step
@@ -104,6 +105,10 @@ def _poll(env: Env, name: str, batch: int, stop: threading.Event) -> int:
         handled += run_due_policies(env)
     except Exception:  # noqa: BLE001 - as above: that task's transaction rolled back
         log.exception("timeout policies failed")
+    try:  # the message centre's outbox: new messages to the SMS / e-mail senders
+        deliver_pending(env)
+    except Exception:  # noqa: BLE001 - the claim rolled back; the next poll takes them again
+        log.exception("message delivery failed")
     if handled:
         log.info("fired timers on %d case(s)", handled)
         _beat(env, name, handled)

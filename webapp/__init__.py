@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from engine.env import Env, make_env
+from engine.notify.senders import senders_from
 from engine.sandbox.limits import limits_from
 from engine.integrity.keys import load_keyring
 
@@ -54,6 +55,7 @@ def _make_env(app: Flask) -> Env:
                     checkpoint_dir=Path(cfg["CHECKPOINT_DIR"]),
                     checkpoint_every=timedelta(hours=int(cfg["CHECKPOINT_EVERY_HOURS"])) or None)
     env.script_limits = limits_from(cfg)
+    env.senders = senders_from(cfg.get("NOTIFY_SENDERS"))
     return env
 
 

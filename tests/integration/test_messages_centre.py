@@ -65,3 +65,59 @@ def test_a_copy_tells_each_new_recipient_once(env):
         got = [m for m in messages(env, org.actor(leader).id) if m.kind == "copied"]
         assert [(m.instance_id, m.body) for m in got] == [(iid, "请阅知")]
         assert got[0].title.startswith("抄送：镇经办抄送PL2026-00001")
+
+
+# ----------------------------------------------------------------------------- SMS / e-mail outbox
+
+class _Broken:
+    def send(self, user, message):
+        raise RuntimeError("gateway down")
+
+
+def test_the_worker_hands_each_new_message_to_the_configured_senders_once(env, db_url, clock):
+    from engine.env import make_env
+    from engine.notify.senders import deliver_pending
+    from tests.conftest import ROOT
+    org, iid = plain_case(env)
+    with env.db.write() as s:
+        s.get(User, org.actor("t1_cw").id).phone = "13912345678"
+    sms, mail = LogSender("sms"), LogSender("email")
+    env.senders = [_Broken(), sms, mail]  # a failing gateway does not stop the others
+    first = open_task(env, iid, "step1")
+    title = f"新任务：登记（{first.case_no}）"
+    other = make_env(db_url, clock=clock, bpmn_dir=ROOT / "bpmn")  # a second worker process
+    other.senders = [LogSender("sms")]
+    assert deliver_pending(env, limit=1) == 1 and deliver_pending(other) == 1  # disjoint claims
+    assert deliver_pending(env) == 0 and deliver_pending(other) == 0  # nothing is sent twice
+    assert sorted(sms.sent + other.senders[0].sent) == sorted([("13912345678", title), ("t1_cw2", title)])
+    assert len(mail.sent) == len(sms.sent) == 1  # e-mail to the user name, SMS to the phone
+    with pytest.raises(Conflict):  # a rolled-back command's messages never reach the outbox
+        complete_task(env, first.id, org.actor("t1_cw"), {}) or complete_task(env, first.id, org.actor("t1_cw"), {})
+    delivered = deliver_pending(env)
+    with env.db.read() as s:
+        assert s.query(AppMessage).filter(AppMessage.delivered_at.is_(None)).count() == 0
+        assert delivered == s.query(AppMessage).filter(AppMessage.at > first.created_at).count() \
+            or delivered == s.query(AppMessage).count() - 2
+    other.db.dispose()
+
+
+def test_with_no_sender_configured_messages_are_only_marked(env):
+    from engine.notify.senders import deliver_pending
+    org, _iid = plain_case(env)
+    assert env.senders == []
+    assert deliver_pending(env) == 2
+    sms = LogSender("sms")
+    env.senders = [sms]
+    assert deliver_pending(env) == 0 and sms.sent == []  # turning a gateway on sends no backlog
+
+
+def test_notify_senders_setting_names_the_channels_or_a_gateway_class():
+    from engine.notify.senders import InAppSender as InApp, senders_from
+    got = senders_from(" sms, email ,, engine.notify.senders:InAppSender")
+    assert [(type(s).__name__, getattr(s, "channel", None)) for s in got] == \
+        [("LogSender", "sms"), ("LogSender", "email"), ("InAppSender", None)]
+    assert isinstance(got[2], InApp) and senders_from("") == [] and senders_from(None) == []
+    for bad, says in (("fax", "unknown sender 'fax'"), ("nosuch.module:Gateway", "cannot load"),
+                      ("engine.notify.senders:Nope", "cannot load")):
+        with pytest.raises(ValueError, match=says):
+            senders_from(bad)
