@@ -9,6 +9,8 @@ from sqlalchemy import delete, select
 
 from engine import access
 from engine.copies import copy_case
+from engine.inbox import ACTING_ROLES
+from engine.packages.roles import save_role
 from engine.errors import NotFound
 from engine.models import HumanTask, OrgLevel, OrgUnit, ProcessInstance, Role, RoleGrant
 from engine.orgs import Actor, create_unit, create_user
@@ -82,6 +84,27 @@ def test_a_supervisor_of_a_sibling_subtree_stays_out(env, org):
         assert not access.can_view_case(s, x_rev, s.get(ProcessInstance, case_id))
         assert access.subtree_ids(s, lookalike_id) == {lookalike_id}
         assert access.subtree_ids(s, org.units["d1"]) == {org.units[k] for k in ("d1", "t1", "v1")}
+
+
+def test_an_added_role_reads_the_cases_at_its_own_units_only(env, org):
+    """A role an admin added to the catalogue works like a caseworker: it sees a case routed to
+    its unit, not one below it (it supervises nothing), not one elsewhere; it acts and copies,
+    while auditors and admins only read."""
+    save_role(env, org.actor("admin"), "inspector", "督查员")
+    with env.db.write() as s:
+        for username, unit in (("t1_insp", "t1"), ("d1_insp", "d1"), ("t2_insp", "t2")):
+            user = create_user(s, username, username, "secret-pass", env.clock.now(),
+                               [("inspector", s.get(OrgUnit, org.units[unit]))])
+            org.users[username] = Actor(user.id, username)
+    case_id = start_plain(env, org).instance_id  # registered at t1
+    assert [_sees(env, org, u, case_id) for u in ("t1_insp", "d1_insp", "t2_insp")] == [True, False, False]
+    assert "inspector" in access.CASE_ROLES and Role.auditor in access.CASE_ROLES
+    assert Role.admin not in access.CASE_ROLES and None not in access.CASE_ROLES
+    assert "inspector" not in access.SUBTREE_ROLES
+    assert "inspector" in ACTING_ROLES and Role.caseworker in ACTING_ROLES
+    assert Role.auditor not in ACTING_ROLES and Role.admin not in ACTING_ROLES
+    copy_case(env, case_id, org.actor("t1_insp"), [org.actor("t2_cw").id])  # an acting role copies
+    assert _sees(env, org, "t2_cw", case_id)
 
 
 def test_units_of_a_case_are_read_from_its_path():
