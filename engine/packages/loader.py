@@ -20,6 +20,7 @@ from jsonschema.exceptions import SchemaError
 from engine.calendar import BusinessCalendar
 from engine.checks import check_process
 from engine.definitions import collect_steps, parse_files
+from engine.documents.packaged import check as check_documents, document_set
 from engine.errors import DefinitionError
 from engine.indicators import BY_REGISTRATION, IndicatorSet
 from engine.lanes import LANE_ROLES
@@ -28,7 +29,7 @@ from engine.packages.hooks import ManifestHooks
 from engine.named_queries import QUERIES
 from engine.sandbox.deploy_check import check_query_calls
 from engine.packages.manifest import MANIFEST, find_line as toml_line
-from engine.packages.package import Package, forms_dir
+from engine.packages.package import Package, forms_dir, templates_dir
 from engine.process_api import ProcessConfig
 
 BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -50,7 +51,8 @@ def build_config(package: Package) -> ProcessConfig:
         callable_queries=frozenset(m.get("callable_queries", [])),
         smoke_start=dict(smoke.get("start", {})), smoke_answers=smoke_answers(smoke.get("answers", {})),
         task_label=hooks.task_label if any("label" in s for s in hooks.steps.values()) else None,
-        indicators=indicator_set(m))
+        indicators=indicator_set(m),
+        documents=document_set(m["documents"], templates_dir(package)) if m.get("documents") else None)
 
 
 def smoke_answers(answers: dict[str, Any]) -> dict[str, Any]:
@@ -146,8 +148,18 @@ def check_package(package: Package, calendar: BusinessCalendar,
     steps = collect_steps(spec, subs)
     _check_steps(package, steps, config)
     _check_references(package, set(steps))
+    _check_documents(package, set(steps))
     _smoke(package, config, calendar)
     return config
+
+
+def _check_documents(package: Package, steps: set[str]) -> None:
+    """templates/<type>.docx declared in [[documents]], present, rendering with the smoke data."""
+    if not package.templates and not package.manifest.get("documents"):
+        return
+    with tempfile.TemporaryDirectory(prefix="rongflow-templates-") as workdir:
+        check_documents(list(package.manifest.get("documents", [])), package.templates, steps,
+                        dict(package.manifest.get("smoke", {}).get("start", {})), Path(workdir))
 
 
 def _in_catalogue(role: str, catalogue: Collection[str], text: str, path: list[str]) -> None:

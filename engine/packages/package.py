@@ -6,14 +6,16 @@ once to a content-addressed folder so the engine's form loader reads them like a
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.documents.packaged import template_files
 from engine.errors import DefinitionError
 from engine.packages.manifest import MANIFEST, parse_manifest
 
@@ -27,13 +29,17 @@ class Package:
     manifest: dict[str, Any]
     models: dict[str, bytes]            # file name -> BPMN/DMN bytes
     forms: dict[str, dict[str, Any]]    # step id -> JSON Schema
+    templates: dict[str, bytes] = field(default_factory=dict)  # document type -> templates/<type>.docx
 
     @property
     def key(self) -> str:
         return str(self.manifest["key"])
 
     def stored(self) -> dict[str, Any]:
-        return {"manifest": self.manifest_text, "forms": self.forms}
+        out: dict[str, Any] = {"manifest": self.manifest_text, "forms": self.forms}
+        if self.templates:  # base64 in the version's JSON; absent when none, so old digests hold
+            out["templates"] = {k: base64.b64encode(v).decode("ascii") for k, v in sorted(self.templates.items())}
+        return out
 
     @property
     def digest(self) -> str:
@@ -43,7 +49,8 @@ class Package:
     @staticmethod
     def from_stored(stored: dict[str, Any], models: dict[str, bytes]) -> Package:
         text = str(stored["manifest"])
-        return Package(text, parse_manifest(text), models, dict(stored.get("forms") or {}))
+        templates = {k: base64.b64decode(v) for k, v in (stored.get("templates") or {}).items()}
+        return Package(text, parse_manifest(text), models, dict(stored.get("forms") or {}), templates)
 
 
 def from_files(files: dict[str, bytes]) -> Package:
@@ -58,12 +65,12 @@ def from_files(files: dict[str, bytes]) -> Package:
     for name, data in sorted(files.items()):
         if name.startswith(FORMS) and name.endswith(".json") and name.count("/") == 1:
             forms[name[len(FORMS):-5]] = _form(name, data)
-    return Package(text, manifest, models, forms)
+    return Package(text, manifest, models, forms, template_files(files))
 
 
 def from_folder(path: Path) -> Package:
     files = {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*"))
-             if p.is_file() and (p.suffix in (".bpmn", ".dmn", ".json") or p.name == MANIFEST)}
+             if p.is_file() and (p.suffix in (".bpmn", ".dmn", ".json", ".docx") or p.name == MANIFEST)}
     return from_files(files)
 
 
@@ -97,6 +104,22 @@ def forms_dir(package: Package) -> Path:
     staging = Path(tempfile.mkdtemp(prefix="staging-", dir=_ensure(root.parent.parent)))
     for step, schema in package.forms.items():
         (staging / f"{step}.json").write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(staging, root)
+    except OSError:  # another process wrote the same content first
+        pass
+    return root
+
+
+def templates_dir(package: Package) -> Path:
+    """A folder holding the package's document templates (written once per content, atomically)."""
+    root = Path(tempfile.gettempdir()) / "rongflow-packages" / f"{package.key}-{package.digest}" / "templates"
+    if root.is_dir():
+        return root
+    staging = Path(tempfile.mkdtemp(prefix="staging-", dir=_ensure(root.parent.parent)))
+    for doc_type, data in package.templates.items():
+        (staging / f"{doc_type}.docx").write_bytes(data)
     root.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.rename(staging, root)
