@@ -90,7 +90,7 @@ def _people(session: Session, case: Case, row: HumanTask, spec: dict[str, Any], 
         return [int(v) for v in data.get(spec["people_from"]) or [] if str(v).isdigit()]
     if "role" in spec:
         return list(session.scalars(select(RoleGrant.user_id).join(User, User.id == RoleGrant.user_id).where(
-            RoleGrant.role == Role(spec["role"]), RoleGrant.org_unit_id == row.org_unit_id,
+            RoleGrant.role == str(spec["role"]), RoleGrant.org_unit_id == row.org_unit_id,
             User.active.is_(True)).order_by(RoleGrant.user_id)))
     return []
 
