@@ -218,7 +218,7 @@
     var open = item.querySelector(".attachment-preview");
     if (open) { open.remove(); link.textContent = "预览"; return; }
     var box = document.createElement("div");
-    box.className = "attachment-preview mt-1";
+    box.className = "attachment-preview mt-1" + (link.dataset.preview === "pdf" ? " ratio ratio-4x3 border" : "");
     var view;
     if (link.dataset.preview === "pdf") {
       view = document.createElement("iframe");
