@@ -3,6 +3,7 @@ print view, 抄送, attachments (upload and authorised download)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    send_file, url_for)
@@ -112,12 +113,19 @@ def _message_panel(form: MessageForm, values: dict, errors: dict[str, str]) -> d
     return {"form": form, "fields": fields, "actions": actions, "errors": errors}
 
 
-def _render_show(case: CaseFile, typed: dict[str, tuple[dict, dict[str, str]]]) -> str:
+def _render_show(case: CaseFile, typed: dict[str, tuple[dict, dict[str, str]]], **extra: Any) -> str:
     """The case page; `typed` keeps what was typed into a message panel that was refused."""
     panels = [_message_panel(m, *typed.get(m.name, ({}, {}))) for m in case.messages]
     return render_template("cases/show.html", case=case, diagram=_diagram(case),
                            users=user_choices(current_env(), exclude_id=current_user.id),
-                           messages=panels, case_verbs=case_verbs(current_env(), case.instance.id, current_user.id))
+                           messages=panels, case_verbs=case_verbs(current_env(), case.instance.id, current_user.id),
+                           **extra)
+
+
+def case_page(case_id: int, **extra: Any) -> str:
+    """The case page with extra template values: a refused verb form's input and errors
+    (webapp/verbs.py), so nothing typed is lost."""
+    return _render_show(_case(case_id), {}, **extra)
 
 
 @bp.get("/cases/<int:case_id>")

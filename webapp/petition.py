@@ -1,6 +1,6 @@
-"""信访 case actions: 开具督办单 (a leader above the case or the petition section) and 领导包案
-(a leader above the case), each a small form page reached from the case page. Who may is decided
-by workflows.petition (the same rule the command applies); a refused form keeps what was typed."""
+"""信访 case actions: 领导包案 (a leader above the case), a small form page reached from the case
+page. Who may is decided by workflows.petition (the same rule the command applies); a refused form
+keeps what was typed. The 督办单 is the engine's 督办 on the case page (webapp/verbs.py)."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,15 +16,15 @@ from webapp.formschema import field_views, raw_from_request
 from webapp.security import actor, current_env
 from workflows.petition.case_actions import PetitionActions, petition_actions
 from workflows.petition.ownership import take_ownership
-from workflows.petition.supervision import KEY, open_supervision
+from workflows.petition.supervision import KEY
 
 bp = Blueprint("petition", __name__)
-FORMS = {"supervise": "open_supervision", "take": "take_ownership"}
+FORMS = {"take": "take_ownership"}
 
 
 @bp.app_template_global("petition_actions")
 def actions_for(case_id: int) -> PetitionActions | None:
-    """For the case page: the petition panel (owner badge, which buttons to show)."""
+    """For the case page: the petition panel (owner badge, whether to offer 领导包案)."""
     return petition_actions(current_env(), current_user.id, case_id)
 
 
@@ -37,8 +37,8 @@ def _allowed(case_id: int, kind: str) -> PetitionActions:
     if found is None:
         abort(404)
     if not found.running:
-        raise InvalidState(f"case {case_id} is closed", "案件已结束，不能督办或包案")
-    if not (found.may_supervise if kind == "supervise" else found.may_take):
+        raise InvalidState(f"case {case_id} is closed", "案件已结束，不能包案")
+    if not found.may_take:
         abort(403)
     return found
 
@@ -54,26 +54,14 @@ def _submit(case_id: int, kind: str) -> Response | tuple[str, int]:
     check_case_visible(current_env(), current_user.id, case_id)  # a hidden case: 404 first
     schema = _schema(kind)
     raw = raw_from_request(schema, request.form)
-    command = open_supervision if kind == "supervise" else take_ownership
     try:
-        command(current_env(), case_id, actor(), coerce_form(schema, raw))
+        take_ownership(current_env(), case_id, actor(), coerce_form(schema, raw))
     except FormInvalid as exc:
         found = petition_actions(current_env(), current_user.id, case_id)
         assert found is not None  # the command found a petition
         return _render(kind, found, raw, exc.errors), 422
-    flash("已开具督办单，承办单位须在期限内书面反馈" if kind == "supervise" else "已包案，本案将列入“我包案的”",
-          "success")
+    flash("已包案，本案将列入“我包案的”", "success")
     return redirect(url_for("cases.show", case_id=case_id))
-
-
-@bp.get("/cases/<int:case_id>/supervision")
-def supervision_form(case_id: int) -> str:
-    return _render("supervise", _allowed(case_id, "supervise"), {}, {})
-
-
-@bp.post("/cases/<int:case_id>/supervision")
-def supervise(case_id: int) -> Response | tuple[str, int]:
-    return _submit(case_id, "supervise")
 
 
 @bp.get("/cases/<int:case_id>/ownership")

@@ -21,6 +21,7 @@ from engine.verbs.supervision import answer_order, open_order
 from engine.verbs.transfer import delegate_task, return_delegation, transfer_task
 from engine.verbs.urging import urge_task
 from engine.verbs.withdrawing import withdraw_task
+from webapp.cases import case_page
 from webapp.formschema import raw_from_request
 from webapp.security import actor, current_env
 
@@ -101,16 +102,20 @@ def remove_signer_(task_id: int) -> Response:
 
 
 @bp.post("/cases/<int:case_id>/supervise")
-def supervise(case_id: int) -> Response:
-    """督办: open a supervision order (deadline: the date typed, else the process's default)."""
+def supervise(case_id: int) -> Response | tuple[str, int]:
+    """督办: open a supervision order (督办事由 where the process lists them; deadline: the date
+    typed, else the process's default). A refused form comes back on the case page as typed."""
     check_case_visible(current_env(), current_user.id, case_id)
-    raw = request.form.get("due_on", "").strip()
+    typed = {k: request.form.get(k, "").strip() for k in ("kind", "requirement", "due_on")}
     try:
-        due_on = date.fromisoformat(raw) if raw else None
-    except ValueError as exc:
-        raise FormInvalid({"due_on": "请填写正确的日期"}) from exc
-    open_order(current_env(), case_id, actor(), request.form.get("requirement", ""), due_on)
-    flash("已开具督办单", "success")
+        try:
+            due_on = date.fromisoformat(typed["due_on"]) if typed["due_on"] else None
+        except ValueError as exc:
+            raise FormInvalid({"due_on": "请填写正确的日期"}) from exc
+        open_order(current_env(), case_id, actor(), typed["requirement"], due_on, typed["kind"] or None)
+    except FormInvalid as exc:
+        return case_page(case_id, supervise_values=typed, supervise_errors=exc.errors), 422
+    flash("已开具督办单，承办单位须在期限内书面反馈", "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
 

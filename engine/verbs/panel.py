@@ -11,7 +11,8 @@ from engine.env import Env
 from engine.models import HumanTask, InstanceStatus, ProcessInstance, SupervisionOrder, TaskStatus, User
 from engine.verbs.returning import ReturnTarget, return_targets
 from engine.verbs.signers import signer_choices
-from engine.verbs.supervision import may_answer, may_supervise
+from engine.stepper import process_config
+from engine.verbs.supervision import kinds_of, may_answer, may_supervise, settings_of
 from engine.verbs.transfer import proposed_answers, receivers
 from engine.verbs.urging import can_urge
 from engine.verbs.withdrawing import can_withdraw
@@ -67,6 +68,7 @@ class CaseVerbs:
     urgeable: list[tuple[int, str]] = field(default_factory=list)
     can_supervise: bool = False
     orders: list[tuple[SupervisionOrder, bool]] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # the process's 督办事由 to choose from
 
 
 def case_verbs(env: Env, instance_id: int, user_id: int) -> CaseVerbs:
@@ -79,9 +81,11 @@ def case_verbs(env: Env, instance_id: int, user_id: int) -> CaseVerbs:
             HumanTask.instance_id == instance_id,
             HumanTask.status.in_((TaskStatus.open, TaskStatus.claimed))).order_by(HumanTask.id)))
         instance = session.get(ProcessInstance, instance_id)
-        supervise = instance is not None and instance.status == InstanceStatus.running \
-            and may_supervise(session, user_id, instance)
+        config = process_config(env, instance.process_key) if instance is not None else None
+        supervise = instance is not None and config is not None and instance.status == InstanceStatus.running \
+            and may_supervise(session, user_id, instance, settings_of(env, config))
         orders = [(o, o.fed_back_at is None and may_answer(session, user_id, o)) for o in session.scalars(
             select(SupervisionOrder).where(SupervisionOrder.instance_id == instance_id).order_by(SupervisionOrder.id))]
     return CaseVerbs([(i, n) for i, n in mine if can_withdraw(env, i, user_id)],
-                     [(i, n) for i, n in pending if can_urge(env, i, user_id)], supervise, orders)
+                     [(i, n) for i, n in pending if can_urge(env, i, user_id)], supervise, orders,
+                     kinds_of(env, config) if supervise and config is not None else [])

@@ -1,5 +1,5 @@
-"""The petition indicators computed from the history and the task rows of six cases whose story
-is known: every number below can be counted by hand from the timeline in `six_cases`."""
+"""The petition indicators computed from the history, the task rows and the 督办单 of six cases
+whose story is known: every number below can be counted by hand from the timeline in `six_cases`."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,6 +9,7 @@ import pytest
 from engine.env import Env
 from engine.forms import id_check_digit
 from engine.runtime import start_case
+from engine.verbs.supervision import answer_order, case_orders
 from engine.worker import run_due_timers
 from tests.factories import (Org, act, open_tasks, petition_replied,
                              petition_start_data, setup_petition, sign_assignment)
@@ -19,12 +20,17 @@ from workflows.petition.supervision import open_supervision
 
 EVALUATED = {"followup_method": "电话回访", "evaluated": True, "intake_satisfaction": "满意",
              "handling_satisfaction": "满意"}
-FEEDBACK = {"supervision_feedback": "已书面报告办理进展。"}
+FEEDBACK = "已书面报告办理进展。"
 
 
 @pytest.fixture
 def org(env: Env) -> Org:
     return setup_petition(env)
+
+
+def only_order(env: Env, case_id: int) -> int:
+    [order] = case_orders(env, case_id)  # the engine's 督办单 of the case
+    return order.id
 
 
 def person(serial: int, **overrides: object) -> dict[str, object]:
@@ -67,7 +73,7 @@ def six_cases(env: Env, org: Org, clock) -> dict[str, int]:
     open_supervision(env, ids["a"], org.actor("city_lead"), {"supervision_kind": "领导批示",
                                                               "supervision_requirement": "请报告进展"})
     tick(env, clock, "2026-03-12")
-    act(env, org, ids["a"], "supervision_feedback", "city_cw", FEEDBACK)
+    answer_order(env, only_order(env, ids["a"]), org.actor("city_cw"), FEEDBACK)
     tick(env, clock, "2026-03-20")
     petition_replied(env, org, ids["a"])
     act(env, org, ids["b"], "intake", "city_cw", {"intake_outcome": "交办", "handling_unit_id": org.units["d1"]})
@@ -94,7 +100,7 @@ def six_cases(env: Env, org: Org, clock) -> dict[str, int]:
     act(env, org, ids["e"], "supervise_handling", "city_rev",
         {"handling_supervision_measure": "书面督办", "handling_supervision_note": "请说明超期原因"})
     tick(env, clock, "2026-05-11")  # due by the end of 8 May (working days 6, 7, 8)
-    act(env, org, ids["e"], "supervision_feedback", "city_cw", FEEDBACK)
+    answer_order(env, only_order(env, ids["e"]), org.actor("city_cw"), FEEDBACK)
     tick(env, clock, "2026-06-10")
     petition_replied(env, org, ids["b"])
     tick(env, clock, "2026-06-11")

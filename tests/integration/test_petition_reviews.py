@@ -11,6 +11,7 @@ from engine.env import Env
 from engine.errors import FormInvalid
 from engine.models import InstanceStatus, Role, TaskStatus
 from engine.runtime import case_data, case_history, complete_task
+from engine.verbs.supervision import case_orders, counts
 from engine.worker import run_due_timers
 from tests.factories import (PETITION_EVALUATED, Org, act, all_tasks, assign_petition, inbox_ids,
                              open_tasks, petition_in_second_request, petition_replied,
@@ -79,10 +80,9 @@ def test_city_records_a_review_request_and_answers_it_late_under_supervision(env
     assert case_data(env, case_id)["first_review_overdue"] is True
 
     act(env, org, case_id, "supervise_first_review", "city_rev", SUPERVISE, refused=("city_cw",))
-    [feedback] = open_tasks(env, case_id, "supervision_feedback")
+    [order] = case_orders(env, case_id)  # the engine's 督办单
     # opened Sunday 2026-04-12: three working days are 13, 14 and 15 April
-    assert (feedback.org_unit_id, feedback.due_at) == (org.units["city_xf"], at("2026-04-16", 0))
-    assert feedback.step_name == "督办反馈（书面）：复查超期"
+    assert (order.org_unit_id, order.due_at, order.kind) == (org.units["city_xf"], at("2026-04-16", 0), "复查超期")
 
     clock.set(at("2026-04-14"))
     act(env, org, case_id, "first_review", "city_cw",
@@ -99,7 +99,8 @@ def test_city_records_a_review_request_and_answers_it_late_under_supervision(env
     assert fire_at(env, clock, at("2026-05-15", 0)) == 1  # nobody asked for 复核: 办结
     case = instance(env, case_id)
     assert (case.status, case.closed_at) == (InstanceStatus.completed, at("2026-05-15", 0))
-    assert [t.status for t in all_tasks(env, case_id, "supervision_feedback")] == [TaskStatus.cancelled]
+    [order] = case_orders(env, case_id)  # never answered: late, counted in 督办按期反馈率
+    assert order.fed_back_at is None and counts(order, at("2026-05-15", 0), case.closed_at) == (True, False)
     data = case_data(env, case_id)
     assert data["review_final"] is False
     assert "handling_satisfaction" not in data  # never evaluated

@@ -244,7 +244,7 @@ def _no_sideways_scroll(page) -> bool:
 MAIN_PAGES = [
     ("city_cw", ["/", "/?tab=done", "/?tab=mine", "/?tab=cc", "/start", "/start/petition",
                  "/tasks/{task}", "/cases/{case}", "/cases/{case}/print"]),
-    ("city_lead", ["/leader", "/stats/", "/cases/{case}/supervision", "/cases/{case}/ownership"]),
+    ("city_lead", ["/leader", "/stats/", "/cases/{case}/ownership"]),
     ("city_audit", ["/audit/", "/audit/verify", "/audit/cases/{case}"]),
     ("admin", ["/admin/", "/admin/users", "/admin/units", "/admin/definitions", "/admin/cases",
                "/admin/cases/{case}", "/admin/log"]),

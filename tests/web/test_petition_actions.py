@@ -1,5 +1,6 @@
-"""开具督办单 and 领导包案 from a petition's case page: who sees the buttons, the form pages, the
-refusals, a refused form that keeps what was typed, the 包案 badge and the leader's "我包案的"."""
+"""开具督办单 and 领导包案 from a petition's case page: who sees the 督办 form (the engine's 督办 of
+every process, with the petition's 督办事由) and the 包案 button, the refusals, a refused form that
+keeps what was typed, the 包案 badge and the leader's "我包案的"."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +9,8 @@ import pytest
 
 from engine.env import Env
 from engine.runtime import case_history
-from tests.factories import Org, act, assign_petition, beijing, open_tasks, setup_petition
+from engine.verbs.supervision import case_orders
+from tests.factories import Org, act, assign_petition, beijing, setup_petition
 from tests.factories import register_petition as register
 from tests.web.conftest import login, start_plain
 
@@ -27,8 +29,8 @@ def case(env: Env, org: Org, clock: Any) -> int:
     return case_id
 
 
-def supervise_link(case_id: int) -> str:
-    return f'href="/cases/{case_id}/supervision"'
+def supervise_form(case_id: int) -> str:
+    return f'action="/cases/{case_id}/supervise"'
 
 
 def take_link(case_id: int) -> str:
@@ -40,42 +42,47 @@ def take_link(case_id: int) -> str:
 def test_district_leader_opens_a_supervision_order_from_the_case_page(env, client, org, case):
     login(client, "d1_lead")
     page = client.get(f"/cases/{case}").text
-    assert supervise_link(case) in page and take_link(case) in page
-    form = client.get(f"/cases/{case}/supervision")
-    assert form.status_code == 200
-    assert 'name="supervision_kind"' in form.text and 'name="supervision_requirement"' in form.text
-    assert 'name="supervision_due_on"' in form.text
+    assert supervise_form(case) in page and take_link(case) in page
+    assert 'name="kind"' in page and '<option value="久拖未决">' in page and 'name="requirement"' in page
+    assert 'name="due_on"' in page and f'href="/cases/{case}/supervision"' not in page  # one UI
 
-    missing = client.post(f"/cases/{case}/supervision",
-                          data={"supervision_kind": "久拖未决", "supervision_due_on": "2026-03-20"})
+    missing = client.post(f"/cases/{case}/supervise", data={"kind": "久拖未决", "due_on": "2026-03-20"})
     assert missing.status_code == 422
     assert "请填写督办要求" in missing.text
     assert '<option value="久拖未决" selected>' in missing.text and 'value="2026-03-20"' in missing.text
-    past = client.post(f"/cases/{case}/supervision",
-                       data={"supervision_kind": "其他", "supervision_requirement": "请报告进展",
-                             "supervision_due_on": "2026-03-01"})
+    past = client.post(f"/cases/{case}/supervise",
+                       data={"kind": "其他", "requirement": "请报告进展", "due_on": "2026-03-01"})
     assert past.status_code == 422 and "反馈期限不能早于今天" in past.text
     assert "请报告进展</textarea>" in past.text
-    assert open_tasks(env, case, "supervision_feedback") == []
+    no_kind = client.post(f"/cases/{case}/supervise", data={"requirement": "请报告进展"})
+    assert no_kind.status_code == 422 and "请选择督办事由" in no_kind.text
+    assert case_orders(env, case) == []
 
-    done = client.post(f"/cases/{case}/supervision",
-                       data={"supervision_kind": "久拖未决", "supervision_requirement": "请于3日内书面报告进展",
-                             "supervision_due_on": "2026-03-20"})
+    done = client.post(f"/cases/{case}/supervise",
+                       data={"kind": "久拖未决", "requirement": "请于3日内书面报告进展", "due_on": "2026-03-20"})
     assert done.status_code == 302 and done.location.endswith(f"/cases/{case}")
-    [task] = open_tasks(env, case, "supervision_feedback")
-    assert (task.org_unit_id, task.due_at) == (org.units["d1"], beijing("2026-03-21", 0))
-    [event] = [e for e in case_history(env, case) if e.step_id == "supervision"]
-    assert (event.step_name, event.actor_name) == ("开具督办单", "区领导")
-    assert "已开具督办单" in client.get(f"/cases/{case}").text
+    [order] = case_orders(env, case)
+    assert (order.org_unit_id, order.due_at, order.kind) == (org.units["d1"], beijing("2026-03-21", 0), "久拖未决")
+    [event] = [e for e in case_history(env, case) if e.action == "supervise"]
+    assert (event.actor_name, event.opinion) == ("区领导", "请于3日内书面报告进展")
+    shown = client.get(f"/cases/{case}").text
+    assert "已开具督办单" in shown and "督办单</strong>（久拖未决）" in shown
+
+    client.get("/logout")
+    login(client, "d1_cw")  # the unit answers on the case page
+    answer_form = f'action="/cases/{case}/supervision/{order.id}"'
+    assert answer_form in client.get(f"/cases/{case}").text
+    assert client.post(f"/cases/{case}/supervision/{order.id}", data={"feedback": "已书面报告"}).status_code == 302
+    assert case_orders(env, case)[0].on_time is True
 
 
 def test_the_petition_section_may_supervise_but_not_take_the_case(env, client, org, case):
     login(client, "city_cw")
     page = client.get(f"/cases/{case}").text
-    assert supervise_link(case) in page and take_link(case) not in page
-    assert client.post(f"/cases/{case}/supervision",
-                       data={"supervision_kind": "其他", "supervision_requirement": "请报告"}).status_code == 302
-    assert len(open_tasks(env, case, "supervision_feedback")) == 1
+    assert supervise_form(case) in page and take_link(case) not in page
+    assert client.post(f"/cases/{case}/supervise",
+                       data={"kind": "其他", "requirement": "请报告"}).status_code == 302
+    assert len(case_orders(env, case)) == 1
     assert client.get(f"/cases/{case}/ownership").status_code == 403
     assert client.post(f"/cases/{case}/ownership", data={}).status_code == 403
 
@@ -84,31 +91,28 @@ def test_the_petition_section_may_supervise_but_not_take_the_case(env, client, o
 def test_who_sees_the_case_but_may_not_supervise_is_refused(env, client, org, case, username):
     login(client, username)
     page = client.get(f"/cases/{case}").text
-    assert supervise_link(case) not in page and take_link(case) not in page
-    order = {"supervision_kind": "其他", "supervision_requirement": "请报告"}
-    assert client.get(f"/cases/{case}/supervision").status_code == 403
-    assert client.post(f"/cases/{case}/supervision", data=order).status_code == 403
-    assert client.post(f"/cases/{case}/supervision", data={}).status_code == 403  # before the form
+    assert supervise_form(case) not in page and take_link(case) not in page
+    order = {"kind": "其他", "requirement": "请报告"}
+    assert client.post(f"/cases/{case}/supervise", data=order).status_code == 403
+    assert client.post(f"/cases/{case}/supervise", data={}).status_code == 403  # before the form
     assert client.get(f"/cases/{case}/ownership").status_code == 403
     assert client.post(f"/cases/{case}/ownership", data={}).status_code == 403
-    assert open_tasks(env, case, "supervision_feedback") == []
+    assert case_orders(env, case) == []
 
 
 def test_who_may_not_see_the_case_gets_404(env, client, org, case):
     login(client, "d2_cw")
-    for url in (f"/cases/{case}/supervision", f"/cases/{case}/ownership"):
-        assert client.get(url).status_code == 404
-        assert client.post(url, data={"supervision_kind": "其他"}).status_code == 404
+    assert client.post(f"/cases/{case}/supervise", data={"kind": "其他"}).status_code == 404
+    assert client.get(f"/cases/{case}/ownership").status_code == 404
+    assert client.post(f"/cases/{case}/ownership", data={}).status_code == 404
 
 
 def test_a_closed_case_is_not_supervised(env, client, org):
     transferred = register(env, org, category="住房")
     act(env, org, transferred, "intake", "city_cw", {"intake_outcome": "转送", "transfer_organ": "市住建局"})
     login(client, "city_lead")
-    assert supervise_link(transferred) not in client.get(f"/cases/{transferred}").text
-    assert client.get(f"/cases/{transferred}/supervision").status_code == 409
-    closed = client.post(f"/cases/{transferred}/supervision",
-                         data={"supervision_kind": "其他", "supervision_requirement": "请报告"})
+    assert supervise_form(transferred) not in client.get(f"/cases/{transferred}").text
+    closed = client.post(f"/cases/{transferred}/supervise", data={"kind": "其他", "requirement": "请报告"})
     assert closed.status_code == 409 and "案件已结束" in closed.text
 
 
@@ -116,8 +120,7 @@ def test_a_plain_case_has_no_petition_actions(env, client, plain):
     started = start_plain(env, plain)
     login(client, "d1_lead")
     page = client.get(f"/cases/{started.instance_id}")
-    assert page.status_code == 200 and "/supervision" not in page.text and "/ownership" not in page.text
-    assert client.get(f"/cases/{started.instance_id}/supervision").status_code == 404
+    assert page.status_code == 200 and "/ownership" not in page.text and 'name="kind"' not in page.text
     assert client.post(f"/cases/{started.instance_id}/ownership", data={}).status_code == 404
 
 

@@ -97,12 +97,8 @@ MATRIX: list[tuple[str, str, str]] = [
     ("POST", "/cases/{case_b}/cc",                            "login hide  hide  hide  go    hide  hide  deny  hide  hide  hide"),
     ("POST", "/cases/{case_b}/attachments",                   "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     ("POST", "/cases/{case_b}/documents/receipt",             "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
-    # 督办单: a leader above the case or the petition section (the empty form is refused: 422);
-    # 领导包案: a leader above the case (the empty form is valid: d1's leader takes case A)
-    ("GET",  "/cases/{case_a}/supervision",                   "login hide  deny  deny  ok    deny  ok    deny  deny  hide  hide"),
-    ("POST", "/cases/{case_a}/supervision",                   "login hide  deny  deny  bad   deny  bad   deny  deny  hide  hide"),
-    ("GET",  "/cases/{case_b}/supervision",                   "login hide  hide  hide  ok    hide  hide  deny  hide  hide  hide"),
-    ("POST", "/cases/{case_b}/supervision",                   "login hide  hide  hide  bad   hide  hide  deny  hide  hide  hide"),
+    # 领导包案: a leader above the case (the empty form is valid: d1's leader takes case A); the
+    # petition's 督办单 is the engine's 督办 (/cases/{case_a}/supervise below)
     ("GET",  "/cases/{case_a}/ownership",                     "login hide  deny  deny  deny  deny  ok    deny  deny  hide  hide"),
     ("POST", "/cases/{case_a}/ownership",                     "login hide  deny  deny  deny  deny  go    deny  deny  hide  hide"),
     ("GET",  "/cases/{case_b}/ownership",                     "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
@@ -155,7 +151,9 @@ MATRIX: list[tuple[str, str, str]] = [
     ("POST", "/tasks/{task_a}/remove-signer",                 "login hide  busy  busy  busy  busy  busy  busy  busy  hide  hide"),
     ("POST", "/tasks/{task_b}/return",                        "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     ("POST", "/tasks/{task_b}/urge",                          "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
-    ("POST", "/cases/{case_a}/supervise",                     "login hide  deny  deny  deny  bad   bad   deny  deny  hide  hide"),
+    # 督办 (the petition's 督办单): leaders above the case and the petition section (the petition's
+    # supervision_roles and supervision_section_step); the empty form is refused (422)
+    ("POST", "/cases/{case_a}/supervise",                     "login hide  deny  deny  bad   deny  bad   deny  deny  hide  hide"),
     ("POST", "/cases/{case_a}/supervision/{no_message}",      "login hide  hide  hide  hide  hide  hide  hide  hide  hide  hide"),
     # the message centre: one's own messages only (another's message id is hidden)
     ("GET",  "/messages",                                     "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
@@ -258,9 +256,8 @@ MATRIX: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/proxy/{no_message}/end",                "fail  hide  hide  hide  hide  hide  hide  hide  hide  hide  hide"),
     ("POST", "/api/v1/proxy/move",                            "fail  busy  busy  busy  busy  busy  busy  busy  busy  busy  busy"),
     ("POST", "/api/v1/cases/{case_a}/cc",                     "fail  hide  ok    ok    ok    ok    ok    deny  deny  hide  hide"),
-    ("POST", "/api/v1/cases/{case_a}/supervise",              "fail  hide  deny  deny  deny  bad   bad   deny  deny  hide  hide"),
+    ("POST", "/api/v1/cases/{case_a}/supervise",              "fail  hide  deny  deny  bad   deny  bad   deny  deny  hide  hide"),
     ("POST", "/api/v1/cases/{case_a}/supervision/{no_message}", "fail  hide  hide  hide  hide  hide  hide  hide  hide  hide  hide"),
-    ("POST", "/api/v1/cases/{case_a}/supervision",            "fail  hide  deny  deny  bad   deny  bad   deny  deny  hide  hide"),
     ("POST", "/api/v1/cases/{case_a}/ownership",              "fail  hide  deny  deny  deny  deny  ok    deny  deny  hide  hide"),
     ("POST", "/api/v1/cases/{case_a}/documents/receipt",      "fail  hide  made  made  deny  deny  deny  deny  deny  hide  hide"),
     ("POST", "/api/v1/cases/{case_a}/documents/no_such",      "fail  hide  hide  hide  deny  deny  deny  deny  deny  hide  hide"),

@@ -12,6 +12,7 @@ import pytest
 
 from engine.env import Env
 from engine.runtime import start_case
+from engine.verbs.supervision import answer_order, case_orders
 from tests.factories import (PETITION_EVALUATED, act, assign_petition, beijing, confirm_category,
                              file_to_report_in, hand_over_file, petition_replied, register_petition,
                              register_soldier_file, review_file, setup_petition, soldier_id_number,
@@ -72,7 +73,8 @@ def world(env: Env, clock: Any) -> dict[str, Any]:
     open_supervision(env, p1, org.actor("d1_lead"), {"supervision_kind": "领导批示",
                                                      "supervision_requirement": "请报告回访情况"})
     clock.set(beijing("2026-03-17"))
-    act(env, org, p1, "supervision_feedback", "d1_cw", {"supervision_feedback": "已回访。"})
+    [order] = case_orders(env, p1)  # the engine's 督办单
+    answer_order(env, order.id, org.actor("d1_cw"), "已回访。")
     clock.set(beijing("2026-04-01"))
     return {"org": org}
 

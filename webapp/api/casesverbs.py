@@ -1,5 +1,5 @@
-"""API: what the case page offers besides messages and files: 抄送, 督办 and its feedback, the
-petition's 督办单 and 包案, and 文书 drafts."""
+"""API: what the case page offers besides messages and files: 抄送, 督办 (the 督办单 of every
+process, the petition's too) and its feedback, the petition's 包案, and 文书 drafts."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +14,6 @@ from webapp.api import bp, spec
 from webapp.api.schemas import CopyIn, CopyOut, FeedbackIn, IdOut, MessageIn, OkOut, SuperviseIn, responses
 from webapp.security import actor, current_env
 from workflows.petition.ownership import take_ownership
-from workflows.petition.supervision import open_supervision
 
 
 @bp.post("/cases/<int:case_id>/cc")
@@ -30,7 +29,7 @@ def cc(case_id: int, json: CopyIn) -> Any:
 def supervise(case_id: int, json: SuperviseIn) -> Any:
     """督办: a supervision order to the unit that has the case in hand (default deadline if none)."""
     check_case_visible(current_env(), current_user.id, case_id)
-    return {"id": open_order(current_env(), case_id, actor(), json.requirement, json.due_on)}, 201
+    return {"id": open_order(current_env(), case_id, actor(), json.requirement, json.due_on, json.kind)}, 201
 
 
 @bp.post("/cases/<int:case_id>/supervision/<int:order_id>")
@@ -39,15 +38,6 @@ def answer(case_id: int, order_id: int, json: FeedbackIn) -> Any:
     """The supervised unit's written feedback, once."""
     check_case_visible(current_env(), current_user.id, case_id)
     answer_order(current_env(), order_id, actor(), json.feedback, case_id)
-    return {"ok": True}
-
-
-@bp.post("/cases/<int:case_id>/supervision")
-@spec.validate(json=MessageIn, resp=responses(OkOut), tags=["petition"], operation_id="petition_supervision")
-def petition_supervision(case_id: int, json: MessageIn) -> Any:
-    """开具督办单 on a petition (its form's data, JSON-typed)."""
-    check_case_visible(current_env(), current_user.id, case_id)
-    open_supervision(current_env(), case_id, actor(), json.data)
     return {"ok": True}
 
 

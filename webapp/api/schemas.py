@@ -180,6 +180,7 @@ class SignerIn(Strict):
 class SuperviseIn(Strict):
     requirement: str = Field(default="", max_length=4000)
     due_on: date | None = None
+    kind: str | None = Field(default=None, max_length=32)  # 督办事由, where the process lists them
 
 
 class FeedbackIn(Strict):

@@ -24,8 +24,9 @@ BPMN: bpmn/petition/petition.bpmn. Steps (lane = role; unit: see assignment.py):
                -> second_review 复核 (30 days, hearing days not counted: hearing 听证 -> second_review)
                -> 终结
   Every legal clock has a timer (deadlines.py); a missed answer clock opens supervise_* (reviewer),
-  which issues a 督办单 — the same message `supervision` a leader or the petition section sends at
-  any time (supervision.py); the event sub-process gives the unit a supervision_feedback task.
+  whose completion opens a 督办单 — the engine's 督办 (engine.verbs.supervision) that a leader, a
+  reviewer above or the petition section opens at any time from the case page (supervision.py);
+  the unit answers it in writing on the case page.
   领导包案: message `leader_ownership` (ownership.py). Indicators: indicators.py.
 """
 from __future__ import annotations
@@ -41,6 +42,8 @@ from workflows.petition.demo import DEMO_SETTINGS
 from workflows.petition.documents import DOCUMENTS
 from workflows.petition.hooks import on_complete, on_start, summarize, task_label
 from workflows.petition.indicators import DEFAULT_RESOLUTION_DAYS
+from workflows.petition.supervision import SETTINGS as SUPERVISION_SETTINGS
+from workflows.petition.supervision import SUPERVISION_STEPS, order_unit
 from workflows.petition.stats import INDICATORS
 
 _INTAKE_DUE = due_key(INTAKE)
@@ -85,7 +88,6 @@ SMOKE_ANSWERS = {
                                "first_review_supervision_note": _OVERDUE_NOTE},
     "supervise_second_review": {"second_review_supervision_measure": "书面督办",
                                 "second_review_supervision_note": _OVERDUE_NOTE},
-    "supervision_feedback": {"supervision_feedback": "已按督办要求加快办理，预计本周内办结。"},
 }
 
 PROCESS = ProcessConfig(
@@ -105,7 +107,6 @@ PROCESS = ProcessConfig(
         "approve": _HANDLING_DUE, "reply": _HANDLING_DUE,
         "review_request": due_key(FIRST_REQUEST), "first_review": due_key(FIRST_REVIEW),
         "second_request": due_key(SECOND_REQUEST), "second_review": due_key(SECOND_REVIEW),
-        "supervision_feedback": "supervision_due_at",
     },
     lapse_labels={"receive_assignment": "期满未提出异议", "review_request": "期满未申请",
                   "second_request": "期满未申请", "evaluate": "未评价"},
@@ -115,7 +116,9 @@ PROCESS = ProcessConfig(
     smoke_answers=SMOKE_ANSWERS,
     documents=DOCUMENTS,
     indicators=INDICATORS,
-    settings={"intake_section": "xf", "supervision_feedback_working_days": 3, **roll_settings(),
+    supervision_unit=order_unit,
+    supervision_steps=SUPERVISION_STEPS,
+    settings={"intake_section": "xf", **SUPERVISION_SETTINGS, **roll_settings(),
               "late_request_days": 15,
               "one_time_resolution_days": DEFAULT_RESOLUTION_DAYS, **DEMO_SETTINGS},
 )

@@ -21,7 +21,7 @@ Units of the steps:
   accept_late_first / accept_late_second                        -> the organ of the 复查 / 复核 unit (its leader)
   review_request, first_review, supervise_first_review          -> the 复查 unit
   second_request, second_review, hearing, supervise_second_review -> the 复核 unit
-  supervision_feedback                                          -> the unit the 督办单 names
+A 督办单 (the engine's order) goes to `responsible_unit`, the unit that has the matter in hand.
 """
 from __future__ import annotations
 
@@ -46,8 +46,7 @@ LATE_REQUEST_STEPS = {"accept_late_first": "first_review_unit_id",
 UNIT_KEYS = {**{s: "intake_unit_id" for s in INTAKE_UNIT_STEPS},
              **{s: "handling_unit_id" for s in HANDLING_UNIT_STEPS},
              **{s: "first_review_unit_id" for s in FIRST_REVIEW_STEPS},
-             **{s: "second_review_unit_id" for s in SECOND_REVIEW_STEPS},
-             "supervision_feedback": "supervision_unit_id"}
+             **{s: "second_review_unit_id" for s in SECOND_REVIEW_STEPS}}
 
 
 def city_organ(unit_id: int, ctx: HookContext) -> int:

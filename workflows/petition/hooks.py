@@ -1,7 +1,8 @@
 """Data hooks of the petition process: what the engine adds to the case data at start and after
 each step (routing, deadlines, notices, overdue flags), and the checks a JSON Schema cannot
-express. The steps after the reply (复查, 复核, hearing) are in reviews.py, the 督办单 in
-supervision.py, the rules across a petitioner's cases in matters.py."""
+express. The steps after the reply (复查, 复核, hearing) are in reviews.py, the 督办单 (the engine's
+督办, opened by the supervise_* steps too) in supervision.py, the rules across a petitioner's
+cases in matters.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Any
 
 from engine.errors import FormInvalid
 from engine.process_api import HookContext
-from workflows.petition import matters, reviews, supervision
+from workflows.petition import matters, reviews
 from workflows.petition.assignment import check_assignee_unit, intake_unit
 from engine.calendar import days_late
 from engine.calendar import Deadline
@@ -194,11 +195,6 @@ _HOOKS: dict[str, Hook] = {
     "second_request": reviews.second_request,
     "second_review": reviews.second_review,
     "hearing": reviews.hearing,
-    "supervise_intake": supervision.overdue_order("intake"),
-    "supervise_handling": supervision.overdue_order("handling"),
-    "supervise_first_review": supervision.overdue_order("first_review"),
-    "supervise_second_review": supervision.overdue_order("second_review"),
-    "supervision_feedback": supervision.feedback,
 }
 
 
@@ -214,11 +210,8 @@ def summarize(data: dict[str, Any]) -> tuple[str, str | None, str | None]:
 
 
 def task_label(step_id: str, data: dict[str, Any]) -> str | None:
-    """What a task's name adds in the inbox: a 越级/终结 warning at intake, the 督办单's kind."""
+    """What a task's name adds in the inbox: a 越级/终结 warning at intake."""
     if step_id == "intake":
         hint = data.get("same_matter_hint")
         return str(hint) if hint else None
-    if step_id == "supervision_feedback":
-        kind = data.get("supervision_kind")
-        return str(kind) if kind else None
     return None

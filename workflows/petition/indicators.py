@@ -34,7 +34,9 @@ from sqlalchemy.orm import Session
 from engine.access import case_unit_ids
 from engine.calendar import BusinessCalendar, days_late, is_overdue
 from engine.casefile import fold_facts
-from engine.models import HistoryEvent, HumanTask, InstanceStatus, OrgUnit, ProcessInstance, TaskStatus
+from engine.models import (HistoryEvent, HumanTask, InstanceStatus, OrgUnit, ProcessInstance, SupervisionOrder,
+                           TaskStatus)
+from engine.verbs.supervision import counts
 
 KEY = "petition"
 DEFAULT_RESOLUTION_DAYS = 90
@@ -106,7 +108,7 @@ def compute(session: Session, *, since: datetime | None = None, until: datetime 
         second_review_rate=_rate([c.row.id for c in first_answered
                                   if c.facts.get("second_review_requested_on")],
                                  [c.row.id for c in first_answered]),
-        supervision_on_time=_supervision(cases.values(), now),
+        supervision_on_time=_supervision(session, cases, now),
         case_ids=tuple(sorted(cases)), repeat_ids=tuple(sorted(repeats)))
 
 
@@ -278,19 +280,17 @@ def _repeats(session: Session, cases: Any) -> list[int]:
     return found
 
 
-def _supervision(cases: Any, now: datetime) -> Rate:
+def _supervision(session: Session, cases: dict[int, _Case], now: datetime) -> Rate:
+    """督办按期反馈率 from the engine's supervision orders (engine.verbs.supervision.counts): an
+    answered order counts, on time or late; an unanswered one once its deadline passed while its
+    case was open."""
     on_time: list[int] = []
     counted: list[int] = []
-    for c in cases:
-        for t in c.tasks:
-            if t.step_id != "supervision_feedback" or t.due_at is None:
-                continue
-            if t.status == TaskStatus.completed:
-                counted.append(c.row.id)
-                if not is_overdue(t.completed_at, t.due_at):
-                    on_time.append(c.row.id)
-            elif is_overdue(now, t.due_at) and (t.status != TaskStatus.cancelled or
-                                                (t.completed_at is not None
-                                                 and is_overdue(t.completed_at, t.due_at))):
-                counted.append(c.row.id)
+    for order in session.scalars(select(SupervisionOrder).where(SupervisionOrder.instance_id.in_(list(cases)))
+                                 .order_by(SupervisionOrder.id)):
+        due, ok = counts(order, now, cases[order.instance_id].row.closed_at)
+        if due:
+            counted.append(order.instance_id)
+            if ok:
+                on_time.append(order.instance_id)
     return _rate(on_time, counted)
