@@ -120,6 +120,7 @@ def test_a_refused_template_rolls_the_auto_act_back_whole(env, clock, tmp_path):
     assert actions(env, iid) == before and documents(env, iid) == []  # nothing half-done
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the demo's path, not the database's
 def test_the_demo_city_issues_the_documents_of_its_cases(env, tmp_path, monkeypatch):
     """A small demo city (two cases of each process): `rongflow demo` builds it with the app's env,
     whose upload folder the demo's own clocked env keeps."""
