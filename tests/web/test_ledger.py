@@ -70,6 +70,8 @@ def test_search_by_each_field_and_the_combined_filters(client, env, world):
     for term, expected in ((no["p2"], [no["p2"]]), ("王建国", [no["p1"]]), ("卫东", [no["p2"]]),
                            (P3_ID, [no["p3"]]), (P1_ID.lower(), [no["p1"]]), ("13800001111", [no["p2"]])):
         assert case_nos(client.get("/ledger/petition", query_string={"q": term}).text) == expected, term
+    for wildcard in ("%", "_", "\\"):  # typed text, never a pattern
+        assert case_nos(client.get("/ledger/petition", query_string={"q": wildcard}).text) == [], wildcard
     d1 = client.get("/ledger/petition", query_string={"unit": world["org"].units["d1"]}).text
     assert case_nos(d1) == [no["p2"], no["p1"]]
     handling = client.get("/ledger/petition", query_string={"step": "handle"}).text
