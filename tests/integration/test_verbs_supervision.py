@@ -1,12 +1,12 @@
-"""督办 for every process: who may open a supervision order, who answers it (once), its deadline on
-the business calendar, and the on-time rate."""
+"""督办 for every process: who may open a supervision order (narrowed by a process's settings), who
+answers it (once), its deadline on the business calendar, its 督办事由, and the on-time rate."""
 from datetime import date, timedelta
 
 import pytest
 
 from engine.errors import FormInvalid, InvalidState, PermissionDenied
 from engine.notify.centre import messages
-from engine.runtime import cancel_case
+from engine.runtime import cancel_case, start_case
 from engine.verbs.supervision import answer_order, case_orders, on_time_rate, open_order
 from tests.integration.verbs_support import actions, chain_ok, plain_case
 
@@ -46,3 +46,33 @@ def test_who_may_supervise_and_when(env, clock):
     cancel_case(env, iid, org.actor("t1_cw"), "撤销")
     with pytest.raises(InvalidState):
         open_order(env, iid, org.actor("city_lead"), "要求")
+
+
+def test_a_process_narrows_who_supervises_and_lists_its_kinds(env, clock):
+    org, iid = plain_case(env, supervision_roles=["leader"], supervision_kinds=["久拖未决", "领导批示"])
+    with pytest.raises(PermissionDenied):  # reviewers supervise only where the process lets them
+        open_order(env, iid, org.actor("d1_rev"), "要求", kind="久拖未决")
+    with pytest.raises(FormInvalid) as no_kind:
+        open_order(env, iid, org.actor("d1_lead"), "要求")
+    with pytest.raises(FormInvalid) as other_kind:
+        open_order(env, iid, org.actor("d1_lead"), "要求", kind="随便写的")
+    assert no_kind.value.errors == other_kind.value.errors == {"kind": "请选择督办事由"}
+    open_order(env, iid, org.actor("d1_lead"), "请报告进展", kind="领导批示")
+    [order] = case_orders(env, iid)
+    assert (order.kind, order.step_id) == ("领导批示", None)
+    assert messages(env, org.actor("t1_cw").id)[0].title.startswith("督办（领导批示）：")
+    assert chain_ok(env, iid)
+
+
+def test_an_order_unanswered_when_its_case_ended_counts_only_if_it_was_already_late(env, clock):
+    org, iid = plain_case(env)
+    open_order(env, iid, org.actor("d1_lead"), "要求")  # due by the end of Thursday
+    cancel_case(env, iid, org.actor("t1_cw"), "撤销")      # ended in time: nobody was late
+    clock.set(clock.now() + timedelta(days=10))
+    assert (on_time_rate(env).on_time, on_time_rate(env).due) == (0, 0)
+    second = start_case(env, "plain", org.actor("t1_cw"), org.units["t1"], {"subject": "y"}).instance_id
+    open_order(env, second, org.actor("d1_lead"), "要求", due_on=date(2026, 3, 13))
+    clock.set(clock.now() + timedelta(days=10))        # past its deadline while the case ran
+    cancel_case(env, second, org.actor("t1_cw"), "撤销")
+    assert (on_time_rate(env).on_time, on_time_rate(env).due) == (0, 1)
+
