@@ -8,7 +8,6 @@ import html as html_lib
 import io
 import re
 from datetime import datetime
-from typing import Any
 
 import pytest
 from openpyxl import load_workbook
