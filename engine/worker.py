@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import nullcontext
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from engine import faststep
 from engine.env import Env
 from engine.faults import StepFailure
 from engine.integrity.service import checkpoint_when_due
@@ -39,17 +41,29 @@ def _pick_due(env: Env, session: Session) -> int | None:
 @logged_command(returns_case=True)
 def fire_due_timer(env: Env) -> int | None:
     """Handle one due case, if any; returns its id. One transaction."""
+    try:
+        return _fire(env, fast=True)
+    except faststep.SavepointNeeded:  # the step does SQL inside, or the case must be parked
+        return _fire(env, fast=False)
+
+
+def _fire(env: Env, *, fast: bool) -> int | None:
+    """Fast: no savepoints, the step rolls back in Python (engine.faststep); anything else runs
+    again with them, so that a case that cannot be run is parked in its own savepoint."""
     with env.db.write() as session:
         instance_id = _pick_due(env, session)
         if instance_id is None:
             return None
+        session.info[faststep.FAST] = fast
         try:
-            with session.begin_nested():
+            with nullcontext() if fast else session.begin_nested():
                 case = lock_case(env, session, instance_id)
                 run_step(env, case, env.clock.now())  # records each fired timer; a failure: case in error
         except SQLAlchemyError:
             raise  # the database, not the case: the next poll tries again
         except Exception as exc:  # noqa: BLE001 - the case cannot even be loaded: park it, move on
+            if fast:
+                raise faststep.SavepointNeeded() from exc
             _park(env, session, instance_id, exc)
         return instance_id
 
