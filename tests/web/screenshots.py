@@ -48,6 +48,10 @@ def _open_menu(page: Any) -> None:
     page.wait_for_timeout(400)  # the collapse animation
 
 
+def _to_charts(page: Any) -> None:
+    page.locator(".stats-charts").evaluate("e => window.scrollTo(0, e.offsetTop - 8)")
+
+
 @dataclass(frozen=True)
 class Shot:
     filename: str
@@ -65,6 +69,8 @@ SHOTS = (
     Shot("leader.png", "d1_lead", lambda d: "/leader", DESKTOP),
     Shot("audit.png", "city_audit", lambda d: "/audit/", DESKTOP),
     Shot("phone.png", "d1_cw", lambda d: "/", PHONE, full_page=False, prepare=_open_menu),
+    Shot("ledger.png", "city_lead", lambda d: "/ledger/petition", DESKTOP),
+    Shot("charts.png", "city_lead", lambda d: "/stats/", DESKTOP, full_page=False, prepare=_to_charts),
 )
 
 
