@@ -90,3 +90,33 @@ def test_the_worker_loop_runs_the_policies(env, clock):
     assert run_due_timers(env) == 0
     assert _poll(env, "test:1", 10, threading.Event()) == 1
     assert _events(env, iid, "remind") == 1
+
+
+def test_two_workers_at_the_same_instant_fire_each_policy_once(env, clock):
+    """Two engines (two worker processes), two threads each, reach the due reminder and then the
+    escalation at the same moment: one remind and one escalate event, one message each."""
+    org, iid = _case(env, step1={"remind_before_days": 1, "escalate": True})
+    other = second_env(env)
+    for moment, action in ((_at("2026-03-04", 0), "remind"), (_at("2026-03-06", 0), "escalate")):
+        clock.set(moment)
+        barrier = threading.Barrier(4)
+        fired: list[int] = []
+        errors: list[str] = []
+
+        def work(engine) -> None:  # type: ignore[no-untyped-def]
+            barrier.wait()
+            try:
+                fired.append(run_due_policies(engine))
+            except Exception as exc:  # noqa: BLE001 - anything raised is a bug: fail below
+                errors.append(f"{type(exc).__name__}: {exc}")
+        threads = [threading.Thread(target=work, args=(e,)) for e in (env, other, env, other)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and sum(fired) == 1, (errors, fired)
+        assert _events(env, iid, action) == 1
+    assert [m.kind for m in messages(env, org.actor("t1_cw2").id)].count("due_soon") == 1
+    assert [m.kind for m in messages(env, org.actor("d1_lead").id)].count("overdue") == 1
+    assert chain_ok(env, iid)
+    other.db.dispose()
