@@ -11,6 +11,7 @@ import pytest
 
 from engine.calendar import default_calendar
 from engine.errors import DefinitionError, FormInvalid
+from engine.forms import load_form, opinion_field
 from engine.indicators import Scope, section
 from engine.models import InstanceStatus, Role
 from engine.packages.hooks import ManifestHooks
@@ -135,3 +136,13 @@ def test_a_rule_naming_a_missing_step_or_setting_is_refused_with_its_line(old, n
     header = text.splitlines()[err.value.line - 1]
     assert header.startswith("[[rules.") and new.split("\n")[0] in "\n".join(
         files["process.toml"].decode().splitlines()[err.value.line - 1:err.value.line + 6])
+
+
+def test_the_package_forms_mark_each_steps_own_opinion():
+    """The x-opinion fields of home renovation (tests/unit/test_opinion_field.py reads only
+    workflows/*/forms, where these forms lived before they moved into the package)."""
+    forms = BPMN / "home_renovation" / "forms"
+    marked = {p.stem: opinion_field(load_form(forms, p.stem)) for p in sorted(forms.glob("*.json"))}
+    assert {step: field for step, field in marked.items() if field} == {
+        "district_review": "district_opinion", "city_approval": "city_opinion",
+        "leader_approval": "leader_opinion", "acceptance": "acceptance_note"}
