@@ -315,8 +315,8 @@ def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
     names = Names(rng)
     build_org(demo_env, city, names)
     driver = Driver(demo_env, rng)
-    span = (days_back - 3) * 86400
     begin = clock.now() + timedelta(days=1)
+    span = (real_now - begin).total_seconds() - 3 * 86400  # the last days' registrations still move
     starts = sorted((begin + timedelta(seconds=rng.random() * span * _within(key)), key)
                     for key, n in demo_processes(demo_env).items() for _ in range(n))
     active: list[CaseRun] = []
@@ -364,7 +364,7 @@ def _one_case(env: Env, driver: Driver, key: str, city: DemoCity, names: Names,
     patterns = (package.start_units if package else
                 config.settings.get("demo_start_units") or START_UNITS.get(key, ["d*.t*"]))
     unit_code = _pick_unit(city, rng.choice(patterns), rng)
-    ctx = DemoCtx(names, rng, today, city.units, city.unit_names, unit_code)
+    ctx = DemoCtx(names, rng, today, city.units, city.unit_names, unit_code, n=city.cases.get(key, 0))
     maker = config.settings.get("demo_start")
     if package:
         data = package.start(ctx)
@@ -392,7 +392,7 @@ def _case_run(instance_id: int, config: Any, package: PackageDemo | None, ctx: D
         depth = ctx.rng.choice([0, 1, 2, 3, 4, 6, 8, 12, 40, 40, 40])
         return CaseRun(instance_id, config, _scenario_answers(config, ctx.rng), depth, last_day=today,
                        last_at=now)
-    return CaseRun(instance_id, config, package.answers(ctx, data), ctx.rng.choice(package.depths),
+    return CaseRun(instance_id, config, package.answers(ctx, data), package.depths[ctx.n % len(package.depths)],
                    last_day=today, waits=package.waits, last_at=now)
 
 

@@ -26,6 +26,7 @@ class DemoCtx:
     units: dict[str, int]           # unit code -> id
     unit_names: dict[str, str]      # unit code -> name
     unit_code: str                  # where the case is registered
+    n: int = 0                      # the how-manieth case of its process (branches are spread by it)
 
     def pick(self, pattern: Callable[[str], bool]) -> str:
         return self.rng.choice(sorted(c for c in self.units if pattern(c)))
@@ -56,8 +57,9 @@ def _born(ctx: DemoCtx, first: int, last: int) -> date:
     return date(ctx.rng.randrange(first, last + 1), 1 + ctx.rng.randrange(12), 1 + ctx.rng.randrange(28))
 
 
-def _chance(ctx: DemoCtx, p: float) -> bool:
-    return ctx.rng.random() < p
+def _every(ctx: DemoCtx, k: int, *rest: int) -> bool:
+    """Every k-th case takes the branch (by case index, so the figures do not depend on luck)."""
+    return ctx.n % k in rest
 
 
 # ----------------------------------------------------------------------------- 优待证申领
@@ -66,16 +68,16 @@ def _card_start(ctx: DemoCtx) -> dict[str, Any]:
     return {"applicant_name": ctx.names.person(), "id_number": ctx.names.id_number(_born(ctx, 1950, 1998)),
             "phone": ctx.names.phone(),
             "category": ctx.rng.choice(["退役军人"] * 8 + ["烈士遗属", "因公牺牲军人遗属", "病故军人遗属"]),
-            "has_archive": "否" if _chance(ctx, 0.04) else "是",
-            "disqualification": "正在服刑" if _chance(ctx, 0.02) else "无", "apply_date": ctx.past(0, 2)}
+            "has_archive": "否" if ctx.n == 5 else "是", "disqualification": "正在服刑" if ctx.n == 17 else "无",
+            "apply_date": ctx.past(0, 2)}
 
 
 def _card_answers(ctx: DemoCtx, start: dict[str, Any]) -> Answers:
     district = ({"district_decision": "不通过", "district_opinion": "退役证件信息与档案记载不一致，不予通过"}
-                if _chance(ctx, 0.06) else {"district_decision": "通过"})
+                if ctx.n == 8 else {"district_decision": "通过"})
     city = ({"city_decision": "不通过", "city_opinion": "经比对，申领人已在户籍外地申领，不予通过"}
-            if _chance(ctx, 0.03) else {"city_decision": "通过"})
-    activation = (None if _chance(ctx, 0.28)  # the bank reports nothing: 期满未激活
+            if ctx.n == 13 else {"city_decision": "通过"})
+    activation = (None if _every(ctx, 5, 3)  # the bank reports nothing: 期满未激活
                   else {"activated": "已激活", "activation_date": ctx.today.isoformat()})
     return {"district_review": [district], "city_review": [city],
             "province_result": [{"province_decision": "通过"}],
@@ -105,11 +107,11 @@ def _aid_start(ctx: DemoCtx) -> dict[str, Any]:
 def _aid_answers(ctx: DemoCtx, start: dict[str, Any]) -> Answers:
     amount = STANDARD[start["difficulty_level"]]
     village = ({"village_decision": "不符合", "village_opinion": "经核实，家庭人均收入高于当地低保标准"}
-               if _chance(ctx, 0.1) else {"village_decision": "符合"})
+               if _every(ctx, 8, 5) else {"village_decision": "符合"})
     approval = ({"approval_decision": "不批准", "approval_opinion": "本年度已享受临时救助，不予重复补助"}
-                if _chance(ctx, 0.08) else {"approval_decision": "批准", "approved_amount": amount})
+                if _every(ctx, 10, 7) else {"approval_decision": "批准", "approved_amount": amount})
     publicity = ({"publicity_result": "异议成立", "publicity_note": "群众反映其子女经营门店，经核实收入较高"}
-                 if _chance(ctx, 0.05) else None)  # no objection: the 7 days run out
+                 if ctx.n == 9 else None)  # no objection: the 7 days run out
     return {"village_check": [village],
             "town_visit": [{"visit_date": ctx.today.isoformat(), "visit_result": "属实",
                             "visit_note": "入户核实，困难情况属实"}],
@@ -128,7 +130,7 @@ REWARD = {"一等功": 10000, "二等功": 5000, "三等功": 3000, "优秀士�
 
 
 def _merit_start(ctx: DemoCtx) -> dict[str, Any]:
-    award = ctx.rng.choices(["二等功", "三等功", "优秀士兵"], weights=[5, 22, 73])[0]
+    award = "二等功" if _every(ctx, 20, 0) else "三等功" if _every(ctx, 4, 1) else "优秀士兵"  # seed: 6/28/90
     village = ctx.pick(lambda c: c.count(".") == 2)
     surname = ctx.names.person()
     return {"soldier_name": surname, "id_number": ctx.names.id_number(_born(ctx, 1998, 2006)),
@@ -164,12 +166,12 @@ def _inspection_start(ctx: DemoCtx) -> dict[str, Any]:
 
 
 def _inspection_answers(ctx: DemoCtx, start: dict[str, Any]) -> Answers:
-    if _chance(ctx, 0.4):
+    if _every(ctx, 5, 1, 3):
         return {"video_check": [{"check_result": "合格"}]}
     problem, fix = ctx.rng.choice(PROBLEMS)
     rectify = {"rectify_report": fix, "rectify_date": ctx.today.isoformat()}
     rechecks = [{"recheck_result": "整改到位"}]
-    if _chance(ctx, 0.25):
+    if _every(ctx, 4, 2):
         rechecks.insert(0, {"recheck_result": "未到位", "recheck_opinion": "整改材料不完整，请继续整改"})
     return {"video_check": [{"check_result": "需整改", "problems": problem}],
             "rectify": [rectify, {**rectify, "rectify_report": fix + "，补充材料已上传"}], "recheck": rechecks}
@@ -188,7 +190,7 @@ def _post_start(ctx: DemoCtx) -> dict[str, Any]:
 
 def _post_answers(ctx: DemoCtx, start: dict[str, Any]) -> Answers:
     review = ({"review_decision": "不符合", "review_opinion": "该人员已在企业稳定就业，不属于就业困难人员"}
-              if _chance(ctx, 0.15) else {"review_decision": "符合"})
+              if _every(ctx, 7, 4) else {"review_decision": "符合"})
     town = ctx.place(ctx.unit_code)
     return {"district_review": [review],
             "placement": [{"post_name": ctx.rng.choice(POSTS),
@@ -209,9 +211,9 @@ def _model_start(ctx: DemoCtx) -> dict[str, Any]:
 
 def _model_answers(ctx: DemoCtx, start: dict[str, Any]) -> Answers:
     district = ({"district_decision": "不推荐", "district_opinion": "事迹材料不够典型，本年度暂不推荐"}
-                if _chance(ctx, 0.15) else {"district_decision": "推荐"})
+                if _every(ctx, 8, 5) else {"district_decision": "推荐"})
     city = ({"city_decision": "未入选", "city_opinion": "经评审，得票未达入选标准"}
-            if _chance(ctx, 0.3) else {"city_decision": "入选"})
+            if _every(ctx, 8, 3) else {"city_decision": "入选"})
     return {"district_review": [district], "city_selection": [city], "publicity": [None],
             "leader_approval": [{"leader_decision": "同意"}]}
 
@@ -220,7 +222,7 @@ def _model_answers(ctx: DemoCtx, start: dict[str, Any]) -> Answers:
 
 def _family_start(ctx: DemoCtx) -> dict[str, Any]:
     head = ctx.names.person()
-    hard = _chance(ctx, 0.35)
+    hard = _every(ctx, 3, 0)  # seed: 33 of 1329 families in difficulty; more here, to show the help
     data: dict[str, Any] = {"family_head": head, "id_number": ctx.names.id_number(_born(ctx, 1955, 1980)),
                             "soldier_name": head[0] + ctx.rng.choice(["浩", "宇", "鹏", "杰", "磊", "晨阳"]),
                             "survey_year": ctx.today.year, "in_difficulty": "是" if hard else "否"}
@@ -235,7 +237,7 @@ def _family_answers(ctx: DemoCtx, start: dict[str, Any]) -> Answers:
     plan = {"aid_measures": "发放帮扶资金并协调医疗救助", "aid_amount": amount}
     approvals = [{"approval_decision": "同意"}]
     plans = [plan]
-    if _chance(ctx, 0.25):
+    if _every(ctx, 6, 3):
         approvals.insert(0, {"approval_decision": "退回", "approval_opinion": "帮扶措施不具体，请补充就医协调方案"})
         plans.append({**plan, "aid_measures": "发放帮扶资金，协调县人民医院减免部分医疗费用"})
     return {"aid_plan": plans, "district_approval": approvals,
@@ -247,7 +249,7 @@ PACKAGE_DEMOS: dict[str, PackageDemo] = {
     "preferential_card": PackageDemo(20, ["d*.t*"], _card_start, _card_answers,
                                      waits={"card_made": (6, 14), "district_receive": (2, 5),
                                             "town_issue": (1, 4), "activation": (2, 20)},
-                                     depths=[2, 4, 40, 40, 40, 40, 40, 40, 40, 40], within=0.6),
+                                     depths=[40] * 19 + [5], within=0.5),
     "hardship_aid": PackageDemo(12, ["d*.t*.v*"], _aid_start, _aid_answers,
                                 waits={"payment": (1, 4), "follow_up": (5, 15)}),
     "merit_notice": PackageDemo(14, ["city.yf"], _merit_start, _merit_answers,
@@ -257,7 +259,7 @@ PACKAGE_DEMOS: dict[str, PackageDemo] = {
                                       waits={"rectify": (3, 12)}),
     "public_welfare_post": PackageDemo(10, ["d*.t*"], _post_start, _post_answers,
                                        waits={"placement": (5, 20)}),
-    "model_veteran": PackageDemo(6, ["d*.t*"], _model_start, _model_answers,
+    "model_veteran": PackageDemo(8, ["d*.t*"], _model_start, _model_answers,
                                  depths=[2, 40, 40, 40, 40]),
     "active_family_aid": PackageDemo(14, ["d*.t*.v*"], _family_start, _family_answers,
                                      waits={"aid_delivery": (2, 10)}),
