@@ -7,10 +7,12 @@ from engine.errors import Conflict, FormInvalid, InvalidState, PermissionDenied
 from engine.models import HumanTask, Role, TaskStatus
 from engine.notify.centre import messages
 from engine.runtime import claim_task, complete_task
+from engine.verbs.signers import add_signer
 from engine.verbs.transfer import (delegate_task, proposed_answers, receivers, return_delegation,
                                    transfer_task)
 from engine.verbs.urging import can_urge, urge_task
-from tests.integration.verbs_support import actions, add_user, chain_ok, open_task, plain_case, second_env
+from tests.integration.verbs_support import (actions, add_user, chain_ok, complete_step, open_task, parallel_case,
+                                            plain_case, second_env)
 
 
 def test_holder_transfers_to_a_colleague_who_then_holds_it(env):
@@ -101,3 +103,28 @@ def test_urge_by_the_initiator_or_a_leader_above_rate_limited(env, clock):
         urge_task(env, task.id, org.actor("d1_lead"))
     with env.db.read() as s:
         assert s.get(HumanTask, task.id).status == TaskStatus.completed
+
+
+def test_transfer_signers_and_urging_in_one_parallel_branch_leave_the_other_alone(env, clock):
+    """转办, 加签 and 催办 of a task in one branch touch only that branch; a transfer out of the
+    other branch by someone who does not hold it is still refused."""
+    org, iid = parallel_case(env)
+    cw, mate, d1 = org.actor("t1_cw"), org.actor("t1_cw2"), org.actor("d1_cw")
+    complete_step(env, iid, "draft", cw)
+    check_a, check_b = open_task(env, iid, "check_a"), open_task(env, iid, "check_b")
+    transfer_task(env, check_a.id, cw, mate.id, "甲方由同事核对")
+    with env.db.read() as s:
+        moved, other = s.get(HumanTask, check_a.id), s.get(HumanTask, check_b.id)
+        assert (moved.assignee_id, moved.mark) == (mate.id, "transferred")
+        assert (other.status, other.assignee_id, other.mark) == (TaskStatus.open, None, None)
+    with pytest.raises(PermissionDenied):  # the other branch is not an outsider's to give away
+        transfer_task(env, check_b.id, org.actor("t2_cw"), mate.id, "理由")
+    add_signer(env, check_b.id, cw, d1.id, "alongside", "乙方请区局会签")
+    urge_task(env, check_a.id, org.actor("d1_lead"), "甲方请尽快")
+    complete_task(env, check_a.id, mate, {})
+    assert open_task(env, iid, "sign_a").status == TaskStatus.open  # branch A runs on
+    complete_task(env, check_b.id, cw, {})
+    assert open_task(env, iid, "check_b").assignee_id == d1.id  # branch B waits for its signer
+    complete_step(env, iid, "sign_a", cw)
+    complete_task(env, open_task(env, iid, "check_b").id, d1, {})
+    assert open_task(env, iid, "approve").status == TaskStatus.open and chain_ok(env, iid)
