@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, literal, or_, select
+from sqlalchemy import and_, exists, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -60,21 +60,22 @@ def load_task_case(env: Env, session: Session, task_id: int,
     granted = (exists().where(RoleGrant.user_id == actor.id, RoleGrant.role == HumanTask.role,
                               RoleGrant.org_unit_id == HumanTask.org_unit_id)
                if actor is not None else literal(False))
-    wanted = or_(HumanTask.id == task_id, HumanTask.status.in_(OPEN_STATUSES))
+
+    def wanted(instance_id: Any) -> Any:  # the task and the case's open rows, each by its index
+        return or_(HumanTask.id == task_id,
+                   and_(HumanTask.instance_id == instance_id, HumanTask.status.in_(OPEN_STATUSES)))
     if env.db.is_sqlite:  # BEGIN IMMEDIATE already holds the database: the case and its rows in one read
+        of_task = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
         rows = session.execute(select(HumanTask, granted.label("granted"), ProcessInstance)
                                .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                               .where(HumanTask.instance_id == select(HumanTask.instance_id).where(
-                                   HumanTask.id == task_id).scalar_subquery(), wanted)
-                               .execution_options(populate_existing=True)).all()
+                               .where(wanted(of_task)).execution_options(populate_existing=True)).all()
         if not rows:
             raise NotFound(f"case of task {task_id} does not exist", "案件不存在")
         case = case_of(env, session, rows[0].ProcessInstance)
     else:  # lock the case row first, then read its rows (a read before the lock could be stale)
         case = lock_case(env, session, 0, for_task=task_id)
-        rows = session.execute(select(HumanTask, granted.label("granted")).where(
-            HumanTask.instance_id == case.instance.id, wanted)
-            .execution_options(populate_existing=True)).all()
+        rows = session.execute(select(HumanTask, granted.label("granted")).where(wanted(case.instance.id))
+                               .execution_options(populate_existing=True)).all()
     target = [(r.HumanTask, bool(r.granted)) for r in rows if r.HumanTask.id == task_id]
     if not target:
         raise NotFound(f"task {task_id} does not exist", "任务不存在")

@@ -220,7 +220,9 @@ class HumanTask(Base):
     """A READY user task of a case, mirrored from the workflow after each step (the inbox reads this)."""
     __tablename__ = "human_task"
     __table_args__ = (Index("ix_task_inbox", "status", "org_unit_id", "role"),
-                      Index("ix_task_assignee", "assignee_id", "status"))
+                      Index("ix_task_assignee", "assignee_id", "status"),
+                      # a case's open rows without its completed ones (migration 0018)
+                      Index("ix_task_instance_status", "instance_id", "status"))
     id: Mapped[int] = mapped_column(primary_key=True)
     spiff_task_id: Mapped[str] = mapped_column(String(36))
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)

@@ -1,4 +1,4 @@
-"""one-transaction submit (issue 12): reserved revision, intentionally empty (no schema change was needed; kept so the revision chain stays linear)
+"""one-transaction submit (issue 12): index human_task (instance_id, status) for a case's open rows
 
 Revision ID: 0018
 Revises: 0017
@@ -14,8 +14,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('human_task', schema=None) as batch_op:
+        batch_op.create_index('ix_task_instance_status', ['instance_id', 'status'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('human_task', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_instance_status')
