@@ -52,6 +52,8 @@ class LedgerQuery:
     status: InstanceStatus | None = None
     date_from: date | None = None       # registered on or after (Beijing days)
     date_to: date | None = None
+    closed_from: date | None = None     # closed on or after (Beijing days)
+    closed_to: date | None = None
     overdue_at: datetime | None = None  # only cases with an open task overdue at this instant
     case_ids: frozenset[int] | None = None
     sort: str = "created_at"
@@ -177,15 +179,21 @@ def _statement(session: Session, scope: Scope, key: str, q: LedgerQuery) -> Sele
         stmt = stmt.where(_open_task(HumanTask.step_id == q.step_id))
     if q.status is not None:
         stmt = stmt.where(ProcessInstance.status == q.status)
-    if q.date_from is not None:
-        stmt = stmt.where(ProcessInstance.created_at >= datetime.combine(q.date_from, time(), BEIJING))
-    if q.date_to is not None:
-        end = datetime.combine(q.date_to + timedelta(days=1), time(), BEIJING)
-        stmt = stmt.where(ProcessInstance.created_at < end)
+    stmt = _days(stmt, ProcessInstance.created_at, q.date_from, q.date_to)
+    stmt = _days(stmt, ProcessInstance.closed_at, q.closed_from, q.closed_to)
     if q.overdue_at is not None:
         stmt = stmt.where(_open_task(HumanTask.due_at <= q.overdue_at))  # engine.calendar.is_overdue
     if q.case_ids is not None:
         stmt = stmt.where(ProcessInstance.id.in_(sorted(q.case_ids)) if q.case_ids else false())
+    return stmt
+
+
+def _days(stmt: Select[Any], column: Any, first: date | None, last: date | None) -> Select[Any]:
+    """Rows whose `column` falls on Beijing days first..last (both included, either open)."""
+    if first is not None:
+        stmt = stmt.where(column >= datetime.combine(first, time(), BEIJING))
+    if last is not None:
+        stmt = stmt.where(column < datetime.combine(last + timedelta(days=1), time(), BEIJING))
     return stmt
 
 
@@ -194,6 +202,8 @@ def _check(q: LedgerQuery) -> None:
         raise FormInvalid({"sort": "排序字段无效"})
     if q.date_from and q.date_to and q.date_to < q.date_from:
         raise FormInvalid({"date_to": "截止日期不能早于起始日期"})
+    if q.closed_from and q.closed_to and q.closed_to < q.closed_from:
+        raise FormInvalid({"closed_to": "截止日期不能早于起始日期"})
 
 
 def _ordered(stmt: Select[Any], q: LedgerQuery) -> Select[Any]:

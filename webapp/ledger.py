@@ -42,6 +42,8 @@ class LedgerArgs:
     status: str = ""
     date_from: str = ""
     date_to: str = ""
+    closed_from: str = ""
+    closed_to: str = ""
     overdue: str = ""
     sort: str = ""
     dir: str = ""
@@ -76,6 +78,8 @@ def to_query(args: LedgerArgs, indicator: IndicatorCases | None) -> LedgerQuery:
     """The engine's query, or FormInvalid naming each field that does not parse."""
     errors: dict[str, str] = {}
     date_from, date_to = _day(args.date_from, "date_from", errors), _day(args.date_to, "date_to", errors)
+    closed_from = _day(args.closed_from, "closed_from", errors)
+    closed_to = _day(args.closed_to, "closed_to", errors)
     unit = parse_id(args.unit) if args.unit else None
     if args.unit and unit is None:
         errors["unit"] = "单位无效"
@@ -87,7 +91,7 @@ def to_query(args: LedgerArgs, indicator: IndicatorCases | None) -> LedgerQuery:
     if errors:
         raise FormInvalid(errors)
     return LedgerQuery(text=args.q, unit_id=unit, step_id=args.step, status=status,
-                       date_from=date_from, date_to=date_to,
+                       date_from=date_from, date_to=date_to, closed_from=closed_from, closed_to=closed_to,
                        overdue_at=current_env().clock.now() if args.overdue else None,
                        case_ids=indicator.case_ids if indicator else None, sort=args.sort or "created_at",
                        descending=args.dir != "asc")

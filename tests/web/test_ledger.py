@@ -84,6 +84,8 @@ def test_search_by_each_field_and_the_combined_filters(client, env, world):
     bad = client.get("/ledger/petition?date_from=2026-13-01&q=王建国")
     assert bad.status_code == 422 and "日期格式应为" in bad.text and 'value="王建国"' in bad.text
     assert client.get("/ledger/petition?date_from=2026-03-05&date_to=2026-03-01").status_code == 422
+    assert case_nos(client.get("/ledger/petition?closed_from=2026-03-01").text) == []  # none closed yet
+    assert client.get("/ledger/petition?closed_from=2026-03-05&closed_to=2026-03-01").status_code == 422
     assert client.get("/ledger/petition?sort=state").status_code == 422
     assert client.get("/ledger/nonexistent").status_code == 404
 
