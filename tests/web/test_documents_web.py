@@ -42,6 +42,7 @@ def test_caseworker_prints_the_receipt_and_the_auditor_sees_the_numbered_notice(
     assert case_no in text and query_code in text and "王建国" in text
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "信访事项登记回执" in page and "未编号" in page
+    assert "文书：信访事项登记回执（未编号）" in page  # the timeline names the document
 
     act(env, org, case_id, "intake", "city_cw", {"intake_outcome": "受理"})
     client.get("/logout")
