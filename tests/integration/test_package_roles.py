@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine.access import startable_processes
 from engine.errors import DefinitionError, FormInvalid, PermissionDenied
 from engine.models import AdminEvent, OrgUnit, Role
 from engine.orgs import Actor, create_user
@@ -63,5 +64,13 @@ def test_a_package_may_name_only_catalogued_roles_and_any_of_them_holds_tasks(en
         upload_package(env, org.actor("admin"), zipped(files))
     assert "不在角色目录中" in unknown.value.user_message and unknown.value.element == "lanes.审核岗"
     save_role(env, org.actor("admin"), "inspector", "督查员")
+    files["process.toml"] = files["process.toml"].replace(b'roles = ["caseworker"]', b'roles = ["inspector"]', 1)
     done = upload_package(env, org.actor("admin"), zipped(files))  # an added role is as good as a built-in one
     assert done.created and env.process("preferential_card").roles["district_review"] == "inspector"
+    with env.db.write() as s:  # who may start: the added role at a town, not the town's caseworker
+        t1 = s.get(OrgUnit, org.units["t1"])
+        org.users["t1_insp"] = Actor(create_user(s, "t1_insp", "镇督查员", "secret-pass", env.clock.now(),
+                                                 [("inspector", t1)]).id, "镇督查员")
+    [option] = startable_processes(env, org.actor("t1_insp").id, [])
+    assert (option.key, option.units) == ("preferential_card", [(org.units["t1"], "城东街道退役军人服务站")])
+    assert startable_processes(env, org.actor("t1_cw").id, []) == []
