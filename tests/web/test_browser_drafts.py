@@ -68,6 +68,13 @@ def test_typed_input_survives_uploads_reloads_and_the_idle_timeout(browser, serv
                              files=[{"name": "来信原件.pdf", "mimeType": "application/pdf", "buffer": PDF}])
         page.locator("form.upload-form").get_by_role("button", name="上传").click()
         expect(page.locator(".upload-message")).to_contain_text("该文件已上传过")
+        # a file over the limit (1 MB in the tests) is refused before it is sent
+        page.set_input_files("form.upload-form input[type=file]", files=[
+            {"name": "扫描件.pdf", "mimeType": "application/pdf", "buffer": PDF + b"0" * (1024 * 1024)}])
+        page.locator("form.upload-form").get_by_role("button", name="上传").click()
+        expect(page.locator(".upload-message")).to_have_text(
+            "文件过大，单个文件不能超过 1 MB，请压缩或拆分后重新选择")
+        assert page.input_value(OPINION) == "经审查，符合受理条件"
         # inline preview: the PDF in a frame of this page
         page.get_by_role("link", name="预览").click()
         frame = page.locator(".attachment-preview iframe")

@@ -9,16 +9,19 @@
   var leaving = false;  // a real submit or a planned sign-out: no "unsaved changes" question
 
   // ------------------------------------------------------------------ requests of this script
+  var ended = false;  // the session is over: one way to the login page, no more requests
   function sessionEnded(loginUrl) {
+    if (ended) { return; }
+    ended = true;
     leaving = true;
-    window.location.assign(loginUrl || "/login");
+    window.location.assign(loginUrl);
   }
 
   // The answer of a POST made by this script: its JSON, or an error message. A 401 (idle timeout)
   // or a redirect to the login page ends the page's session.
   function readAnswer(status, redirectedTo, text) {
-    if (redirectedTo && redirectedTo.indexOf("/login") !== -1) {
-      sessionEnded(redirectedTo);
+    if (redirectedTo && redirectedTo.indexOf("/login") !== -1) {  // signed out elsewhere
+      sessionEnded("/login?next=" + encodeURIComponent(here()));
       return {ended: true};
     }
     var data = null;
@@ -37,6 +40,7 @@
   }
 
   function post(url, form, background) {
+    if (ended) { return Promise.resolve({ended: true}); }
     var headers = {"X-Requested-With": "fetch", "Accept": "application/json", "X-CSRFToken": csrf};
     if (background) { headers["X-Rongflow-Background"] = "1"; }
     return fetch(url, {method: "POST", body: form, headers: headers, credentials: "same-origin"})
@@ -78,11 +82,13 @@
     status.classList.toggle("text-muted", !bad);
   }
 
+  var backgroundSave = null;  // the idle timer's save in flight (the warning's and the end's are one)
   function saveDraft(background, label) {
     if (!draftForm) { return Promise.resolve(null); }
+    if (background && backgroundSave) { return backgroundSave; }
     window.clearTimeout(autosaveTimer);
     var sending = edits;
-    return post(draftForm.dataset.draftUrl, draftData(), background).then(function (answer) {
+    var saving = post(draftForm.dataset.draftUrl, draftData(), background).then(function (answer) {
       if (answer.data) {
         savedEdits = Math.max(savedEdits, sending);
         if (savedEdits === edits) { draftForm.dataset.dirty = ""; }
@@ -90,8 +96,11 @@
       } else if (answer.error) {
         setStatus(answer.error, true);
       }
+      if (background) { backgroundSave = null; }
       return answer;
     });
+    if (background) { backgroundSave = saving; }
+    return saving;
   }
 
   stepForms.forEach(function (form) {
@@ -125,35 +134,38 @@
     event.returnValue = "";  // the browser asks "leave this page? changes may not be saved"
   });
 
-  // A file chosen in a form's file field: refused here when it is over the size limit, so the
-  // form is never sent only to be cut off.
-  function tooBig(form, input) {
-    var max = Number(form.dataset.maxBytes || 0);
-    return max > 0 && Array.prototype.some.call(input.files || [], function (f) { return f.size > max; });
+  // A file chosen in any file field: refused here when it is over the size limit, so a form is
+  // never sent only to be cut off (the server's limit, data-max-upload-mb on <body>).
+  var maxMb = Number(body.dataset.maxUploadMb || 0);
+  function tooBig(input) {
+    return maxMb > 0 && Array.prototype.some.call(input.files || [], function (f) {
+      return f.size > maxMb * 1024 * 1024;
+    });
   }
+  var TOO_BIG = "文件过大，单个文件不能超过 " + maxMb + " MB，请压缩或拆分后重新选择";
 
   function fieldMessage(input, text) {
     var note = input.parentNode.querySelector(".file-size-note");
-    if (!note) {
+    if (!note && text) {
       note = document.createElement("div");
       note.className = "invalid-feedback d-block file-size-note";
       input.parentNode.appendChild(note);
     }
-    note.textContent = text;
+    if (note) { note.textContent = text; }
   }
 
-  if (draftForm) {
-    draftForm.querySelectorAll("input[type=file]").forEach(function (input) {
-      input.addEventListener("change", function () {
-        if (tooBig(draftForm, input)) {
-          fieldMessage(input, "文件过大，单个文件不能超过 " + draftForm.dataset.maxMb + " MB，请压缩或拆分后再选择");
-          input.value = "";
-        } else {
-          fieldMessage(input, "");
-        }
-      });
-    });
-  }
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input[type=file]") || input.closest("form.upload-form[data-inplace]")) {
+      return;  // the in-place upload says it next to its own button
+    }
+    if (tooBig(input)) {
+      fieldMessage(input, TOO_BIG);
+      input.value = "";
+    } else {
+      fieldMessage(input, "");
+    }
+  });
 
   // ------------------------------------------------------------------ files: upload, preview, remove
   function replaceList(html) {
@@ -174,8 +186,8 @@
       event.preventDefault();
       var file = input.files && input.files[0];
       if (!file) { say("请选择要上传的文件", true); return; }
-      if (tooBig(form, input)) {
-        say("文件过大，单个文件不能超过 " + form.dataset.maxMb + " MB，请压缩或拆分后重新上传", true);
+      if (tooBig(input)) {
+        say(TOO_BIG, true);
         return;
       }
       var xhr = new XMLHttpRequest();
