@@ -1,7 +1,8 @@
 """The approval verbs in a real browser, on a petition at the district: the caseworker takes 调查办理
 back (撤回), the reviewer returns the case to it (退回), the caseworker hands it to a colleague
 (转办), who adds the district leader as a signer (加签); the message centre shows each to the right
-person, with the unread count in the header."""
+person, with the unread count in the header; the diagram draws the 退回; the leader opens a 督办单
+on the case page and the caseworker answers it there."""
 from __future__ import annotations
 
 import pytest
@@ -77,7 +78,7 @@ def test_withdraw_return_transfer_and_add_signer_reach_the_right_people(env, pet
     click(mate, ".verb-signer", "加签")
     assert "已加签" in mate.locator(".alert-success").inner_text()
 
-    lead, _ = pages()
+    lead, lead_problems = pages()
     sign_in(lead, "d1_lead")
     assert any(t.startswith("加签：区经办二请您办理调查办理") for t in messages_of(lead))
     assert not any(t.startswith("加签") for t in messages_of(rev))
@@ -85,3 +86,21 @@ def test_withdraw_return_transfer_and_add_signer_reach_the_right_people(env, pet
     timeline = lead.locator("body").inner_text()
     for label in ("撤回", "退回", "转办", "加签"):
         assert label in timeline
+    # the diagram draws the 退回 jump, with its legend
+    assert lead.locator(".diagram svg .bpmn-return[data-from=review][data-to=handle]").count() == 1
+    assert "红色虚线箭头：退回" in lead.locator(".diagram .bpmn-legend").text_content()
+
+    # 督办单 on the case page (the engine's 督办, the petition's 督办事由): the unit answers there
+    lead_problems.expected_statuses.add(422)  # the refused 督办 form comes back with its page
+    lead.select_option("#v-supervise-kind", label="久拖未决")
+    click(lead, ".verb-supervise", "开具督办单")
+    assert "请填写督办要求" in lead.locator(".verb-supervise").inner_text()  # refused, kind kept
+    assert lead.locator("#v-supervise-kind").input_value() == "久拖未决"
+    lead.fill("#v-supervise-req", "请三日内书面报告办理进展")
+    click(lead, ".verb-supervise", "开具督办单")
+    assert "已开具督办单" in lead.locator(".alert-success").inner_text()
+    assert any(t.startswith("督办（久拖未决）：") for t in messages_of(cw))
+    cw.goto(f"/cases/{case_id}")
+    cw.locator(".verb-answer textarea[name=feedback]").fill("已约谈原单位，本周内报告")
+    click(cw, ".verb-answer", "书面反馈")
+    assert "按期" in cw.locator(".supervision-order").inner_text()
