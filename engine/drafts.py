@@ -23,7 +23,7 @@ from engine.runtime import can_act
 from engine.stepper import OPEN_STATUSES
 
 MAX_DRAFT_BYTES = 256 * 1024  # far above any form of the app; keeps a stray client from filling the table
-DraftValues = dict[str, str | list[str]]
+DraftValues = dict[str, str | list[str] | list[dict[str, str]]]  # text, list, or table rows
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,20 @@ class Draft:
     saved_at: datetime
 
 
+def _texts(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()))
+
+
 def _clean(values: dict[str, Any]) -> DraftValues:
-    """Field name -> text or list of texts (what a form posts); anything else is refused."""
+    """Field name -> text, list of texts or table rows (what a form posts); anything else is refused."""
     out: DraftValues = {}
     for name, value in values.items():
         if not isinstance(name, str) or name.startswith("_") or name == "csrf_token":
             continue  # the page's own fields are not part of the draft
         if isinstance(value, str):
             out[name] = value
-        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        elif isinstance(value, list) and all(_texts(v) for v in value):
             out[name] = list(value)
         else:
             raise FormInvalid({"_draft": f"暂存内容格式有误（{name}）"})

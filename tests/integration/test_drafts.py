@@ -125,3 +125,13 @@ def test_a_task_without_drafts_costs_no_draft_statement(env, org):
     finally:
         event.remove(engine, "before_cursor_execute", watch)
     assert not [s for s in seen if "form_draft" in s]
+
+
+def test_table_rows_are_kept_as_typed(env, org):
+    task = _open_task(env, org)
+    me = org.actor("t1_cw").id
+    rows = [{"name": "张三", "relation": "父亲"}, {"name": "李四"}]
+    save_draft(env, me, task, {"members": rows, "note": ""})
+    assert load_draft(env, me, task).values == {"members": rows, "note": ""}
+    with pytest.raises(FormInvalid):
+        save_draft(env, me, task, {"members": [{"name": 3}]})
