@@ -77,7 +77,6 @@ class IndicatorSet:
     declared: tuple[dict[str, Any], ...] = ()
     compute: Callable[[Scope], list[Row]] | None = None
     order: int = 100  # sections are shown by order, then key
-    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def section(scope: Scope, key: str, declared: IndicatorSet) -> Section:
