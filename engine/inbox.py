@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.absence import acting_grants
@@ -83,9 +84,14 @@ def done_list(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 
 
 def inbox_count(env: Env, user_id: int) -> int:
     with env.db.read() as session:
-        grants = acting_grants(session, user_id, env.clock.now())
-        cond = _actionable(user_id, grants)
-        return session.scalar(select(func.count()).select_from(HumanTask).where(cond)) or 0
+        return session.scalar(inbox_count_query(env, session, user_id)) or 0
+
+
+def inbox_count_query(env: Env, session: Session, user_id: int) -> Any:
+    """The 待办 count as a statement (reads the user's acting grants first), so a page can read
+    it together with its other counts."""
+    cond = _actionable(user_id, acting_grants(session, user_id, env.clock.now()))
+    return select(func.count()).select_from(HumanTask).where(cond)
 
 
 @dataclass(frozen=True)

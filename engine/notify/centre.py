@@ -51,7 +51,7 @@ def task_holders(session: Session, row: HumanTask) -> list[int]:
 
 
 def unread_count(env: Env, user_id: int) -> int:
-    with env.db.read() as s:
+    with env.db.single_read() as s:  # one statement on every page: no transaction
         return int(s.scalar(select(func.count()).select_from(AppMessage).where(
             AppMessage.user_id == user_id, AppMessage.read_at.is_(None))) or 0)
 
