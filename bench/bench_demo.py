@@ -8,7 +8,8 @@ test suite (its test asserts no time).
 Each run prints the wall time and this process's CPU time (steadier on a shared machine: it
 leaves out waiting for the CPU, the disk and, on PostgreSQL, the server's own work). `--against`
 builds with an earlier demo_city.py too, alternating with today's run by run so both see the
-same load, e.g. `git show 1f53923:workflows/demo_city.py > /tmp/old_demo_city.py`.
+same load, e.g. `git show 1f53923:workflows/demo_city.py > /tmp/old_demo_city.py`. Documents are
+issued as `rongflow demo` issues them (into a scratch upload folder) unless `--no-documents`.
 """
 from __future__ import annotations
 
@@ -65,8 +66,10 @@ def _load_build(path: str) -> Callable[..., Any]:
     return module.build  # type: ignore[no-any-return]
 
 
-def one_run(url: str, builder: Callable[..., Any]) -> tuple[float, float, int]:
+def one_run(url: str, builder: Callable[..., Any], documents: bool) -> tuple[float, float, int]:
     env = make_env(url, bpmn_dir=ROOT / "bpmn")
+    if documents:  # as `rongflow demo`: the app's UPLOAD_DIR is set, so steps issue their documents
+        env.upload_dir = Path(tempfile.mkdtemp(prefix="rongflow-bench-uploads-"))
     started, cpu = time.perf_counter(), time.process_time()
     init_db(env)
     deploy_all(env)
@@ -83,13 +86,15 @@ def main() -> None:
     parser.add_argument("--pg", help="a PostgreSQL URL; a scratch database is made beside it and dropped")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--against", help="an earlier demo_city.py to time alternately with today's")
+    parser.add_argument("--no-documents", action="store_true",
+                        help="issue no documents (as the test fixture, whose Env has no upload folder)")
     args = parser.parse_args()
     builders = [("today", build)] + ([("against", _load_build(args.against))] if args.against else [])
     times: dict[str, list[tuple[float, float]]] = {name: [] for name, _b in builders}
     for _ in range(args.runs):
         for name, builder in builders:
             url = _pg_database(args.pg) if args.pg else f"sqlite:///{tempfile.mkdtemp()}/demo.db"
-            elapsed, cpu, cases = one_run(url, builder)
+            elapsed, cpu, cases = one_run(url, builder, not args.no_documents)
             if args.pg:
                 _drop_pg_database(args.pg, url)
             times[name].append((elapsed, cpu))

@@ -146,9 +146,10 @@ def demo_command() -> None:
 
 def build_demo(env: Env) -> Any:
     """Schema, processes and the demo city; prints what was built and every demo login."""
-    from workflows.demo_city import build, demo_logins
+    from dataclasses import replace
+    from workflows.demo_city import build, demo_clock, demo_logins
     init_db(env)
-    deploy_all(env)
+    deploy_all(replace(env, clock=demo_clock(env)))  # deployed on the demo's first morning, before its cases
     built = build(env)
     click.echo(built.summary())
     click.echo(demo_logins())

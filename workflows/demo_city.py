@@ -298,6 +298,13 @@ def demo_processes(env: Env) -> dict[str, int]:
     return plan
 
 
+def demo_clock(env: Env, days_back: int = 120, now: datetime | None = None) -> ManualClock:
+    """The demo's clock at its first morning: 08:30 of the first working day `days_back` days ago
+    (`rongflow demo` deploys the processes then, before the first case)."""
+    now = now or SystemClock().now()
+    return ManualClock(first_workday_morning(now - timedelta(days=days_back), env.calendar))
+
+
 def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
     """Build the demo city and its cases on an empty database (schema and processes deployed).
 
@@ -307,7 +314,7 @@ def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
     and overdue states look like a real half-year."""
     rng = random.Random(seed)
     real_now = SystemClock().now()
-    clock = ManualClock(first_workday_morning(real_now - timedelta(days=days_back), env.calendar))
+    clock = demo_clock(env, days_back, real_now)
     demo_env = Env(db=env.db, clock=clock, calendar=env.calendar, bpmn_dir=env.bpmn_dir,
                    settings=env.settings, specs=env.specs, extra_processes=env.extra_processes,
                    lookup=env.lookup, upload_dir=env.upload_dir)  # its steps issue their documents

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from engine.calendar import BEIJING
 from engine.forms import load_form
-from engine.models import (HistoryEvent, HumanTask, InstanceStatus, OrgUnit, ProcessInstance, RoleGrant,
-                           TaskStatus, User)
+from engine.models import (HistoryEvent, HumanTask, InstanceStatus, OrgUnit, ProcessDefinition, ProcessInstance,
+                           RoleGrant, TaskStatus, User)
 from engine.orgs import ROLE_LABELS, check_password
 from workflows import package_keys, process_keys
 from workflows.demo_city import CITY_NAME, DEMO_PASSWORD
@@ -62,6 +62,9 @@ def test_demo_city_has_cases_of_every_process_in_every_state(demo_city):
             select(HumanTask.instance_id).where(HumanTask.step_id == "handle",
                                                 HumanTask.status == TaskStatus.completed)
             .group_by(HumanTask.instance_id).having(func.count() > 1).subquery()))
+        first_case = s.scalar(select(func.min(ProcessInstance.created_at)))
+        deployed = s.scalar(select(func.max(ProcessDefinition.deployed_at)))
+    assert deployed < first_case  # the processes were there before the first case
     assert 240 <= sum(per_process.values()) <= 300
     assert set(per_process) == set(process_keys()) | set(package_keys(ROOT / "bpmn")) >= SEVEN
     assert by_status[InstanceStatus.running] >= 50 and by_status[InstanceStatus.completed] >= 60
