@@ -20,7 +20,7 @@ from webapp.security import IDLE_KEEPERS, current_env, is_fetch
 from webapp.templating import local_dt
 
 bp = Blueprint("drafts", __name__)
-KEPT_ON_TIMEOUT = frozenset({"tasks.submit", "drafts.save"})  # posts of a task's own form
+KEPT_ON_TIMEOUT = frozenset({"tasks.submit", "verbs.hand_back", "drafts.save"})  # posts of a task's form
 
 
 def _save_posted(task_id: int) -> Any:

@@ -135,3 +135,19 @@ def test_table_rows_are_kept_as_typed(env, org):
     assert load_draft(env, me, task).values == {"members": rows, "note": ""}
     with pytest.raises(FormInvalid):
         save_draft(env, me, task, {"members": [{"name": 3}]})
+
+
+def test_a_draft_saved_by_one_engine_is_read_and_ended_by_another(env, db_url, clock, org):
+    """Two engine instances on one database (as two app processes): nothing lives in memory."""
+    from engine.env import make_env
+    from tests.conftest import ROOT
+    task = _open_task(env, org)
+    other = make_env(db_url, clock=clock, bpmn_dir=ROOT / "bpmn")
+    other.extra_processes.update(env.extra_processes)
+    try:
+        save_draft(env, org.actor("t1_cw").id, task, {"note": "甲进程暂存"})
+        assert load_draft(other, org.actor("t1_cw").id, task).values == {"note": "甲进程暂存"}
+        complete_task(other, task, org.actor("t1_cw"), {"note": "乙进程办结"})
+        assert drafts_of_task(env, task) == []
+    finally:
+        other.db.dispose()
