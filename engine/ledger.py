@@ -27,16 +27,13 @@ from engine.access import CASE_ROLES, SUBTREE_ROLES
 from engine.calendar import BEIJING
 from engine.env import Env
 from engine.errors import FormInvalid, NotFound
-from engine.indicators import cases_behind
-from engine.models import (CaseCopy, HumanTask, InstanceStatus, LedgerFilter, OrgUnit,
-                           ProcessDefinition, ProcessInstance, Role, TaskStatus)
+from engine.models import (CaseCopy, HumanTask, InstanceStatus, LedgerFilter, OrgUnit, ProcessInstance,
+                           Role, TaskStatus)
 from engine.orgs import user_grants
-from engine.packages.store import deployed_manifests
 from engine.paging import Page
 
 OPEN = (TaskStatus.open, TaskStatus.claimed)
 EXPORT_LIMIT = 20000
-DRILLABLE = frozenset({"count", "rate", "duration", "sum"})  # kinds with a list of cases behind them
 SORTS = {"case_no": ProcessInstance.case_no, "created_at": ProcessInstance.created_at,
          "closed_at": ProcessInstance.closed_at, "status": ProcessInstance.status,
          "subject_name": ProcessInstance.subject_name, "unit": OrgUnit.name}
@@ -351,51 +348,8 @@ def delete_filter(env: Env, user_id: int, filter_id: int) -> None:
 
 # ----------------------------------------------------------------------------- indicators
 
-def declared_indicators(env: Env, session: Session, key: str) -> list[dict[str, Any]]:
-    """The indicators process `key` declares: its deployed package's manifest, else its
-    ProcessConfig's `indicators` if it has any (the generic declaration of Python processes)."""
-    specs = (deployed_manifests(session).get(key) or {}).get("indicators")
-    if specs:
-        return list(specs)
-    try:
-        declared = getattr(env.process(key), "indicators", None)
-    except KeyError:
-        return []
-    return list(getattr(declared, "declared", None) or [])
-
-
-def drillable_indicators(env: Env) -> dict[str, list[str]]:
-    """key -> the labels of its declared indicators, in order (统计指标 links those rows)."""
-    with env.db.read() as session:
-        keys = set(session.scalars(select(ProcessDefinition.key).distinct()))
-        return {k: [str(s.get("label", "")) if s.get("kind") in DRILLABLE else ""
-                    for s in declared_indicators(env, session, k)] for k in keys}
-
-
-def indicator_spec(env: Env, session: Session, key: str, index: int) -> dict[str, Any] | None:
-    """The `index`-th indicator process `key` declares (None: no such indicator)."""
-    specs = declared_indicators(env, session, key)
-    return specs[index] if 0 <= index < len(specs) else None
-
-
 @dataclass(frozen=True)
 class IndicatorCases:
+    """The cases behind one figure of 统计指标 (engine.indicators.Row.cases), to narrow the ledger."""
     label: str
     case_ids: frozenset[int]
-
-
-def indicator_cases(env: Env, user_id: int, key: str, index: int, unit_id: int,
-                    since: datetime | None, until: datetime | None) -> IndicatorCases:
-    """The cases behind one indicator of 统计指标 for a unit's subtree and period, as its number
-    counts them; NotFound unless the user may read that unit's indicators and the indicator exists."""
-    with env.db.read() as session:
-        roots = {u for r, u in user_grants(session, user_id) if r in SUBTREE_ROLES}
-        unit = session.get(OrgUnit, unit_id)
-        spec = indicator_spec(env, session, key, index)
-        if unit is None or not any(f"/{g}/" in unit.path for g in roots) or spec is None:
-            raise NotFound(f"indicator {key}#{index} of unit {unit_id} not readable by {user_id}",
-                           "该指标不存在或您无权查看")
-        ids = cases_behind(session, key, spec, unit_id=unit_id, since=since, until=until)
-        if ids is None:
-            raise NotFound(f"indicator {key}#{index} has no case list", "该指标不对应具体案件")
-        return IndicatorCases(f"{unit.name} · {spec['label']}", frozenset(ids))

@@ -11,8 +11,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from engine.errors import FormInvalid
-from engine.ledger import (IndicatorCases, LedgerQuery, LedgerRow, SORTS, delete_filter, indicator_cases, ledger,
+from engine.errors import FormInvalid, PermissionDenied
+from engine.ledger import (IndicatorCases, LedgerQuery, LedgerRow, SORTS, delete_filter, ledger,
                            ledger_all, ledger_steps, ledger_units, save_filter, saved_filter,
                            saved_filters)
 from engine.models import InstanceStatus
@@ -21,7 +21,7 @@ from webapp.errors import error_page
 from webapp.inputs import parse_day, parse_id
 from webapp.security import current_env
 from webapp.xlsx import add_sheet, download, new_book
-from workflows.indicators import period
+from workflows.indicators import report
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
@@ -51,6 +51,7 @@ class LedgerArgs:
     ind_unit: str = ""  # and the unit and period 统计指标 showed it for
     ind_from: str = ""
     ind_to: str = ""
+    part: str = ""      # "den": a rate's denominator, not its numerator
 
     @classmethod
     def from_mapping(cls, args: Any) -> LedgerArgs:
@@ -61,7 +62,7 @@ class LedgerArgs:
 
     def filter_query(self) -> dict[str, str]:
         """What a saved filter keeps: the search, not an indicator's click-through."""
-        return {k: v for k, v in self.query().items() if not k.startswith("ind")}
+        return {k: v for k, v in self.query().items() if not k.startswith("ind") and k != "part"}
 
 
 def _day(raw: str, name: str, errors: dict[str, str]) -> date | None:
@@ -98,16 +99,30 @@ def to_query(args: LedgerArgs, indicator: IndicatorCases | None) -> LedgerQuery:
 
 
 def indicator_of(args: LedgerArgs, key: str) -> IndicatorCases | None:
-    """The indicator a click-through on 统计指标 asked for (404 when it is none the user may read)."""
+    """The figure of 统计指标 a click-through asked for — row `ind` of process `key`'s section, for
+    the unit and period it was shown for — and the cases behind it (a rate: its numerator's, or
+    with `part=den` its denominator's). 404 when there is no such figure for this user."""
     if not args.ind:
         return None
     index = int(args.ind) if args.ind.isdigit() and len(args.ind) <= 3 else None
     unit = parse_id(args.ind_unit)
     errors: dict[str, str] = {}
-    since, until = period(_day(args.ind_from, "ind_from", errors), _day(args.ind_to, "ind_to", errors))
+    date_from, date_to = _day(args.ind_from, "ind_from", errors), _day(args.ind_to, "ind_to", errors)
     if index is None or unit is None or errors:
         abort(404)
-    return indicator_cases(current_env(), current_user.id, key, index, unit, since, until)
+    try:
+        found = report(current_env(), current_user.id, unit, date_from, date_to)
+    except (PermissionDenied, FormInvalid):
+        abort(404)
+    section = next((s for s in found.sections if s.key == key), None)
+    row = section.rows[index] if section and index < len(section.rows) else None
+    if row is None:
+        abort(404)
+    ids = row.cases if args.part == "den" or row.counted is None else row.counted
+    if ids is None:
+        abort(404)
+    part = "（计算基数）" if args.part == "den" and row.counted is not None else ""
+    return IndicatorCases(f"{found.unit_name} · {row.label}{part}", frozenset(ids))
 
 
 def _process(key: str) -> str:

@@ -16,7 +16,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from engine.errors import FormInvalid
-from engine.ledger import drillable_indicators
 from engine.queries import deployed_processes
 from engine.trends import Bar, Series, trend_charts
 from webapp.audit.views import to_csv
@@ -72,9 +71,9 @@ def index() -> str | tuple[str, int]:
         found = _report(args)
     except FormInvalid as exc:
         return render_template("stats/index.html", args=args, report=_report(StatsArgs(args.unit)),
-                               errors=exc.errors, charts=[], drill={}), 422
+                               errors=exc.errors, charts=[]), 422
     return render_template("stats/index.html", args=args, report=found, errors={},
-                           charts=_charts(found), drill=drillable_indicators(current_env()))
+                           charts=_charts(found))
 
 
 @dataclass(frozen=True)

@@ -95,9 +95,9 @@ def test_excel_export_of_the_indicators_and_the_chart_numbers(client, world):  #
     assert client.get("/stats/export.xlsx").status_code == 403
 
 
-def test_each_declared_indicator_opens_the_cases_behind_its_number(client, app, cards):
+def test_each_indicator_opens_the_cases_behind_its_number(client, app, cards):
     org = cards["org"]
-    for username, applied in (("city_lead", "3"), ("d1_lead", "2")):
+    for username, applied, petitions in (("city_lead", "3", "3"), ("d1_lead", "2", "2")):
         login(client, username)
         html = client.get("/stats/").text
         got, links = numbers(html), drill_links(html)
@@ -106,14 +106,20 @@ def test_each_declared_indicator_opens_the_cases_behind_its_number(client, app, 
         assert ledger_count(client, url) == int(applied)
         assert "按统计指标查看" in client.get(url).text
         done = links[("preferential_card", "申领完成率")]
-        assert got[("preferential_card", "申领完成率")][1].startswith("0/")
+        assert got[("preferential_card", "申领完成率")][1] == f"0/{applied}"
         assert ledger_count(client, done) == 0
+        assert ledger_count(client, done + "&part=den") == int(applied)
+        # a Python process's figures too: the petitions registered, and a rate's two parts
+        assert got[("petition", "登记件数")] == (petitions, "")
+        assert ledger_count(client, links[("petition", "登记件数")]) == int(petitions)
+        timely, basis = got[("petition", "及时受理率")][1].split("/")
+        assert ledger_count(client, links[("petition", "及时受理率")]) == int(timely)
+        assert ledger_count(client, links[("petition", "及时受理率")] + "&part=den") == int(basis)
         client.post("/logout")
-    # the district's leader cannot read the other district's indicator through the link
+    # the district's leader cannot read the other district's figures through the link
     login(client, "d1_lead")
     assert client.get(f"/ledger/preferential_card?ind=0&ind_unit={org.units['d2']}").status_code == 404
     assert client.get("/ledger/preferential_card?ind=99&ind_unit=" + str(org.units["d1"])).status_code == 404
+    assert client.get(f"/ledger/preferential_card?ind=0&ind_unit={org.units['d1']}&ind_from=x").status_code == 404
     login(client, "t1_cw")  # no indicators for caseworkers, whatever the link says
     assert client.get(f"/ledger/preferential_card?ind=0&ind_unit={org.units['d1']}").status_code == 404
-
-
