@@ -328,27 +328,3 @@ def _open_days(intervals: list[tuple[datetime, datetime]]) -> float:
             merged.append([start, end])
     return sum((end - start).total_seconds() for start, end in merged) / 86400
 
-
-# ----------------------------------------------------------------------------- the cases behind a number
-
-def cases_behind(session: Session, key: str, spec: dict[str, Any], *, unit_id: int | None,
-                 since: datetime | None, until: datetime | None) -> set[int] | None:
-    """The ids of the cases one declared indicator counts (the case ledger's click-through from
-    统计指标): a count's cases, a rate's numerator, a duration's measured cases, a sum's summed
-    cases; None for kinds with no case list of their own (ratio, stage_times)."""
-    facts = Facts(session, scoped_cases(key, unit_id, since, until))
-    kind = spec["kind"]
-    if kind == "count":
-        return facts.cases(spec.get("event", {"action": "start"}))
-    if kind == "rate":
-        return facts.cases(spec["num"])
-    if kind == "duration":
-        start = {"action": "start"} if spec["from_step"] == "start" else {"action": "complete",
-                                                                          "step": spec["from_step"]}
-        starts = {e.case: e.at for e in reversed(facts.events) if matches(e, start)}
-        ends = {e.case: e.at for e in reversed(facts.events)
-                if matches(e, {"action": "complete", "step": spec["to_step"]})}
-        return {c for c in ends if c in starts and ends[c] >= starts[c]}
-    if kind == "sum":
-        return set(sum_last(facts.events, spec["field"], spec.get("event", {"action": "complete"})))
-    return None
