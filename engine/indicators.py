@@ -327,4 +327,3 @@ def _open_days(intervals: list[tuple[datetime, datetime]]) -> float:
         else:
             merged.append([start, end])
     return sum((end - start).total_seconds() for start, end in merged) / 86400
-
