@@ -31,7 +31,7 @@ from engine.models import (CaseSequence, HistoryEvent, HumanTask, InstanceStatus
                            ProcessInstance, TaskStatus, User)
 from engine.notify.centre import watch_new_tasks
 from engine.absence import stand_in
-from engine.verbs.proxy import proxy_actor
+from engine.verbs.supervision import open_step_order
 from engine.verbs.signers import check_turn, expand_modes, hold_for_signers, is_fix
 from engine.ops.logs import logged_command
 from engine.orgs import Actor, SessionOrgLookup, has_role
@@ -227,15 +227,17 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
               opinion: str | None) -> StepResult:
     case, row, granted = load_task_case(env, session, task_id, actor)
     # 代理: within the absent user's rights (asked only where it may matter: no extra statement otherwise)
-    acting = proxy_actor(session, row, actor, env.clock.now()) if row.mark == "proxy" or not granted else None
-    if acting is not None:
-        actor, granted = acting, True
+    proxy = stand_in(session, row, actor, env.clock.now()) if row.mark == "proxy" or not granted else None
+    if proxy is not None:
+        actor, granted = proxy.actor, True
     require_open(row)
     require_running(case)
     if row.status == TaskStatus.claimed and row.assignee_id != actor.id:
         raise Conflict(f"task {task_id} is claimed by user {row.assignee_id}", "该任务已被他人认领")
     _require_grant(granted, actor, row)
     _check_four_eyes(session, case, row, actor)
+    if proxy is not None:  # nor may the proxy do what the absent user could not (four eyes)
+        _check_four_eyes(session, case, row, Actor(proxy.absent_id, ""))
     check_turn(session, row)
     spiff_task = find_spiff_task(case, row.spiff_task_id)
     if spiff_task.state != TaskState.READY:
@@ -264,7 +266,10 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
     if hook_failure is not None:  # a bug in the process package: the workflow was not touched
         failure = fail_step(env, case, now, hook_failure, committed_workflow(env, case), keep)
         return step_result(case, failure)
-    return finish_step(env, case, now, spiff_task.run, keep)  # issues the step's documents too
+    result = finish_step(env, case, now, spiff_task.run, keep)  # issues the step's documents too
+    if result.error is None and row.step_id in case.config.supervision_steps:  # the 督办单 it opens
+        open_step_order(env, case, row.step_id, actor, dict(spiff_task.data))
+    return result
 
 
 def four_eyes_refusal(session: Session, config: ProcessConfig, row: HumanTask,

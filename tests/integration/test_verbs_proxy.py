@@ -1,6 +1,7 @@
 """代理: a user away names a proxy; tasks assigned to them go to the proxy, who acts within the
 absent user's rights only and only during the period; the history says "张三 代 李四". Pool tasks of
 the absent user's roles and tasks returned to them reach the proxy too; nobody else gets in."""
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from engine.notify.centre import messages
 from engine.runtime import claim_task, complete_task, case_history
 from engine.verbs.proxy import end_proxy, move_open_tasks, set_proxy
 from engine.verbs.returning import return_task
+from tests.factories import plain_config
 from tests.integration.verbs_support import (actions, add_user, chain_ok, complete_step, inbox_ids, open_task,
                                             plain_case)
 
@@ -140,4 +142,18 @@ def test_a_task_returned_to_an_absent_user_goes_to_their_proxy_marked_returned(e
     complete_task(env, row.id, proxy, {})
     done = [e for e in case_history(env, iid) if e.action == "complete"][-1]
     assert (done.step_id, done.actor_name) == ("step1", "二镇经办 代 镇经办")
+    assert chain_ok(env, iid)
+
+
+def test_a_proxy_may_not_do_what_the_four_eyes_rule_forbids_the_absent_user(env, clock):
+    org, iid = plain_case(env)
+    env.extra_processes["plain"] = replace(plain_config(), four_eyes={"step2": "step1"})
+    cw, mate, proxy = org.actor("t1_cw"), org.actor("t1_cw2"), org.actor("t2_cw")
+    complete_step(env, iid, "step1", cw)
+    set_proxy(env, cw, proxy.id, clock.now(), clock.now() + timedelta(days=2))
+    step2 = open_task(env, iid, "step2")
+    with pytest.raises(PermissionDenied) as refused:  # 镇经办 did step1: neither they nor their proxy
+        complete_task(env, step2.id, proxy, {})
+    assert "同一人" in refused.value.user_message
+    complete_task(env, step2.id, mate, {})
     assert chain_ok(env, iid)
