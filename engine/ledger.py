@@ -145,12 +145,11 @@ def _text_condition(text: str) -> ColumnElement[bool]:
     """A 身份证号, phone or whole case number matches exactly (an index lookup); any other text
     is looked for inside the case number, the name and the title."""
     term = text.strip()
-    if ID_NUMBER.match(term):
-        return ProcessInstance.subject_id_no == term.upper()
-    if PHONE.match(term):
-        return ProcessInstance.subject_phone == term
-    if CASE_NO.match(term):
-        return ProcessInstance.case_no == term.upper()
+    exact = (ProcessInstance.subject_id_no == term.upper() if ID_NUMBER.match(term)
+             else ProcessInstance.subject_phone == term if PHONE.match(term)
+             else ProcessInstance.case_no == term.upper() if CASE_NO.match(term) else None)
+    if exact is not None:  # as a subquery, so SQLite too starts from that column's index
+        return ProcessInstance.id.in_(select(ProcessInstance.id).where(exact))
     like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return or_(ProcessInstance.case_no.like(like, escape="\\"),
                ProcessInstance.subject_name.like(like, escape="\\"),
