@@ -1,6 +1,7 @@
 """Documents are issued wherever a step completes (one engine hook, engine.documents.steps, in the
 step's own transaction): by a user, by the worker when a timer completes a step, by the timeout
-policy's auto-act, and in cases the demo city (and so `rongflow demo`) builds. A step no user
+policy's auto-act, by the CLI worker (`rongflow worker`) and in cases the demo city (and so
+`rongflow demo`) builds. A step no user
 completed is issued by 系统; its number, files and event commit with the step."""
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ def _uploader(env, attachment_id: int) -> int | None:
         return att.uploaded_by_id
 
 
-def test_a_step_the_timer_completes_issues_its_document_as_the_system(env, clock, tmp_path):
-    env.upload_dir = tmp_path / "uploads"
+def _timer_case(env, tmp_path: Path) -> int:
+    """A case whose decision is due in 3 days; the script step its timer runs issues a notice."""
     org = build_org(env)
 
     def on_start(data, ctx):
@@ -57,6 +58,12 @@ def test_a_step_the_timer_completes_issues_its_document_as_the_system(env, clock
     deploy_dir(env, "timer_case", DATA / "timer_case")
     iid = start_case(env, "timer_case", org.actor("t1_cw"), org.units["t1"], {}).instance_id
     assert documents(env, iid) == []
+    return iid
+
+
+def test_a_step_the_timer_completes_issues_its_document_as_the_system(env, clock, tmp_path):
+    env.upload_dir = tmp_path / "uploads"
+    iid = _timer_case(env, tmp_path)
     clock.advance(timedelta(days=5))
     drop_cache(env)
     other = second_env(env)  # another engine (another process) runs the worker
@@ -138,3 +145,16 @@ def test_the_demo_city_issues_the_documents_of_its_cases(env, tmp_path, monkeypa
         issued_at = [r.created_at for r in rows]
     assert rows and all(r.number or r.doc_type == "receipt" for r in rows)
     assert min(issued_at) < datetime.now(BEIJING) - timedelta(days=1)  # on the demo's own clock
+
+
+def test_the_worker_command_issues_into_the_apps_upload_folder(env, clock, tmp_path):
+    """`rongflow worker --once` (the CLI) runs on the app's env, whose upload folder is UPLOAD_DIR."""
+    from webapp import create_app
+    iid = _timer_case(env, tmp_path)
+    app = create_app({"ENV_NAME": "test", "UPLOAD_DIR": tmp_path / "app-uploads"}, env=env)
+    clock.advance(timedelta(days=5))
+    done = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert done.exit_code == 0, done.output
+    [doc] = documents(env, iid)
+    assert env.upload_dir == tmp_path / "app-uploads" and doc.number == "城东退役告〔2026〕1号"
+    assert "逾期未作出受理决定" in texts(env, doc)[1]
