@@ -1,8 +1,8 @@
 """Documents are issued wherever a step completes (one engine hook, engine.documents.steps, in the
 step's own transaction): by a user, by the worker when a timer completes a step, by the timeout
 policy's auto-act, by the CLI worker (`rongflow worker`) and in cases the demo city (and so
-`rongflow demo`) builds. A step no user
-completed is issued by 系统; its number, files and event commit with the step."""
+`rongflow demo`) builds. A step no user completed is issued by 系统; its number, files and event
+commit with the step."""
 from __future__ import annotations
 
 from dataclasses import replace
