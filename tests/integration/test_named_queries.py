@@ -3,6 +3,7 @@ DMN tables inside the sandbox: only those the process lists, answered from other
 case's clock, bounded; a package calling one it does not list is refused at upload."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 
 from engine.errors import DefinitionError
 from engine.models import InstanceStatus, ProcessDefinition
-from engine.named_queries import MAX_CALLS, QueryScope, query_scope, scope_functions
+from engine.named_queries import MAX_CALLS, QUERIES, QueryScope, query_scope, scope_functions
 from engine.packages.upload import upload_package
 from engine.runtime import case_data, start_case, terminate_case
 from tests.factories import (DATA, act, build_org_with_sections, case_row, deploy_dir, deploy_files, open_tasks,
@@ -77,6 +78,26 @@ def test_arguments_and_calls_are_bounded_and_nothing_is_offered_outside_a_comman
         assert scope_functions()["petitions_terminated_for"](ID) == 0
 
 
+def test_each_query_counts_other_cases_of_the_person_on_the_cases_clock(env, org):
+    first, second = register_petition(env, org, id_number=ID), register_petition(env, org, id_number=ID)
+    terminate_case(env, second, org.actor("admin"), "扰乱秩序，终止办理")
+    everything = frozenset(QUERIES)
+
+    def ask(name, *args, at=None, instance_id=None):
+        with env.db.read() as s, query_scope(QueryScope(s, at or env.clock.now(), everything, instance_id)):
+            return scope_functions()[name](*args)
+    assert ask("petitions_registered_by", ID) == 2
+    assert ask("petitions_registered_by", ID.lower(), instance_id=first) == 1  # the case itself never counts
+    assert ask("petitions_terminated_for", ID) == 1
+    assert (ask("cases_this_year", "petition", ID), ask("cases_within_years", "petition", ID, 1)) == (1, 1)
+    assert ask("cases_this_year", "hardship_aid", ID) == 0
+    next_year = env.clock.now() + timedelta(days=300)  # 2026-12-27 is still this year; 2027 is not
+    assert ask("cases_this_year", "petition", ID, at=next_year) == 1
+    assert ask("cases_this_year", "petition", ID, at=env.clock.now() + timedelta(days=400)) == 0
+    assert ask("cases_within_years", "petition", ID, 1, at=env.clock.now() + timedelta(days=400)) == 0
+    assert ask("petitions_terminated_for", ID, 2, at=env.clock.now() + timedelta(days=366 * 2)) == 0
+
+
 def _hardship(env, org) -> int:
     return start_case(env, "hardship_aid", org.actor("v1_cw"), org.units["v1"], APPLY).instance_id
 
@@ -110,14 +131,15 @@ def test_hardship_aid_checks_the_petition_record_through_its_dmn_table(env, org)
 
 def test_a_package_calling_a_query_it_does_not_list_is_refused_at_upload(env, org):
     files = package_files("hardship_aid")
-    files["process.toml"] = files["process.toml"].replace(
-        b'callable_queries = ["petitions_terminated_for"]\n', b"")
+    files["process.toml"], listed = re.subn(rb"(?m)^callable_queries = .*\n", b"", files["process.toml"])
+    assert listed == 1
     with pytest.raises(DefinitionError) as refused:
         upload_package(env, org.actor("admin"), zipped(files))
     err = refused.value
     assert (err.file, err.element, err.line) == ("aid_checks.dmn", "dmn:inputExpression id=in_terminated_expr", 8)
-    assert err.user_message == ("流程定义调用了未在 process.toml 的 callable_queries 中声明的查询“petitions_terminated_for”"
-                                "（文件 aid_checks.dmn，元素 dmn:inputExpression id=in_terminated_expr，第 8 行）")
+    assert err.user_message == ("流程定义调用了未在 process.toml 的 callable_queries 中声明的查询"
+                                "“petitions_terminated_for”（文件 aid_checks.dmn，"
+                                "元素 dmn:inputExpression id=in_terminated_expr，第 8 行）")
     with env.db.read() as s:
         assert s.scalar(select(func.count()).select_from(ProcessDefinition).where(
             ProcessDefinition.key == "hardship_aid")) == 0
