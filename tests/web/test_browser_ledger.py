@@ -1,6 +1,6 @@
 """台账 and the charts of 统计指标 in a real Chromium: the city leader searches the petition ledger,
 sorts it by a column, saves the search, exports it to Excel (opened and checked), then reads the
-charts of 统计指标 on screen and in print, and follows an indicator to its cases."""
+charts of 统计指标 on screen and in print, and follows an indicator to the cases behind it."""
 from __future__ import annotations
 
 import re
@@ -89,3 +89,9 @@ def test_the_city_leader_searches_sorts_saves_exports_and_reads_the_charts(env, 
     assert not page.locator("form.stats-filter").is_visible()
     assert trend.locator("svg.chart").is_visible() and trend.locator("table.chart-table").is_visible()
     page.emulate_media(media="screen")
+
+    registered = page.locator("#stats-petition tr[data-indicator='登记件数']")
+    count = registered.locator("td.stats-value").inner_text()
+    click(page, registered.locator("a.stats-drill"))
+    assert "按统计指标查看" in page.locator(".ledger-indicator").inner_text()
+    assert len(rows(page)) == int(count) == 3
