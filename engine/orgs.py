@@ -90,9 +90,10 @@ def role_names(session: Session) -> dict[str, str]:
 
 
 def role_names_of(env: Any) -> dict[str, str]:
-    """role_names in a read session of its own (for the pages)."""
-    with env.db.read() as session:
-        return role_names(session)
+    """role_names for the pages: one statement, outside a transaction (Database.single_read)."""
+    with env.db.single_read() as conn:
+        found = {str(k): n for k, n in conn.execute(select(RoleCatalogue.key, RoleCatalogue.name))}
+    return {**{role.value: label for role, label in ROLE_LABELS.items()}, **found}
 
 
 def grant_role(session: Session, user: User, role: str, unit: OrgUnit) -> RoleGrant:
