@@ -528,3 +528,17 @@ class FormDraft(Base):
 
 
 __all__ += ["FormDraft"]
+
+
+class StockOpinion(Base):
+    """常用意见: one user's stock opinion text (migration 0021, engine.opinions), offered on the
+    leader workbench and readable and removable by that user only."""
+    __tablename__ = "stock_opinion"
+    __table_args__ = (UniqueConstraint("user_id", "text", name="uq_stock_opinion_user_text"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    text: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+__all__ += ["StockOpinion"]
