@@ -67,8 +67,11 @@ def check_upload(filename: str, data: bytes, policy: UploadPolicy) -> str:
 
 
 def _may_attach(session: Session, actor: Actor, instance: ProcessInstance,
-                task_id: int | None) -> HumanTask | None:
-    """The initiator, or whoever may act on an open task of the case, may add files."""
+                task_id: int | None) -> tuple[HumanTask | None, int]:
+    """The initiator, or whoever may act on an open task of the case, may add files. Returns the
+    task (when named) and the actor's acting unit for the history: the task's unit, else the
+    unit of an open task the actor may act on, else (the initiator) the unit the case was
+    started in."""
     if instance.status not in (InstanceStatus.running, InstanceStatus.suspended):
         raise PermissionDenied(f"case {instance.case_no} is closed", "案件已结束，不能再上传附件")
     rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
@@ -80,7 +83,8 @@ def _may_attach(session: Session, actor: Actor, instance: ProcessInstance,
     if not mine and instance.initiator_id != actor.id:
         raise PermissionDenied(f"user {actor.id} may not attach to {instance.case_no}",
                                "只有发起人或当前办理人可以上传附件")
-    return task
+    acting = task or (mine[0] if mine else None)
+    return task, acting.org_unit_id if acting else instance.org_unit_id
 
 
 # Unicode categories a stored file name drops: controls, format characters (the bidi overrides
@@ -113,8 +117,9 @@ def _refuse_twice(session: Session, instance: ProcessInstance, task: HumanTask |
 
 
 def _save(session: Session, env: Env, instance: ProcessInstance, actor: Actor, name: str,
-          data: bytes, policy: UploadPolicy, task: HumanTask | None) -> Attachment:
-    """Check and store one file, add its row and its history event (caller holds the lock)."""
+          data: bytes, policy: UploadPolicy, task: HumanTask | None, unit_id: int) -> Attachment:
+    """Check and store one file, add its row and its history event under the actor's acting
+    unit (caller holds the lock)."""
     content_type = check_upload(name, data, policy)
     _refuse_twice(session, instance, task, hashlib.sha256(data).hexdigest())
     digest = store_bytes(policy.directory, data)
@@ -127,7 +132,7 @@ def _save(session: Session, env: Env, instance: ProcessInstance, actor: Actor, n
     append_event(session, instance, at=now, action="attach", actor_id=actor.id,
                  actor_name=actor.name, task_id=task.id if task else None,
                  step_id=task.step_id if task else None,
-                 step_name=task.step_name if task else None,
+                 step_name=task.step_name if task else None, org_unit_id=unit_id,
                  data={"attachment_id": att.id, "filename": name, "size": len(data),
                        "sha256": digest})
     return att
@@ -142,8 +147,8 @@ def add_attachment(env: Env, instance_id: int, actor: Actor, filename: str, data
         with env.db.write() as session:
             _lock_row(env, session, instance_id)
             instance = visible_case(session, actor.id, instance_id)
-            task = _may_attach(session, actor, instance, task_id)
-            return _save(session, env, instance, actor, name, data, policy, task).id
+            task, unit_id = _may_attach(session, actor, instance, task_id)
+            return _save(session, env, instance, actor, name, data, policy, task, unit_id).id
     except StaleDataError as exc:
         raise Conflict("the case was changed by someone else at the same time",
                        "该案件刚被他人修改，请刷新后重试") from exc
@@ -173,12 +178,13 @@ def _check_all(files: FieldFiles, policy: UploadPolicy) -> None:
 
 def _save_fields(session: Session, env: Env, instance: ProcessInstance, actor: Actor,
                  files: FieldFiles, policy: UploadPolicy,
-                 task: HumanTask | None) -> dict[str, list[int]]:
+                 task: HumanTask | None, unit_id: int) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     for name, uploads in files.items():
         for up in uploads:
             try:
-                att = _save(session, env, instance, actor, _clean_name(up.filename), up.data, policy, task)
+                att = _save(session, env, instance, actor, _clean_name(up.filename), up.data, policy, task,
+                            unit_id)
             except FormInvalid as exc:  # the same file twice: said on the form's own field
                 raise FormInvalid({name: f"{_clean_name(up.filename)}：{exc.errors['file']}"}) from exc
             out.setdefault(name, []).append(att.id)
@@ -197,8 +203,8 @@ def add_files(env: Env, instance_id: int, actor: Actor, files: FieldFiles, polic
         with env.db.write() as session:
             _lock_row(env, session, instance_id)
             instance = visible_case(session, actor.id, instance_id)
-            task = _may_attach(session, actor, instance, task_id)
-            return _save_fields(session, env, instance, actor, files, policy, task)
+            task, unit_id = _may_attach(session, actor, instance, task_id)
+            return _save_fields(session, env, instance, actor, files, policy, task, unit_id)
     except StaleDataError as exc:
         raise Conflict("the case was changed by someone else at the same time",
                        "该案件刚被他人修改，请刷新后重试") from exc
@@ -214,7 +220,7 @@ def start_case_with_files(env: Env, process_key: str, actor: Actor, org_unit_id:
     _check_all(files, policy)
 
     def attach(session: Session, instance: ProcessInstance) -> dict[str, Any]:
-        return _save_fields(session, env, instance, actor, files, policy, None)
+        return _save_fields(session, env, instance, actor, files, policy, None, org_unit_id)
     return start_case(env, process_key, actor, org_unit_id, data, attach)
 
 
@@ -303,7 +309,7 @@ def remove_attachment(env: Env, attachment_id: int, actor: Actor) -> tuple[str, 
             session.execute(delete(Attachment).where(Attachment.id == att.id))
             append_event(session, instance, at=env.clock.now(), action="detach", actor_id=actor.id,
                          actor_name=actor.name, task_id=task.id, step_id=task.step_id,
-                         step_name=task.step_name,
+                         step_name=task.step_name, org_unit_id=task.org_unit_id,
                          data={"attachment_id": attachment_id, "filename": name, "sha256": digest})
             return name, task.id
     except StaleDataError as exc:

@@ -236,3 +236,38 @@ def test_city_auditors_see_the_admin_log_chain_and_district_auditors_do_not(clie
     login(client, "d1_audit")
     assert "管理日志" not in client.get("/audit/verify").text
 
+
+
+# ----------------------------------------------------------------------------- acting unit
+
+def test_a_district_users_upload_on_a_city_case_is_logged_under_the_district(app, env, plain, tmp_path):
+    """A city case whose first step is done at district 1: the district caseworker's uploads (on
+    the task and from the case page) carry district 1, so district 1's auditor sees them and
+    district 2's auditor does not; the city auditor sees everything."""
+    from dataclasses import replace
+
+    from engine.attachments import UploadPolicy, add_attachment
+    from tests.web.conftest import web_plain_config
+
+    d1 = plain.units["d1"]
+    env.extra_processes["plain"] = replace(web_plain_config(), assign=lambda step_id, data, ctx: d1)
+    case = start_plain(env, plain, username="city_cw", unit="city_xf", subject="市局交办事项")
+    with env.db.read() as s:
+        task = s.query(HumanTask).filter_by(instance_id=case.instance_id).one()
+        assert task.org_unit_id == d1
+    policy = UploadPolicy(tmp_path / "files", 1 << 20)
+    worker = plain.actor("d1_cw")
+    add_attachment(env, case.instance_id, worker, "区里材料.pdf", b"%PDF-1.4 one", policy, task.id)
+    add_attachment(env, case.instance_id, worker, "补充材料.pdf", b"%PDF-1.4 two", policy)
+    with env.db.write() as s:
+        for username, unit in (("d1_audit", "d1"), ("d2_audit", "d2")):
+            create_user(s, username, "区审计", "secret-pass", env.clock.now(),
+                        [(Role.auditor, s.get(OrgUnit, plain.units[unit]))])
+    for username, sees in (("d1_audit", True), ("d2_audit", False), ("city_audit", True)):
+        client = app.test_client()
+        login(client, username)
+        page = client.get("/audit/?action=attach").text
+        assert (case.case_no in page) is sees, username
+        assert page.count("海安区退役军人事务局</td>") == (2 if sees else 0), username
+        exported = client.get("/audit/export.csv?action=attach").data.decode("utf-8-sig")
+        assert (exported.count(case.case_no) == 2) is sees, username
