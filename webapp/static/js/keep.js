@@ -266,7 +266,15 @@
   var idle = (function () {
     var limit = Number(body.dataset.idleSeconds || 0);
     var warnBefore = Number(body.dataset.idleWarnSeconds || 0);
-    var box = null, ticker = null, warnTimer = null, endTimer = null, deadline = 0;
+    var box = null, ticker = null, warnTimer = null, endTimer = null, deadline = 0, lastContact = 0;
+    var TYPING_KEEPS_MS = 5 * 60 * 1000;
+
+    // Typing is work: a form without autosave (a start form) renews the session now and then.
+    document.addEventListener("input", function (event) {
+      var form = event.target.form;
+      if (!form || form === draftForm || form.method.toLowerCase() !== "post") { return; }
+      if (Date.now() - lastContact > TYPING_KEEPS_MS) { keepWorking(); }
+    });
 
     function countdown() {
       var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
@@ -277,7 +285,7 @@
     function build() {
       box = document.createElement("div");
       box.className = "idle-warning alert alert-warning shadow position-fixed bottom-0 end-0 m-3 z-3 no-print";
-      box.setAttribute("role", "alertdialog");
+      box.setAttribute("role", "alert");
       box.setAttribute("aria-live", "assertive");
       box.setAttribute("aria-label", "即将自动退出");
       var text = document.createElement("p");
@@ -285,7 +293,8 @@
       text.append("您已较长时间未操作，");
       var strong = document.createElement("strong");
       strong.className = "idle-countdown";
-      text.append(strong, " 后将自动退出登录。未提交的表单内容会自动暂存。");
+      text.append(strong, draftForm ? " 后将自动退出登录。未提交的表单内容会自动暂存。"
+        : " 后将自动退出登录。如有未提交的内容，请点击“继续工作”后尽快提交。");
       var button = document.createElement("button");
       button.type = "button";
       button.className = "btn btn-sm btn-primary idle-keep";
@@ -331,6 +340,7 @@
 
     function arm(seconds) {
       if (!limit) { return; }
+      lastContact = Date.now();
       var left = Number(seconds || limit);
       window.clearTimeout(warnTimer);
       window.clearTimeout(endTimer);
