@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from engine.access import case_unit_ids, visible_case, visible_task
+from engine.readable import is_internal, label_of
 from engine.casedata import Options, field_options, lists_options, task_data
 from engine.env import Env
 from engine.forms import OPINION_HINT, load_form
@@ -115,8 +116,8 @@ def _timeline_entry(event: HistoryEvent, catalog: FormCatalog,
                     units: dict[int, str]) -> TimelineEntry:
     pairs = _pairs(event.data) if event.action in FACT_ACTIONS else {}
     own = catalog.own_titles(event)
-    changes = [Change(k, own.get(k) or catalog.titles.get(k, k), *_named(k, b, a, catalog, units))
-               for k, (b, a) in pairs.items()]
+    changes = [Change(k, label, *_named(k, b, a, catalog, units)) for k, (b, a) in pairs.items()
+               if not is_internal(k) and (label := own.get(k) or label_of(k, catalog.titles))]
     details = {k: v for k, v in (event.data or {}).items() if k not in pairs}
     decision_field = catalog.decisions.get(event.step_id or "")
     decision = pairs.get(decision_field, [None, None])[1] if decision_field else None
@@ -196,10 +197,15 @@ class CaseFile:
 
 
 def _catalog(env: Env, key: str) -> FormCatalog:
+    """The process's form catalog, its own labels of hook-set keys added as titles."""
     try:
-        return form_catalog(env.process(key).forms_dir)
+        config = env.process(key)
     except KeyError:
         return FormCatalog()
+    catalog = form_catalog(config.forms_dir)
+    for name, label in config.field_labels.items():
+        catalog.titles.setdefault(name, label)
+    return catalog
 
 
 def _facts(catalog: FormCatalog, values: dict[str, Any],

@@ -95,6 +95,9 @@ class ProcessConfig:
     # step id -> the neutral label the case page shows when the window closed unused (e.g.
     # 期满未申请) instead of a red 超期; a lapse there is nobody's failure.
     lapse_labels: dict[str, str] = field(default_factory=dict)
+    # Chinese labels of data keys no form titles (set by hooks), for 数据变更 and the audit view;
+    # a key with neither a title nor a label here is shown nowhere (engine.readable).
+    field_labels: dict[str, str] = field(default_factory=dict)
     # Title and searchable subject of a case from its data: (title, name, id number).
     summarize: Callable[[dict[str, Any]], tuple[str, str | None, str | None]] | None = None
     # Smoke run for `workflows check`: start data and an answer per step (or a list of answers).

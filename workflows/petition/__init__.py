@@ -35,6 +35,7 @@ from pathlib import Path
 
 from engine.models import OrgLevel
 from engine.process_api import ProcessConfig
+from workflows.petition.labels import FIELD_LABELS
 from workflows.petition.assignment import assign
 from workflows.petition.deadlines import (ASSIGNMENT_NOTICE, FIRST_REQUEST, FIRST_REVIEW, HANDLING, INTAKE, OBJECTION,
                                           SECOND_REQUEST, SECOND_REVIEW, due_key, roll_settings)
@@ -110,6 +111,7 @@ PROCESS = ProcessConfig(
     },
     lapse_labels={"receive_assignment": "期满未提出异议", "review_request": "期满未申请",
                   "second_request": "期满未申请", "evaluate": "未评价"},
+    field_labels=FIELD_LABELS,
     summarize=summarize,
     task_label=task_label,
     smoke_start=SMOKE_START,
