@@ -19,6 +19,7 @@ from engine.errors import FormInvalid
 
 _FORMAT_CHECKER = FormatChecker()
 OPINION_HINT = "x-opinion"  # a step form's own opinion field (see opinion_field)
+SHOW_IF = "x-show-if"  # {"field": "<name>", "in": [values]}: the field exists only for those values
 
 
 @_FORMAT_CHECKER.checks("cn-id-number")
@@ -64,8 +65,64 @@ def load_form(forms_dir: Path, step_id: str) -> dict[str, Any] | None:
     return _load_schema(str(path), path.stat().st_mtime)
 
 
+def _choice_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def shown_when(prop: dict[str, Any]) -> tuple[str, list[str]] | None:
+    """A field's `x-show-if` as (controlling field, values as text), or None (always shown)."""
+    cond = prop.get(SHOW_IF)
+    if not isinstance(cond, dict) or not isinstance(cond.get("field"), str):
+        return None
+    return cond["field"], [_choice_text(v) for v in cond.get("in") or []]
+
+
+def hidden_fields(schema: dict[str, Any] | None, data: dict[str, Any]) -> set[str]:
+    """The fields whose `x-show-if` the data does not meet: not shown, not required, not kept.
+    A field shown only under a hidden field is hidden too."""
+    props = (schema or {}).get("properties") or {}
+    hidden: set[str] = set()
+    for _ in range(len(props)):  # conditions may chain (a field shown under a shown field)
+        before = len(hidden)
+        for name, prop in props.items():
+            when = shown_when(prop) if isinstance(prop, dict) else None
+            if when and (when[0] in hidden or _choice_text(data.get(when[0])) not in when[1]):
+                hidden.add(name)
+        if len(hidden) == before:
+            break
+    return hidden
+
+
+def required_when(schema: dict[str, Any] | None) -> dict[str, list[tuple[str, list[str]]]]:
+    """Fields required only for some choices, from the schema's `if`/`then` rules of the form
+    {"if": {"properties": {F: {"const": V} or {"enum": [...]}}}, "then": {"required": [...]}}:
+    field -> [(F, values as text)]; the form marks them with * when the choice is made."""
+    rules = [schema or {}, *((schema or {}).get("allOf") or [])]
+    out: dict[str, list[tuple[str, list[str]]]] = {}
+    for rule in rules:
+        cond, then = rule.get("if"), rule.get("then")
+        if not isinstance(cond, dict) or not isinstance(then, dict):
+            continue
+        props = cond.get("properties") or {}
+        if len(props) != 1:
+            continue
+        (field, test), = props.items()
+        values = ([test["const"]] if "const" in test else test.get("enum")) if isinstance(test, dict) else None
+        if not values:
+            continue
+        for name in then.get("required") or []:
+            out.setdefault(name, []).append((field, [_choice_text(v) for v in values]))
+    return out
+
+
 def validate_form(schema: dict[str, Any], data: dict[str, Any]) -> None:
-    """Raise FormInvalid with one Chinese message per failing field."""
+    """Raise FormInvalid with one Chinese message per failing field. A field hidden by its
+    `x-show-if` is not checked (nor required); coerce_form has dropped its value."""
+    hidden = hidden_fields(schema, data)
+    if hidden:
+        data = {k: v for k, v in data.items() if k not in hidden}
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
     errors: dict[str, str] = {}
     for err in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
@@ -76,6 +133,7 @@ def validate_form(schema: dict[str, Any], data: dict[str, Any]) -> None:
                 errors.setdefault(field, _required_message(err, schema, missing))
             continue
         errors.setdefault(_field_of(err), _message(err, schema))
+    errors = {k: v for k, v in errors.items() if k.split(".")[0] not in hidden}
     if errors:
         raise FormInvalid(errors)
 
@@ -161,6 +219,8 @@ def coerce_form(schema: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
                 out[name] = False
             continue
         out[name] = _coerce_scalar(kind, value)
+    for name in hidden_fields(schema, out):  # x-show-if: a hidden field's value is not kept
+        out.pop(name, None)
     return out
 
 

@@ -9,6 +9,7 @@ Options of a select may come from the task's data ("x-options-from", see `apply_
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from engine.attachments import ALLOWED_TYPES, Upload
+from engine.forms import hidden_fields, required_when, shown_when
 from webapp.inputs import parse_id
 
 UnitChoices = Callable[[list[str] | None], list[tuple[int, str, int]]]
@@ -39,6 +41,9 @@ class FieldView:
     attrs: dict[str, Any] = field(default_factory=dict)
     readonly: bool = False
     dom_id: str = ""
+    show_if: str = ""          # x-show-if as JSON for forms.js ({"field": ..., "in": [...]})
+    required_if: str = ""      # the choices that make it required, as JSON for forms.js
+    hidden: bool = False       # hidden by its x-show-if for the current values
 
     def selected(self, option: str) -> bool:
         if isinstance(self.value, list):
@@ -60,6 +65,11 @@ def _as_text(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _text(value: Any) -> str:
+    text = _as_text(value)
+    return text if isinstance(text, str) else ""
 
 
 def _options(prop: dict[str, Any]) -> list[tuple[str, str]]:
@@ -147,15 +157,22 @@ def field_views(schema: dict[str, Any] | None, values: dict[str, Any], errors: d
     if not schema:
         return []
     required = set(schema.get("required", []))
+    current = {k: values.get(k, p.get("default")) for k, p in schema.get("properties", {}).items()}
+    hidden, conditional = hidden_fields(schema, current), required_when(schema)
     views = []
     for name, prop in schema.get("properties", {}).items():
         widget = widget_of(prop)
-        value = values.get(name, prop.get("default"))
+        value = current[name]
+        when, needs = shown_when(prop), conditional.get(name, [])
+        needed = name in required or any(_text(current.get(f)) in vals for f, vals in needs)
         view = FieldView(name=name, title=str(prop.get("title", name)), widget=widget,
-                         required=name in required, description=prop.get("description"),
+                         required=needed, description=prop.get("description"),
                          options=_options(prop), value=_as_text(value), error=errors.get(name),
                          attrs=_attrs(prop, widget), readonly=bool(prop.get("readOnly")),
-                         dom_id=f"{id_prefix}f-{name}")
+                         dom_id=f"{id_prefix}f-{name}", hidden=name in hidden,
+                         show_if=json.dumps({"field": when[0], "in": when[1]}, ensure_ascii=False) if when else "",
+                         required_if=json.dumps([{"field": f, "in": v} for f, v in needs], ensure_ascii=False)
+                         if needs and name not in required else "")
         if widget == "boolean" or (widget == "radio" and prop.get("type") == "boolean"):
             view.options = [("true", "是"), ("false", "否")]
         if widget == "unit" and unit_choices is not None:

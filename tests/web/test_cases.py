@@ -19,7 +19,7 @@ def test_start_page_lists_only_processes_the_user_may_start(client, plain):
 def test_caseworker_registers_a_case(env, client, plain):
     login(client, "t1_cw")
     form = client.get("/start/plain").text
-    assert 'name="subject"' in form and 'type="date"' in form and 'name="requests"' in form
+    assert 'name="subject"' in form and 'data-date-input' in form and 'name="requests"' in form
     response = client.post("/start/plain", data={
         "subject": "伤残抚恤金调整", "petitioner_name": "王建国", "id_number": GOOD_ID,
         "category": "优抚", "channel": "来访", "received_on": "2026-03-02", "headcount": "2",
