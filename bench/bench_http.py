@@ -270,7 +270,8 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
                       "SECRET_KEY": "bench-secret-key-not-for-production", "LOG_LEVEL": "WARNING"}
         server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b",
                                    f"127.0.0.1:{port}", "--log-level", "warning", "bench.bench_http:server_app()"],
-                                  cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL,
+                                  stderr=(workdir / "gunicorn.log").open("w"))
         try:
             wait_up(port)
             unit = org.units["t1"]
@@ -280,6 +281,9 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
             print(html_sequential(port, "linear5", unit, max(1, args.cases // 2)))
             print(concurrent(port, secrets[1:9], "linear5", unit, max(1, args.cases // 8)))
             print(loop_case(port, secrets[0], unit, args.loop))
+        except Exception:
+            print((workdir / "gunicorn.log").read_text()[-3000:], file=sys.stderr)  # why the server failed
+            raise
         finally:
             server.terminate()
             server.wait(timeout=30)
