@@ -272,7 +272,7 @@
     // Typing is work: a form without autosave (a start form) renews the session now and then.
     document.addEventListener("input", function (event) {
       var form = event.target.form;
-      if (!form || form === draftForm || form.method.toLowerCase() !== "post") { return; }
+      if (!limit || !form || form === draftForm || form.method.toLowerCase() !== "post") { return; }
       if (Date.now() - lastContact > TYPING_KEEPS_MS) { keepWorking(); }
     });
 
