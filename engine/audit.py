@@ -8,7 +8,6 @@ units it was routed to does. Everything here reads; auditors change nothing.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -29,7 +28,8 @@ from engine.integrity.adminlog import verify_admin_log
 from engine.integrity.keys import Keyring, keyring_of
 from engine.integrity.service import snapshot
 from engine.models import HistoryEvent, OrgUnit, ProcessInstance, Role, RoleGrant, User
-from engine.casefile import CaseFile, case_file, form_catalog
+from engine.casefile import FACT_ACTIONS, CaseFile, FormCatalog, case_file, form_catalog
+from engine.readable import is_internal, label_of, readable_text, value_text
 from engine.runtime import case_data
 
 CHAIN_REASONS = {"missing event": "缺少事件", "broken link": "前后哈希不衔接",
@@ -160,14 +160,16 @@ def export_rows(env: Env, user_id: int, f: HistoryFilter = HistoryFilter()) -> l
         stmt = _search_stmt(session, auditor_paths(session, user_id), f)
         rows = session.execute(stmt.order_by(HistoryEvent.at, HistoryEvent.id).limit(EXPORT_LIMIT)).all()
         out = [list(EXPORT_HEADERS)]
+        catalogs: dict[str, FormCatalog] = {}
         for r in rows:
             a = _row(r)
             e = a.event
-            out.append([a.case_no, a.process_key, str(e.seq),
+            catalog = catalogs.get(a.process_key) or catalogs.setdefault(a.process_key, _catalog(env, a.process_key))
+            titles = {**catalog.titles, **catalog.own_titles(e)}
+            out.append([a.case_no, process_name(env, a.process_key), str(e.seq),
                         e.at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S"), e.actor_name,
-                        a.action_label, _cell(e.step_name or e.step_id), _cell(a.unit_name),
-                        _cell(e.opinion), json.dumps(e.data, ensure_ascii=False) if e.data else "",
-                        e.hash])
+                        a.action_label, _cell(e.step_name), _cell(a.unit_name), _cell(e.opinion),
+                        readable_text(e.data, titles, pairs=e.action in FACT_ACTIONS), e.hash])
         return out
 
 
@@ -177,8 +179,9 @@ def export_rows(env: Env, user_id: int, f: HistoryFilter = HistoryFilter()) -> l
 class AuditCase:
     file: CaseFile
     data: dict[str, Any]         # every business variable of the case, as the engine holds it
-    labels: dict[str, str]       # field titles from the process's forms
+    labels: dict[str, str]       # field titles from the process's forms and its label map
     chain: ChainCheck
+    rows: list[tuple[str, str]] = field(default_factory=list)  # (label, value text) for the page
 
     @property
     def chain_label(self) -> str:
@@ -191,11 +194,44 @@ class AuditCase:
         return CHAIN_REASONS.get(self.chain.reason, self.chain.reason)
 
 
-def _labels(env: Env, key: str) -> dict[str, str]:
+def _catalog(env: Env, key: str) -> FormCatalog:
     try:
-        return form_catalog(env.process(key).forms_dir).titles
+        config = env.process(key)
     except KeyError:
-        return {}
+        return FormCatalog()
+    catalog = form_catalog(config.forms_dir)
+    for name, label in config.field_labels.items():
+        catalog.titles.setdefault(name, label)
+    return catalog
+
+
+def _labels(env: Env, key: str) -> dict[str, str]:
+    return _catalog(env, key).titles
+
+
+def process_name(env: Env, key: str) -> str:
+    """A process's one Chinese name (its ProcessConfig's), the key only for a process gone."""
+    try:
+        return env.process(key).name
+    except KeyError:
+        return key
+
+
+def data_rows(session: Session, catalog: FormCatalog, data: dict[str, Any]) -> list[tuple[str, str]]:
+    """The case's data as (label, text) in the forms' order: unit fields by the unit's name,
+    internal keys and keys without a Chinese label left out."""
+    units = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(
+        [v for k, v in data.items() if k in catalog.unit_fields and isinstance(v, int)]))).all())
+    order = {k: i for i, k in enumerate(catalog.titles)}
+    rows = []
+    for key in sorted(data, key=lambda k: (order.get(k, len(order)), k)):
+        value = data[key]
+        if key in catalog.unit_fields and key in catalog.titles:
+            rows.append((catalog.titles[key], units.get(value, value_text(value))
+                         if isinstance(value, int) else value_text(value)))
+        elif not is_internal(key) and (label := label_of(key, catalog.titles)):
+            rows.append((label, value_text(value)))
+    return rows
 
 
 def audit_case(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> AuditCase:
@@ -209,8 +245,10 @@ def audit_case(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> 
         events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
                                  .order_by(HistoryEvent.seq)).all()
         chain = chain_check(env, list(events), instance, keyring_of(session))
-    return AuditCase(case_file(env, user_id, instance_id, soon_days), case_data(env, instance_id),
-                     _labels(env, key), chain)
+        catalog = _catalog(env, key)
+        data = case_data(env, instance_id)
+        rows = data_rows(session, catalog, data)
+    return AuditCase(case_file(env, user_id, instance_id, soon_days), data, catalog.titles, chain, rows)
 
 
 # ----------------------------------------------------------------------------- all chains

@@ -20,14 +20,15 @@ DETAIL_LABELS: dict[str, str] = {
     "status": "案件状态", "to": "抄送给", "to_name": "交给", "to_step_name": "退回到",
     "withdrawn": "收回的步骤", "cancelled": "已撤销的办理步骤", "leaders": "通知领导",
     "due": "到期时间", "due_on": "办结期限", "kind": "督办类型", "on_time": "按期反馈",
-    "message": "错误信息", "line": "出错行号", "error_line": "出错代码", "rolled_back": "已回滚",
+    "line": "脚本出错行号", "rolled_back": "已退回出错前的状态",
     "title": "文书名称", "number": "文书编号", "doc_type": "文书类型", "user": "人员",
     "position": "位置", "proposed": "拟办内容", "action": "处理方式",
     "case_due_at": "办结期限", "case_due_at_provisional": "期限待定",
     "reason": "原因", "note": "说明",
 }
 # Internal keys: ids, step ids and the like, which mean nothing to a reader.
-INTERNAL_KEYS = frozenset({"to_step", "assignee", "order", "to_ids", "document_id", "attachment_id",
+INTERNAL_KEYS = frozenset({"message", "error_line",  # an error's English text and code line: admin only
+                           "to_step", "assignee", "order", "to_ids", "document_id", "attachment_id",
                            "docx_attachment_id", "pdf_attachment_id", "sign", "token"})
 STATUS_WORDS = {"running": "办理中", "suspended": "已挂起", "completed": "已办结", "terminated": "已终止",
                 "cancelled": "已撤销", "error": "出错"}

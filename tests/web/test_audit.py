@@ -132,6 +132,8 @@ def test_csv_export_has_bom_chinese_headers_and_follows_the_search(client, histo
     assert rows[2][8] == "'-已登记"  # a cell Excel would run as a formula is defused
     assert rows[1][3] == "2026-03-04 09:00:00"
     assert "HYPERLINK" in rows[1][9] and not rows[1][9].startswith("=")
+    assert {r[1] for r in rows[1:]} == {"五步审批"}  # the process by its Chinese name, not "plain"
+    assert "姓名：王建国" in rows[1][9] and "{" not in rows[1][9] and "petitioner_name" not in rows[1][9]
 
 
 # ----------------------------------------------------------------------------- one case
@@ -141,9 +143,10 @@ def test_auditor_reads_the_whole_case_with_chain_status(client, history):
     login(client, "city_audit")
     page = client.get(f"/audit/cases/{c1.instance_id}").text
     assert "校验通过" in page and "全部业务数据" in page
-    for value in ("一区事项", "王建国", GOOD_ID, c1.query_code, "registered_unit_id"):
+    for value in ("一区事项", "王建国", GOOD_ID, c1.query_code):
         assert value in page
     assert "身份证号" in page  # field titles from the process's forms
+    assert "registered_unit_id" not in page and "subject" not in page  # no internal key on screen
 
 
 def test_tampered_case_fails_verification(client, env, history):

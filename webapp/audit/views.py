@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from engine import audit
 from engine.errors import FormInvalid
 from engine.history import ACTION_LABELS
+from engine.readable import readable_pairs, value_text
 from webapp.audit.documents import document_lines
 from webapp.errors import error_page
 from webapp.inputs import parse_day, parse_id, parse_page
@@ -61,6 +62,12 @@ class SearchArgs:
 
     def query(self) -> dict[str, str]:
         return {k: v for k, v in asdict(self).items() if v}
+
+
+@bp.context_processor
+def _readable() -> dict[str, object]:
+    """History data in words for the audit pages (engine.readable)."""
+    return {"readable_pairs": readable_pairs, "value_text": value_text}
 
 
 @bp.before_request
