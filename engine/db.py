@@ -100,6 +100,29 @@ class Database:
         """Options for a row-locking SELECT (ignored by SQLite, which locks the whole file)."""
         return {} if self.is_sqlite else {"with_for_update": True}
 
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Commits that do not wait for the disk, for a load that can be rebuilt (the demo city):
+        SQLite `synchronous=NORMAL` (in WAL mode never corrupt; the last commits may be lost on a
+        power failure), PostgreSQL `synchronous_commit=off` (the same on a server crash). Every
+        transaction stays atomic. Connections opened inside use it; full durability afterwards."""
+        setting = "PRAGMA synchronous=NORMAL" if self.is_sqlite else "SET synchronous_commit TO OFF"
+
+        def relax(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute(setting)
+            cur.close()
+            if not self.is_sqlite:
+                dbapi_conn.commit()  # psycopg opened a transaction for the SET
+
+        self.engine.dispose()  # pooled connections reconnect with the setting
+        event.listen(self.engine, "connect", relax)
+        try:
+            yield
+        finally:
+            event.remove(self.engine, "connect", relax)
+            self.engine.dispose()
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -212,7 +212,16 @@ def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
                    lookup=env.lookup, upload_dir=env.upload_dir)  # its steps issue their documents
     city = DemoCity()
     names = Names(rng)
-    build_org(demo_env, city, names)
+    with env.db.bulk_load():  # the demo can be rebuilt: its commits need not wait for the disk
+        build_org(demo_env, city, names)
+        _simulate(demo_env, clock, city, names, real_now, rng)
+    return city
+
+
+def _simulate(demo_env: Env, clock: ManualClock, city: DemoCity, names: Names, real_now: datetime,
+              rng: random.Random) -> None:
+    """Walk the clock day by day to now: the nightly timer run, then each office-hour slot of a
+    working day with its registrations and a few steps on the longest-waiting cases."""
     driver = Driver(demo_env, rng)
     begin = clock.now() + timedelta(days=1)
     span = (real_now - begin).total_seconds() - 3 * 86400  # the last days' registrations still move
@@ -223,7 +232,7 @@ def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
     while (night := datetime.combine(day, NIGHT_RUN, BEIJING)) < real_now:
         clock.set(max(clock.now(), night))
         city.timers += run_due_timers(demo_env)
-        for slot_start, slot_end in office_slots(day, env.calendar):
+        for slot_start, slot_end in office_slots(day, demo_env.calendar):
             if slot_start >= real_now:
                 break
             clock.set(max(clock.now(), slot_start))
@@ -240,7 +249,6 @@ def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
         day += timedelta(days=1)
     clock.set(max(clock.now(), real_now))
     city.timers += run_due_timers(demo_env)
-    return city
 
 
 def _within(key: str) -> float:

@@ -192,3 +192,16 @@ def test_every_readme_login_works_at_the_unit_and_role_it_names_and_rongflow_dem
         assert check_password(users[username].password_hash, DEMO_PASSWORD), username
         assert (username, unit, labels[role]) in grants, (username, unit, role)
         assert re.search(rf"^\s+{username}\s+{re.escape(unit)} · {role}", printed, re.M), username
+
+
+def test_a_bulk_load_commits_without_waiting_for_the_disk_and_then_waits_again(env):
+    """The demo build's relaxed durability (engine.db.Database.bulk_load) ends with the build."""
+    def setting():
+        query = "PRAGMA synchronous" if env.db.is_sqlite else "SHOW synchronous_commit"
+        with env.db.engine.connect() as conn:
+            return conn.exec_driver_sql(query).scalar()
+
+    full = setting()
+    with env.db.bulk_load():
+        assert setting() in (1, "off")  # SQLite NORMAL / PostgreSQL off
+    assert setting() == full and full in (2, "on")  # SQLite FULL / PostgreSQL on
