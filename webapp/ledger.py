@@ -4,13 +4,14 @@ and the cases behind one indicator of 统计指标 (its click-through)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from engine.calendar import to_local_date
 from engine.errors import FormInvalid, PermissionDenied
 from engine.ledger import (IndicatorCases, LedgerQuery, LedgerRow, SORTS, delete_filter, ledger,
                            ledger_all, ledger_steps, ledger_units, save_filter, saved_filter,
@@ -26,7 +27,7 @@ from workflows.indicators import report
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
 HEADERS = ["案件编号", "事项", "姓名", "身份证号", "联系电话", "登记单位", "当前环节", "状态",
-           "办理期限", "是否超期", "登记时间", "办结时间"]
+           "办理期限（截止日）", "是否超期", "登记时间", "办结时间"]
 WIDTHS = [18, 30, 10, 22, 15, 26, 20, 10, 18, 10, 18, 18]
 COLUMNS = {"case_no": "案件编号", "subject_name": "姓名", "unit": "登记单位", "status": "状态",
            "created_at": "登记时间", "closed_at": "办结时间"}
@@ -181,8 +182,9 @@ def export(key: str) -> Response | tuple[str, int]:
 
 def _xlsx_row(r: LedgerRow, now: Any) -> list[Any]:
     overdue = r.due_at is not None and r.due_at <= now and bool(r.steps)
+    last_day = to_local_date(r.due_at - timedelta(microseconds=1)) if r.due_at else None  # due_at: 24:00 of it
     return [r.case_no, r.title, r.subject_name, r.id_no, r.phone, r.unit_name, "、".join(r.steps),
-            STATUS_LABELS.get(r.status, ""), r.due_at, "是" if overdue else "否", r.created_at, r.closed_at]
+            STATUS_LABELS.get(r.status, ""), last_day, "是" if overdue else "否", r.created_at, r.closed_at]
 
 
 @bp.post("/<key>/filters")

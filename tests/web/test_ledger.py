@@ -140,7 +140,7 @@ def test_the_export_has_chinese_headers_real_dates_and_masks_for_supervisors(cli
     assert first["登记时间"].is_date and first["登记时间"].value == datetime(2026, 3, 2, 9, 0)  # Beijing
     assert first["身份证号"].data_type == "s" and first["身份证号"].value == P1_ID[:4] + "*" * 10 + P1_ID[-4:]
     assert first["联系电话"].value == "139****5678"
-    assert first["办理期限"].is_date
+    assert first["办理期限（截止日）"].is_date and first["办理期限（截止日）"].number_format == "yyyy-mm-dd"
     page = client.get("/ledger/petition").text
     assert P1_ID not in page and "13912345678" not in page and "隐去部分号码" in page
 
