@@ -60,7 +60,7 @@ def test_review_and_leader_approval_show_one_opinion_box_each(env, client, org):
     client.get("/logout")
     login(client, "d1_lead")
     leader = client.get("/leader").text
-    [card] = re.findall(r'<article class="card mb-3 approval">(.*?)</article>', leader, re.S)
+    [card] = re.findall(r'<details class="wb-item[^"]*"(.*?)</details>', leader, re.S)
     assert 'name="approval_opinion"' in card and 'name="_opinion"' not in card
     assert card.count("事实清楚，依据充分") == 1  # earlier opinions: not twice (opinion and field)
     [approve] = open_tasks(env, case, "approve")

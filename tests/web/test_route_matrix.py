@@ -24,6 +24,7 @@ from sqlalchemy import select
 from engine.attachments import UploadPolicy, add_attachment
 from engine.env import Env
 from engine.ledger import save_filter
+from engine.opinions import add_opinion
 from engine.ops.heartbeat import beat
 from engine.models import OrgUnit, Role, RoleGrant, User
 from engine.orgs import create_user
@@ -63,6 +64,11 @@ MATRIX: list[tuple[str, str, str]] = [
     ("GET",  "/account/password",                             "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
     ("POST", "/account/password",                             "login bad   bad   bad   bad   bad   bad   bad   bad   bad   bad"),
     ("GET",  "/leader",                                       "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    # 领导审批 workbench: a batch acts only on the user's own leader queue (task_a is a caseworker's
+    # task: refused, per item, for everyone); 常用意见 are each user's own (d1's leader owns {stock_opinion})
+    ("POST", "/leader/batch",                                 "login ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
+    ("POST", "/leader/opinions",                              "login go    go    go    go    go    go    go    go    go    go"),
+    ("POST", "/leader/opinions/{stock_opinion}/delete",       "login hide  hide  hide  hide  hide  go    hide  hide  hide  hide"),
     # 信访事项查询: public; the case number and its query code open the petitioner's page
     # (the POST to /query sends case A's code; the one to /query/evaluate a wrong code)
     ("GET",  "/query",                                        "ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok"),
@@ -284,6 +290,8 @@ FORMS: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/api/v1/cases/{case_a}/cc"): {"user_ids": "{city_lead}"},
     ("POST", "/admin/users/{user}/active"): {"active": "1"},
     ("POST", "/admin/units/{unit}/active"): {"active": "1"},
+    ("POST", "/leader/batch"): {"decision": "approve", "task": "{task_a}", "opinion": "同意"},
+    ("POST", "/leader/opinions"): {"text": "请按程序办理"},
     ("POST", "/query"): {"case_no": "{case_a_no}", "query_code": "{case_a_code}"},
     ("POST", "/admin/users/{me}/grants"): {"role": "auditor", "unit_id": "{unit_t1}"},
     ("POST", "/admin/users/{d1_cw}/grants"): {"role": "reviewer", "unit_id": "{unit_t1}"},
@@ -357,6 +365,7 @@ def build_world(env: Env, uploads: Path) -> dict[str, Any]:
     with env.db.read() as s:
         ids["grant"] = s.scalar(select(RoleGrant.id).where(RoleGrant.user_id == ids["user"]))
     ids["ledger_filter"] = save_filter(env, org.actor("d1_lead").id, "petition", "区内", {"q": "王"})
+    ids["stock_opinion"] = add_opinion(env, org.actor("d1_lead").id, "同意").id
     return ids
 
 
