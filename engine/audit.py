@@ -27,7 +27,7 @@ from engine.integrity.checkpoint import (FEWER_EVENTS, REWRITTEN, UNKEYED_LATE, 
 from engine.integrity.adminlog import verify_admin_log
 from engine.integrity.keys import Keyring, keyring_of
 from engine.integrity.service import snapshot
-from engine.models import HistoryEvent, OrgUnit, ProcessInstance, Role, RoleGrant, User
+from engine.models import HistoryEvent, OrgUnit, ProcessDefinition, ProcessInstance, Role, RoleGrant, User
 from engine.casefile import FACT_ACTIONS, CaseFile, FormCatalog, case_file, form_catalog
 from engine.readable import is_internal, label_of, readable_text, value_text
 from engine.runtime import case_data
@@ -210,11 +210,15 @@ def _labels(env: Env, key: str) -> dict[str, str]:
 
 
 def process_name(env: Env, key: str) -> str:
-    """A process's one Chinese name (its ProcessConfig's), the key only for a process gone."""
+    """A process's one Chinese name: its ProcessConfig's (a Python process's, or a package's
+    manifest), else its newest deployed definition's (a bare BPMN upload), else the key."""
     try:
         return env.process(key).name
     except KeyError:
-        return key
+        with env.db.read() as session:
+            name = session.scalar(select(ProcessDefinition.name).where(ProcessDefinition.key == key)
+                                  .order_by(ProcessDefinition.version.desc()).limit(1))
+        return name or key
 
 
 def data_rows(session: Session, catalog: FormCatalog, data: dict[str, Any]) -> list[tuple[str, str]]:

@@ -148,8 +148,8 @@ def _add_file(parser: SpiffBpmnParser, name: str, data: bytes) -> None:
     try:
         tree = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
-        raise DefinitionError(f"not well-formed XML: {exc.msg}", file=name,
-                              line=exc.lineno) from exc
+        raise DefinitionError(f"not well-formed XML: {exc.msg}", file=name, line=exc.lineno,
+                              user_message="不是格式正确的 XML 文件（标签不配对、缺少结束标签或含非法字符）") from exc
     if name.endswith(".bpmn"):
         _check_references(tree, name)
         check_policy(tree, name)
@@ -159,7 +159,8 @@ def _add_file(parser: SpiffBpmnParser, name: str, data: bytes) -> None:
         elif name.endswith(".bpmn"):
             parser.add_bpmn_xml(tree, filename=name)
         else:
-            raise DefinitionError("only .bpmn and .dmn files can be deployed", file=name)
+            raise DefinitionError("only .bpmn and .dmn files can be deployed", file=name,
+                                  user_message="只能部署 .bpmn 和 .dmn 文件")
     except ValidationException as exc:
         raise _definition_error(exc, {name: data}) from exc
     except DefinitionError:

@@ -62,7 +62,9 @@ class DefinitionError(EngineError):
         zh_where = "，".join(p for p in (f"文件 {file}" if file else "",
                                          f"元素 {element}" if element else "",
                                          f"第 {line} 行" if line else "") if p)
-        super().__init__(full, f"流程定义有误：{user_message or message}" + (f"（{zh_where}）" if zh_where else ""),
+        # Without a Chinese message the English one stays in the log and the API's `message` only.
+        said = user_message or "文件内容不符合流程定义的要求，请按所示文件和位置检查后重新上传"
+        super().__init__(full, f"流程定义有误：{said}" + (f"（{zh_where}）" if zh_where else ""),
                          file=file, element=element, line=line)
         self.file, self.element, self.line = file, element, line
 

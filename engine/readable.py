@@ -34,7 +34,6 @@ STATUS_WORDS = {"running": "办理中", "suspended": "已挂起", "completed": "
                 "cancelled": "已撤销", "error": "出错"}
 
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def is_internal(key: str) -> bool:
@@ -56,6 +55,18 @@ def local_time(value: datetime) -> str:
     return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
+def time_text(value: str) -> str:
+    """An ISO timestamp string as 2026-12-15 00:00 Beijing time; any other string as it is."""
+    text = value.strip()
+    if not _ISO_TIME.match(text):
+        return value
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return local_time(parsed) if parsed.tzinfo else parsed.strftime("%Y-%m-%d %H:%M")
+
+
 def value_text(value: Any) -> str:
     """A value as people read it: times in Beijing time without seconds, 是/否, lists joined."""
     if value is None or value == "" or value == [] or value == {}:
@@ -67,14 +78,8 @@ def value_text(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str):
-        text = value.strip()
-        if _ISO_TIME.match(text):
-            try:
-                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
-                return value
-            return local_time(parsed) if parsed.tzinfo else parsed.strftime("%Y-%m-%d %H:%M")
-        return text if _ISO_DAY.match(text) else STATUS_WORDS.get(value, value)
+        shown = time_text(value)
+        return shown if shown != value else STATUS_WORDS.get(value, value)
     if isinstance(value, (list, tuple)):
         return "、".join(value_text(v) for v in value)
     if isinstance(value, Mapping):
@@ -110,3 +115,35 @@ def readable_text(data: Mapping[str, Any] | None, titles: Mapping[str, str] | No
             parts.append(f"{label}：{value_text(value)}")
     return "；".join(parts)
 
+
+
+# ----------------------------------------------------------------------------- the admin log
+
+ADMIN_DETAIL_LABELS: dict[str, str] = {
+    "full_name": "姓名", "code": "单位编码", "name": "名称", "level": "层级", "is_section": "内设科室",
+    "role": "角色", "unit_name": "单位", "version": "版本", "files": "文件", "content_hash": "内容哈希",
+    "key": "流程", "package": "流程包",
+}
+
+
+def admin_detail_lines(details: Mapping[str, Any] | None, process_names: Mapping[str, str],
+                       role_names: Mapping[str, str], level_names: Mapping[str, str]) -> list[tuple[str, str]]:
+    """An admin event's details as (label, text): roles, levels and processes by their Chinese
+    names, hashes shortened, ids left out."""
+    out: list[tuple[str, str]] = []
+    for key, value in (details or {}).items():
+        label = ADMIN_DETAIL_LABELS.get(key)
+        if label is None or is_internal(key):
+            continue
+        if key == "key":
+            text = process_names.get(str(value), str(value))
+        elif key == "role":
+            text = role_names.get(str(value), str(value))
+        elif key == "level":
+            text = level_names.get(str(value), str(value))
+        elif key == "content_hash":
+            text = f"{str(value)[:12]}…"
+        else:
+            text = value_text(value)
+        out.append((label, text))
+    return out

@@ -12,6 +12,7 @@ from flask_login import current_user
 from engine.history import ACTION_LABELS
 from engine.models import Role
 from engine.orgs import ROLE_LABELS, role_names_of
+from engine.readable import time_text
 from engine.queries import (CLOCK_LABELS, STATUS_LABELS, TASK_STATUS_LABELS, Due, ListCounts,
                             due_info, list_counts)
 from webapp.formschema import action_style
@@ -45,6 +46,8 @@ def show(value: Any) -> str:
         return "、".join(show(v) for v in value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return time_text(value)  # an ISO timestamp as 2026-12-15 00:00 Beijing time
     return str(value)
 
 

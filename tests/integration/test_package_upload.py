@@ -105,7 +105,7 @@ BROKEN = {
     "form not JSON Schema": (_replace("forms/activation.json", '"type": "object"', '"type": "thing"'),
                              "forms/activation.json", None, "不是有效的 JSON Schema"),
     "BPMN not well formed": (_replace("preferential_card.bpmn", "</bpmn:userTask>", "</bpmn:userTsk>"),
-                             "preferential_card.bpmn", 45, "tag mismatch"),
+                             "preferential_card.bpmn", 45, "不是格式正确的 XML 文件"),
     "lane without a role": (_replace("preferential_card.bpmn", 'name="审核岗"', 'name="稽核岗"'),
                             "preferential_card.bpmn", 42, "泳道“稽核岗”未对应角色"),
     "expression refused by the sandbox": (_replace("preferential_card.bpmn", 'district_decision == "通过"',

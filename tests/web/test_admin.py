@@ -209,7 +209,7 @@ def test_good_upload_makes_a_new_version(client, env, plain):
     response = _upload(client, changed)
     assert response.status_code == 302
     page = client.get("/admin/definitions").text
-    assert "已部署 plain 第 2 版" in page and "第 2 版 <span class=\"badge text-bg-success\">当前</span>" in page
+    assert "已部署五步审批第 2 版" in page and "第 2 版 <span class=\"badge text-bg-success\">当前</span>" in page
     assert "第 1 版" in page
     same = _upload(client, changed)
     assert "未生成新版本" in client.get(same.headers["Location"]).text

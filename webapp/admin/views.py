@@ -8,10 +8,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from engine import admin, admin_ops
+from engine import admin, admin_ops, audit
 from engine.errors import Conflict, DefinitionError, EngineError, FormInvalid, InvalidState
 from engine.models import OrgLevel
-from engine.orgs import LEVEL_LABELS
+from engine.orgs import LEVEL_LABELS, ROLE_LABELS, role_names_of
+from engine.readable import admin_detail_lines
 from engine.runtime import reassign_task, resume_case, suspend_case, terminate_case
 from webapp.inputs import parse_id, parse_page
 from webapp.security import actor, current_env
@@ -52,6 +53,19 @@ def _run(action: Any, done: str, back: str, **back_args: Any) -> Response:
     else:
         flash(done, "success")
     return redirect(url_for(back, **back_args))
+
+
+@bp.context_processor
+def _words() -> dict[str, Any]:
+    """Admin events and processes in words (engine.readable): no key, id or hash on screen."""
+    env = current_env()
+
+    def details(event: Any) -> list[tuple[str, str]]:
+        d = event.details or {}
+        names = {str(d["key"]): audit.process_name(env, str(d["key"]))} if d.get("key") else {}
+        return admin_detail_lines(d, names, {**ROLE_LABELS, **role_names_of(env)}, LEVEL_LABELS)
+
+    return {"admin_details": details, "process_name": lambda key: audit.process_name(env, key)}
 
 
 @bp.before_request
@@ -194,7 +208,8 @@ def upload_definition() -> Response | tuple[str, int]:
     except FormInvalid as exc:
         return _definitions_page(key, errors=exc.errors), 422
     if result.created:
-        flash(f"已部署 {result.key} 第 {result.version} 版；新发起的案件使用新版本，在办案件不受影响", "success")
+        flash(f"已部署{audit.process_name(current_env(), result.key)}第 {result.version} 版；"
+              "新发起的案件使用新版本，在办案件不受影响", "success")
     else:
         flash(f"内容与已部署的第 {result.version} 版相同，未生成新版本", "info")
     return redirect(url_for("admin.definitions"))
@@ -249,7 +264,7 @@ def retry(case_id: int) -> Response | tuple[str, int]:
     except SOFT_ERRORS as exc:
         return _case_page(case_id, _message(exc), data_fix), 422
     if result.error:
-        flash(f"重试后仍然出错：{result.error}", "warning")
+        flash("重试后流程仍然出错，案件仍处于出错状态；请查看下方的出错信息，修正数据后再试", "warning")
     else:
         flash("已重试，案件恢复办理", "success")
     return redirect(url_for("admin.case", case_id=case_id))
