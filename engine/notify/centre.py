@@ -95,6 +95,10 @@ def _after_flush(session: Session, _ctx: Any) -> None:
 
 
 def _before_commit(session: Session) -> None:
+    if any(isinstance(o, HumanTask) for o in session.new):
+        # rows a step left unflushed (engine.faststep defers its writes to the commit) need their
+        # ids before they are told about; the commit would flush them next anyway
+        session.flush()
     rows = session.info.pop(_KEY, [])
     for row in dict.fromkeys(rows):
         state = inspect(row)
