@@ -113,13 +113,14 @@ def test_a_petition_goes_from_the_town_to_the_leader_and_the_auditor_finds_every
     leader, _ = pages()
     sign_in(leader, "d1_lead")
     leader.get_by_role("link", name="领导审批").click()
-    card = leader.locator("article.approval", has_text=case_no)
+    card = leader.locator("details.wb-item", has_text=case_no)
+    card.locator("summary").click()  # the workbench's compact line opens the item
     card.locator("textarea[name=approval_opinion]").fill("同意，按意见书答复信访人")
     with leader.expect_navigation():
         card.get_by_role("button", name="同意", exact=True).click()
     assert leader.url.endswith("/leader")
     assert f"已办理：{case_no}「审批」" in leader.locator(".alert-success").inner_text()
-    assert leader.locator("article.approval", has_text=case_no).count() == 0
+    assert leader.locator("details.wb-item", has_text=case_no).count() == 0
 
     auditor, _ = pages()
     sign_in(auditor, "city_audit")
