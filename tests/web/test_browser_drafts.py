@@ -75,8 +75,10 @@ def test_typed_input_survives_uploads_reloads_and_the_idle_timeout(browser, serv
         expect(page.locator(".upload-message")).to_have_text(
             "文件过大，单个文件不能超过 1 MB，请压缩或拆分后重新选择")
         assert page.input_value(OPINION) == "经审查，符合受理条件"
-        # inline preview: the PDF in a frame of this page
-        page.get_by_role("link", name="预览").click()
+        # inline preview: the PDF in a frame of this page, shown by Chromium's own PDF viewer
+        # (the preview's headers let this page frame it; a download would open no viewer)
+        with page.expect_event("framenavigated", predicate=lambda f: f.url.startswith("chrome-extension://")):
+            page.get_by_role("link", name="预览").click()
         frame = page.locator(".attachment-preview iframe")
         expect(frame).to_have_attribute("src", re.compile(r"/attachments/\d+/preview$"))
         assert page.request.get(frame.get_attribute("src")).headers["content-disposition"].startswith("inline")
