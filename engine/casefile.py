@@ -24,6 +24,7 @@ from engine.casedata import Options, field_options, lists_options, task_data
 from engine.env import Env
 from engine.forms import OPINION_HINT, load_form
 from engine.history import ACTION_LABELS
+from engine.ledger import handles, mask_id, mask_phone, user_scope
 from engine.messages import MessageForm, registrable_messages
 from engine.models import (Attachment, CaseCopy, HistoryEvent, HumanTask, InstanceStatus, OrgUnit,
                            ProcessInstance, Role, User)
@@ -66,6 +67,7 @@ class FormCatalog:
     columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # record lists
     forms: dict[str, dict[str, str]] = field(default_factory=dict)  # form -> its field titles
     opinions: dict[str, str] = field(default_factory=dict)  # step id -> its x-opinion field
+    personal: dict[str, str] = field(default_factory=dict)  # 身份证号 / phone fields: "id" or "phone"
 
     def own_titles(self, event: HistoryEvent) -> dict[str, str]:
         """The field titles of the form an event was recorded with (a step's, a message's)."""
@@ -90,6 +92,8 @@ def form_catalog(forms_dir: Path) -> FormCatalog:
                 catalog.files.add(name)
             if prop.get("x-widget") == "unit":
                 catalog.unit_fields.add(name)
+            if prop.get("format") in ("cn-id-number", "cn-mobile"):
+                catalog.personal.setdefault(name, "id" if prop["format"] == "cn-id-number" else "phone")
             items = prop.get("items") or {}
             if prop.get("type") == "array" and items.get("type") == "object":
                 catalog.columns.setdefault(name, [(k, str(p.get("title", k)))
@@ -113,16 +117,26 @@ def fold_facts(events: list[HistoryEvent]) -> dict[str, Any]:
 
 
 def _timeline_entry(event: HistoryEvent, catalog: FormCatalog,
-                    units: dict[int, str]) -> TimelineEntry:
+                    units: dict[int, str], masked: bool = False) -> TimelineEntry:
     pairs = _pairs(event.data) if event.action in FACT_ACTIONS else {}
     own = catalog.own_titles(event)
-    changes = [Change(k, label, *_named(k, b, a, catalog, units)) for k, (b, a) in pairs.items()
+    changes = [Change(k, label, *_masked(k, *_named(k, b, a, catalog, units), catalog, masked))
+               for k, (b, a) in pairs.items()
                if not is_internal(k) and (label := own.get(k) or label_of(k, catalog.titles))]
     details = {k: v for k, v in (event.data or {}).items() if k not in pairs}
     decision_field = catalog.decisions.get(event.step_id or "")
     decision = pairs.get(decision_field, [None, None])[1] if decision_field else None
     return TimelineEntry(event, ACTION_LABELS.get(event.action, event.action),
                          units.get(event.org_unit_id or 0), changes, details, decision)
+
+
+def _masked(name: str, before: Any, after: Any, catalog: FormCatalog, masked: bool) -> tuple[Any, Any]:
+    """A 身份证号 or phone field's values masked for whoever does not handle the case."""
+    kind = catalog.personal.get(name) if masked else None
+    if kind is None:
+        return before, after
+    mask = mask_id if kind == "id" else mask_phone
+    return tuple(mask(v) if isinstance(v, str) else v for v in (before, after))  # type: ignore[return-value]
 
 
 def _named(name: str, before: Any, after: Any, catalog: FormCatalog,
@@ -209,11 +223,24 @@ def _catalog(env: Env, key: str) -> FormCatalog:
 
 
 def _facts(catalog: FormCatalog, values: dict[str, Any],
-           attachments: Sequence[Attachment] = ()) -> list[Fact]:
+           attachments: Sequence[Attachment] = (), masked: bool = False) -> list[Fact]:
+    """The case's registered facts; `masked`: 身份证号 and phone as 3206**********0016 and
+    139****5678 (for whoever does not handle the case, the ledger's rule: engine.ledger)."""
     names = catalog.start_fields or list(values)
     files = {a.id: a.filename for a in attachments}
+    if masked:
+        values = {k: (mask_id if catalog.personal[k] == "id" else mask_phone)(str(v))
+                  if k in catalog.personal and isinstance(v, str) else v for k, v in values.items()}
     return [_fact(catalog, n, values[n], files) for n in names
             if values.get(n) not in (None, "", [])]
+
+
+def sees_personal_data(session: Session, user_id: int, instance: ProcessInstance) -> bool:
+    """Whether the user sees the case's 身份证号 and phone in full: its initiator, and caseworkers
+    of a unit the case was registered at or routed to (engine.ledger.handles); reviewers,
+    leaders, auditors and readers of a copy see them masked, on the case page and in print."""
+    return handles(user_scope(session, user_id), instance.initiator_id, instance.unit_ids,
+                   instance.org_unit_id)
 
 
 def _fact(catalog: FormCatalog, name: str, value: Any, files: dict[int, str]) -> Fact:
@@ -242,15 +269,17 @@ def case_file(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> C
                             | _unit_values(events, catalog))
         open_rows = [r for r in rows if r.status in OPEN_STATUSES]
         attachments = _attachments(session, instance.id)
+        masked = not sees_personal_data(session, user_id, instance)
         return CaseFile(
             instance=instance, process_name=process_name(env, instance.process_key),
             status_label=STATUS_LABELS.get(instance.status, instance.status.value),
             unit_name=units.get(instance.org_unit_id, ""),
             routed_units=[units[u] for u in case_unit_ids(instance) if u in units],
             initiator_name=_user_name(session, instance.initiator_id),
-            facts=_facts(catalog, fold_facts(events), attachments), open_tasks=open_rows,
+            facts=_facts(catalog, fold_facts(events), attachments, masked=masked),
+            open_tasks=open_rows,
             clocks=legal_clocks(rows, env.clock.now(), soon_days, _lapse_labels(env, instance.process_key)),
-            timeline=[_timeline_entry(e, catalog, units) for e in events],
+            timeline=[_timeline_entry(e, catalog, units, masked) for e in events],
             attachments=attachments,
             copy=session.scalar(select(CaseCopy).where(CaseCopy.instance_id == instance.id,
                                                        CaseCopy.user_id == user_id)),
@@ -352,15 +381,18 @@ def _task_page(env: Env, session: Session, user_id: int, row: HumanTask,
     props = (schema or {}).get("properties", {})
     prefill = {k: own[k] for k in props if k in own and k != catalog.decisions.get(row.step_id)}
     units = _unit_names(session, {row.org_unit_id} | _unit_values(events, catalog))
-    timeline = [_timeline_entry(e, catalog, units) for e in events]
     attachments = _attachments(session, instance.id)
     allowed = can_act(session, user_id, row, env.clock.now())
     refusal = four_eyes_refusal(session, config, row, user_id) if allowed else None
+    # 身份证号 and phone in full for the case's handlers (no extra read: the caseworker acting on
+    # the step, or the case's initiator); a reviewer's or leader's page shows them masked
+    full = instance.initiator_id == user_id or (allowed and row.role == Role.caseworker)
+    timeline = [_timeline_entry(e, catalog, units, not full) for e in events]
     options = (field_options(config, schema, task_data(env, session, instance, row.spiff_task_id))
                if allowed and lists_options(schema) else {})
     return TaskPage(row, instance, config.name, units.get(row.org_unit_id, ""),
                     _user_name(session, row.assignee_id), schema, prefill,
-                    _facts(catalog, values, attachments), _opinions(timeline, catalog),
+                    _facts(catalog, values, attachments, masked=not full), _opinions(timeline, catalog),
                     attachments, allowed and refusal is None, options, refusal)
 
 

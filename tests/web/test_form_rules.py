@@ -90,3 +90,31 @@ def test_a_shown_field_is_still_required_and_checked(env, client, org, intake):
     refused = client.post(f"/tasks/{task}", data={"intake_outcome": "不予受理", "refusal_detail": "说明"})
     assert refused.status_code == 422 and "请填写不予受理理由" in refused.text
     assert "说明</textarea>" in refused.text  # what was typed stays
+
+
+# ----------------------------------------------------------------------------- 身份证号 / phone masking
+
+def test_id_number_and_phone_are_masked_for_roles_that_do_not_handle_the_case(env, client, org, clock):
+    """Full for the case's handlers (its initiator, caseworkers where it is routed); masked for
+    reviewers, leaders and auditors on the case page, its print view, the task and the workbench."""
+    from tests.factories import PETITION_HANDLED, act, assign_petition
+    clock.set(beijing("2026-03-16", 10))
+    case_id = register(env, org)
+    assign_petition(env, org, case_id)
+    act(env, org, case_id, "handle", "d1_cw", PETITION_HANDLED)
+    full_id, full_phone = "320602196805120016", "13912345678"
+    masked_id, masked_phone = "3206**********0016", "139****5678"
+    for user, full in (("t1_cw", True), ("d1_cw", True), ("d1_rev", False), ("d1_lead", False),
+                       ("city_audit", False)):
+        login(client, user)
+        for path in (f"/cases/{case_id}", f"/cases/{case_id}/print"):
+            page = client.get(path).text
+            shown = (full_id, full_phone) if full else (masked_id, masked_phone)
+            hidden = (masked_id, masked_phone) if full else (full_id, full_phone)
+            assert all(s in page for s in shown), (user, path)
+            assert not any(h in page for h in hidden), (user, path)
+        client.get("/logout")
+    [review] = open_tasks(env, case_id, "review")
+    login(client, "d1_rev")
+    page = client.get(f"/tasks/{review.id}").text
+    assert masked_id in page and full_id not in page and full_phone not in page
