@@ -39,7 +39,7 @@ from engine.persistence import to_json_safe
 from engine.process_api import ProcessConfig
 from engine.stepguard import (committed_workflow, fail_step, keep_completion, run_on_complete,
                               run_step)
-from engine.stepper import (NEW_ROW_HOOKS, OPEN_STATUSES, Case, SessionCaseLookup, find_spiff_task,
+from engine.stepper import (NEW_ROW_HOOKS, OPEN_STATUSES, Case, SessionCaseLookup, drop_drafts, find_spiff_task,
                             hook_context, process_config, read_workflow, workflow_data)
 
 START_FORM = "start"
@@ -253,6 +253,7 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
     extra, hook_failure = ({}, None) if is_fix(row) else run_on_complete(env, case, spiff_task)
     row.status, row.assignee_id = TaskStatus.completed, actor.id
     row.completed_at, row.completed_by_id = now, actor.id
+    drop_drafts(session, [row])  # 暂存 ends with the task; no statement unless it has drafts
     case.completed_row = row
     append_event(session, case.instance, at=now, action="complete", actor_id=actor.id,
                  actor_name=actor.name, step_id=row.step_id, step_name=row.step_name,
