@@ -44,7 +44,7 @@ from workflows.petition.documents import DOCUMENTS
 from workflows.petition.hooks import on_complete, on_start, summarize, task_label
 from workflows.petition.indicators import DEFAULT_RESOLUTION_DAYS
 from workflows.petition.supervision import SETTINGS as SUPERVISION_SETTINGS
-from workflows.petition.supervision import SUPERVISION_STEPS, order_unit
+from workflows.petition.supervision import LEGACY_ANSWERS, SUPERVISION_STEPS, order_unit
 from workflows.petition.stats import INDICATORS
 
 _INTAKE_DUE = due_key(INTAKE)
@@ -89,6 +89,7 @@ SMOKE_ANSWERS = {
                                "first_review_supervision_note": _OVERDUE_NOTE},
     "supervise_second_review": {"second_review_supervision_measure": "书面督办",
                                 "second_review_supervision_note": _OVERDUE_NOTE},
+    **LEGACY_ANSWERS,  # cases on a definition from before the engine's 督办
 }
 
 PROCESS = ProcessConfig(

@@ -46,7 +46,8 @@ LATE_REQUEST_STEPS = {"accept_late_first": "first_review_unit_id",
 UNIT_KEYS = {**{s: "intake_unit_id" for s in INTAKE_UNIT_STEPS},
              **{s: "handling_unit_id" for s in HANDLING_UNIT_STEPS},
              **{s: "first_review_unit_id" for s in FIRST_REVIEW_STEPS},
-             **{s: "second_review_unit_id" for s in SECOND_REVIEW_STEPS}}
+             **{s: "second_review_unit_id" for s in SECOND_REVIEW_STEPS},
+             "supervision_feedback": "supervision_unit_id"}  # cases on a definition before the engine's 督办
 
 
 def city_organ(unit_id: int, ctx: HookContext) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.errors import FormInvalid
 from engine.process_api import HookContext
-from workflows.petition import matters, reviews
+from workflows.petition import matters, reviews, supervision
 from workflows.petition.assignment import check_assignee_unit, intake_unit
 from engine.calendar import days_late
 from engine.calendar import Deadline
@@ -195,6 +195,7 @@ _HOOKS: dict[str, Hook] = {
     "second_request": reviews.second_request,
     "second_review": reviews.second_review,
     "hearing": reviews.hearing,
+    **supervision.LEGACY_HOOKS,  # cases on a definition from before the engine's 督办
 }
 
 

@@ -57,6 +57,33 @@ def overdue_request(clock: str) -> Callable[[dict[str, Any], HookContext], dict[
 SUPERVISION_STEPS = {f"supervise_{clock}": overdue_request(clock) for clock in OVERDUE_KINDS}
 
 
+# ----------------------------------------------------------------------------- in-flight cases
+# A case started on a petition definition from before the engine's 督办 runs on its own BPMN: its
+# supervise_* steps throw `supervision_request` as the message `supervision` to that definition's
+# 督办单 sub-process, whose supervision_feedback task goes to `supervision_unit_id`. These keep
+# such cases running to their end (the engine's order is opened for them too).
+
+def legacy_request(clock: str) -> Callable[[dict[str, Any], HookContext], dict[str, Any]]:
+    """on_complete of supervise_<clock>: the old definition's message payload."""
+    kind, unit_key = OVERDUE_KINDS[clock]
+
+    def hook(data: dict[str, Any], ctx: HookContext) -> dict[str, Any]:
+        days = int(ctx.settings.get("supervision_feedback_working_days", DEFAULT_FEEDBACK_WORKING_DAYS))
+        due = ctx.calendar.add_working_days(ctx.today, days)
+        return {"supervision_request": {
+            "supervision_kind": kind, "supervision_unit_id": int(data[unit_key]),
+            "supervision_requirement": str(data[f"{clock}_supervision_note"]),
+            "supervision_measure": str(data.get(f"{clock}_supervision_measure") or ""),
+            "supervision_opened_on": ctx.today.isoformat(), "supervision_due_on": due.due.isoformat(),
+            "supervision_due_at": ctx.calendar.deadline_end(due.due).isoformat(),
+            "supervision_due_at_provisional": due.provisional}}
+    return hook
+
+
+LEGACY_HOOKS = {f"supervise_{clock}": legacy_request(clock) for clock in OVERDUE_KINDS}
+LEGACY_ANSWERS = {"supervision_feedback": {"supervision_feedback": "已按督办要求加快办理，预计本周内办结。"}}
+
+
 def open_supervision(env: Env, instance_id: int, actor: Actor, form: dict[str, Any]) -> int:
     """开具督办单 on a petition from its old form's fields (督办事由, 督办要求, 反馈期限): the engine's
     order (engine.verbs.supervision.open_order); returns its id."""
