@@ -37,6 +37,7 @@ bp = Blueprint("leader", __name__)
 APPROVE_VALUES = ("同意", "批准", "通过", "审核通过", "确认")
 RETURN_VALUES = ("退回", "不同意", "不批准", "驳回")
 DECISIONS = {"approve": "同意", "return": "退回"}
+MAX_OPINION = 2000
 OPINION_SETTING = "leader_opinion_required"  # ProcessConfig.settings: every leader decision needs one
 
 
@@ -140,9 +141,12 @@ def batch() -> Response | tuple[str, int] | str:
     if not wanted:
         flash("请先勾选要批量办理的事项", "warning")
         return redirect(url_for("leader.index"))
+    opinion = _chosen_opinion()
+    if len(opinion) > MAX_OPINION:
+        flash(f"审批意见最多 {MAX_OPINION} 个字，未办理任何事项", "danger")
+        return redirect(url_for("leader.index"))
     pages = _queue()
     mine = {p.task.id: p for p in pages}
-    opinion = _chosen_opinion()
     chosen = [mine[i] for i in dict.fromkeys(wanted) if i in mine]
     plans = {p.task.id: _plan_of(p) for p in chosen}
     needs = [p for p in chosen if (plan := plans[p.task.id]) and plan.opinion_required.get(kind)]

@@ -119,6 +119,11 @@ def test_batch_only_acts_on_the_users_own_queue(env, client, org, three):
     assert _status(env, a) == TaskStatus.open
     nothing = client.post("/leader/batch", data={"decision": "approve"})
     assert nothing.status_code == 302
+    client.get("/logout")
+    login(client, "d1_lead")
+    long = client.post("/leader/batch", data={"decision": "approve", "opinion": "字" * 2001, "task": [str(ta)]},
+                       follow_redirects=True)
+    assert "审批意见最多 2000 个字，未办理任何事项" in long.text and _status(env, a) == TaskStatus.open
 
 
 def test_stock_opinions_are_added_listed_and_removed_by_their_owner_only(env, client, org):
