@@ -81,5 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp import drafts, uploads  # 暂存 and the task page's in-place files (issue 13)
     app.register_blueprint(drafts.bp)
     app.register_blueprint(uploads.bp)
+    from webapp import people  # the person picker (抄送, 转办)
+    app.register_blueprint(people.bp)
     from webapp import api
     api.init_app(app)

@@ -89,6 +89,11 @@ MATRIX: list[tuple[str, str, str]] = [
     ("GET",  "/cases/{case_a}/print",                         "login hide  ok    ok    ok    ok    ok    ok    ok    hide  hide"),
     ("GET",  "/attachments/{att_a}",                          "login hide  ok    ok    ok    ok    ok    ok    ok    hide  hide"),
     ("POST", "/cases/{case_a}/cc",                            "login hide  go    go    go    go    go    deny  deny  hide  hide"),
+    # the person picker (webapp/people.py): who may copy the case / who holds the task
+    ("GET",  "/people/cc/{case_a}",                           "login hide  ok    ok    ok    ok    ok    deny  deny  hide  hide"),
+    ("GET",  "/people/cc/{case_b}",                           "login hide  hide  hide  ok    hide  hide  deny  hide  hide  hide"),
+    ("GET",  "/people/transfer/{task_a}",                     "login hide  deny  ok    deny  deny  deny  deny  deny  hide  hide"),
+    ("GET",  "/people/transfer/{task_b}",                     "login hide  hide  hide  deny  hide  hide  deny  hide  hide  hide"),
     # messages from outside: only those the process lets users register (not its internal ones)
     ("POST", "/cases/{case_a}/messages/supervision",          "login hide  hide  hide  hide  hide  hide  hide  hide  hide  hide"),
     # files: the initiator and whoever may act on an open task (an empty upload is refused with a message)
