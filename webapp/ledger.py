@@ -144,7 +144,7 @@ def show(key: str) -> str | tuple[str, int] | Response:
     saved_id = parse_id(request.args.get("saved"))
     if saved_id is not None:
         found = saved_filter(current_env(), current_user.id, saved_id)
-        return redirect(url_for("ledger.show", key=key, **found.query))
+        return redirect(url_for("ledger.show", key=key, **LedgerArgs.from_mapping(found.query).filter_query()))
     args = LedgerArgs.from_mapping(request.args)
     page_no = parse_id(request.args.get("page")) or 1
     indicator = indicator_of(args, key)
