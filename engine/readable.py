@@ -122,7 +122,7 @@ def readable_text(data: Mapping[str, Any] | None, titles: Mapping[str, str] | No
 ADMIN_DETAIL_LABELS: dict[str, str] = {
     "full_name": "姓名", "code": "单位编码", "name": "名称", "level": "层级", "is_section": "内设科室",
     "role": "角色", "unit_name": "单位", "version": "版本", "files": "文件", "content_hash": "内容哈希",
-    "key": "流程", "package": "流程包",
+    "key": "流程", "package": "流程包", "imported": "从 Excel 导入",
 }
 
 

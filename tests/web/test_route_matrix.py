@@ -189,6 +189,8 @@ MATRIX: list[tuple[str, str, str]] = [
     ("GET",  "/admin/",                                       "login deny  deny  deny  deny  deny  deny  deny  deny  ok    ok"),
     ("GET",  "/admin/users",                                  "login deny  deny  deny  deny  deny  deny  deny  deny  ok    ok"),
     ("POST", "/admin/users",                                  "login deny  deny  deny  deny  deny  deny  deny  deny  bad   bad"),
+    ("GET",  "/admin/users/import",                           "login deny  deny  deny  deny  deny  deny  deny  deny  ok    ok"),
+    ("POST", "/admin/users/import",                           "login deny  deny  deny  deny  deny  deny  deny  deny  bad   bad"),
     ("GET",  "/admin/users/{user}",                           "login deny  deny  deny  deny  deny  deny  deny  deny  ok    hide"),
     ("POST", "/admin/users/{user}/active",                    "login deny  deny  deny  deny  deny  deny  deny  deny  go    deny"),
     ("POST", "/admin/users/{user}/password",                  "login deny  deny  deny  deny  deny  deny  deny  deny  go    go"),
