@@ -8,6 +8,7 @@ from typing import Any
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
+from engine.acting import acting_unit
 from engine.commands import (StepResult, finish_step, load_task_case, require_case_role, require_open,
                              run_tx, touch)
 from engine.env import Env
@@ -36,6 +37,7 @@ def _case_op(env: Env, instance_id: int, actor: Actor, reason: str, action: str,
         case.instance.status_reason = reason
         append_event(session, case.instance, at=now, action=action, actor_id=actor.id,
                      actor_name=actor.name, opinion=reason,
+                     org_unit_id=acting_unit(session, actor.id, case.instance, [role] if role else None),
                      data={"status": case.instance.status.value})
         save_case(env, case, now)
     run_tx(env, body)
@@ -94,6 +96,7 @@ def retry_case(env: Env, instance_id: int, actor: Actor, data_fix: dict[str, Any
         case.instance.error_line = None
         append_event(session, case.instance, at=now, action="retry", actor_id=actor.id,
                      actor_name=actor.name, opinion=reason,
+                     org_unit_id=acting_unit(session, actor.id, case.instance, [Role.admin]),
                      step_id=failed[0].task_spec.bpmn_id if failed else None,
                      data={k: [None, v] for k, v in data_fix.items()})
         return finish_step(env, case, now, lambda: rerun_failed(env, case, failed, data_fix),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.acting import acting_unit
 from engine.access import visible_case
 from engine.env import Env
 from engine.errors import Conflict, FormInvalid, PermissionDenied
@@ -62,8 +63,8 @@ def _copy(env: Env, session: Session, instance: ProcessInstance, actor: Actor,
         session.add(CaseCopy(instance_id=instance.id, user_id=uid, by_id=actor.id, at=now, note=note))
     if fresh:
         append_event(session, instance, at=now, action="cc", actor_id=actor.id, actor_name=actor.name,
-                     opinion=note, data={"to": [name for _uid, name in fresh],
-                                         "to_ids": [uid for uid, _name in fresh]})
+                     org_unit_id=acting_unit(session, actor.id, instance), opinion=note,
+                     data={"to": [name for _uid, name in fresh], "to_ids": [uid for uid, _name in fresh]})
         title = f"抄送：{actor.name}抄送{instance.case_no}（{instance.title}）"  # the message centre
         post(session, [uid for uid, _name in fresh], "copied", title, now, body=note, instance_id=instance.id)
     return [name for _uid, name in fresh]

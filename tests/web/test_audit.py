@@ -245,11 +245,16 @@ def test_city_auditors_see_the_admin_log_chain_and_district_auditors_do_not(clie
 
 def test_a_district_users_upload_on_a_city_case_is_logged_under_the_district(app, env, plain, tmp_path):
     """A city case whose first step is done at district 1: the district caseworker's uploads (on
-    the task and from the case page) carry district 1, so district 1's auditor sees them and
-    district 2's auditor does not; the city auditor sees everything."""
+    the task and from the case page) and 抄送 carry district 1, so district 1's auditor sees them
+    and district 2's auditor does not; the city auditor sees everything."""
     from dataclasses import replace
 
     from engine.attachments import UploadPolicy, add_attachment
+    from sqlalchemy import select
+
+    from engine.copies import copy_case
+    from engine.models import HistoryEvent
+    from engine.runtime import suspend_case
     from tests.web.conftest import web_plain_config
 
     d1 = plain.units["d1"]
@@ -262,6 +267,7 @@ def test_a_district_users_upload_on_a_city_case_is_logged_under_the_district(app
     worker = plain.actor("d1_cw")
     add_attachment(env, case.instance_id, worker, "区里材料.pdf", b"%PDF-1.4 one", policy, task.id)
     add_attachment(env, case.instance_id, worker, "补充材料.pdf", b"%PDF-1.4 two", policy)
+    copy_case(env, case.instance_id, worker, [plain.actor("d1_lead").id], "请阅")  # 抄送: no task either
     with env.db.write() as s:
         for username, unit in (("d1_audit", "d1"), ("d2_audit", "d2")):
             create_user(s, username, "区审计", "secret-pass", env.clock.now(),
@@ -274,3 +280,9 @@ def test_a_district_users_upload_on_a_city_case_is_logged_under_the_district(app
         assert page.count("海安区退役军人事务局</td>") == (2 if sees else 0), username
         exported = client.get("/audit/export.csv?action=attach").data.decode("utf-8-sig")
         assert (exported.count(case.case_no) == 2) is sees, username
+        assert ("海安区退役军人事务局</td>" in client.get("/audit/?action=cc").text) is sees, username
+    suspend_case(env, case.instance_id, plain.actor("admin"), "核查")  # an admin acts for the city
+    with env.db.read() as s:
+        units = dict(s.execute(select(HistoryEvent.action, HistoryEvent.org_unit_id).where(
+            HistoryEvent.instance_id == case.instance_id)).all())
+    assert (units["cc"], units["suspend"]) == (d1, plain.units["city"])
