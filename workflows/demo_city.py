@@ -209,7 +209,8 @@ def build(env: Env, seed: int = 20261129, days_back: int = 120) -> DemoCity:
     clock = demo_clock(env, days_back, real_now)
     demo_env = Env(db=env.db, clock=clock, calendar=env.calendar, bpmn_dir=env.bpmn_dir,
                    settings=env.settings, specs=env.specs, extra_processes=env.extra_processes,
-                   lookup=env.lookup, upload_dir=env.upload_dir)  # its steps issue their documents
+                   lookup=env.lookup, upload_dir=env.upload_dir,  # its steps issue their documents
+                   script_limits=env.script_limits)
     city = DemoCity()
     names = Names(rng)
     with env.db.bulk_load():  # the demo can be rebuilt: its commits need not wait for the disk

@@ -47,10 +47,12 @@ def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoBuild]:
     """The demo city, built ONCE for the whole run (the suite's slowest fixture) on SQLite the way
     `rongflow demo` builds it (webapp.cli.build_demo), with what it printed. Tests only read it."""
     from engine.env import make_env
+    from engine.scripting import ScriptLimits
     from webapp.cli import build_demo
 
     root = Path(__file__).resolve().parents[2]
     env = make_env(f"sqlite:///{tmp_path_factory.mktemp('demo_city') / 'demo.db'}", bpmn_dir=root / "bpmn")
+    env.script_limits = ScriptLimits(time_ms=30_000)  # as tests/conftest.py: a backstop on a loaded machine
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         city = build_demo(env)
