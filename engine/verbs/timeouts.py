@@ -11,6 +11,7 @@ settings["verbs"][step]["timeout"] = {
 """
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from engine.verbs.common import step_setting
 from engine.verbs.returning import nearest_target, return_in_case
 
 BATCH = 2000
+log = logging.getLogger(__name__)
 
 
 def _start_of(day: date) -> datetime:
@@ -79,20 +81,74 @@ def due_actions(env: Env, row: HumanTask, policy: dict[str, Any], now: datetime)
 
 
 def run_due_policies(env: Env, limit: int = BATCH) -> int:
-    """Fire every due timeout action of open tasks (one transaction per task); returns how many."""
+    """Fire every due timeout action of open tasks, each in its own transaction; returns how many.
+
+    One task's failure (a conflict, a broken policy, an auto-act the engine refuses) is logged and
+    counted, rolls back only that action and does not stop the others; the failing action is then
+    left alone for a while (BACKOFF_FIRST, doubling up to BACKOFF_MAX, on the engine's clock) so
+    the worker does not retry it every poll."""
     now = env.clock.now()
     with env.db.read() as session:
         rows = list(session.scalars(select(HumanTask).where(HumanTask.status.in_(OPEN_STATUSES))
                                     .order_by(HumanTask.id).limit(limit)))
-    fired = 0
+    backoff = _backoff(env)
+    fired = failed = 0
     for row in rows:
         try:
             policy = step_setting(env, process_config(env, row.process_key), row.step_id, "timeout")
         except Exception:  # noqa: BLE001 - a process without a package has no policies
             continue
-        for action in due_actions(env, row, policy or {}, now):
-            fired += run_tx(env, lambda s, a=action, r=row: _fire(env, s, r.id, a, policy, now))
+        if not policy:
+            continue
+        try:
+            actions = due_actions(env, row, policy, now)
+        except Exception:  # noqa: BLE001 - a malformed policy: the task's other actions cannot be known
+            if _waiting(backoff, row.id, "policy", now):
+                continue
+            failed += 1
+            _failed(backoff, row, "policy", now)
+            continue
+        for action in actions:
+            if _waiting(backoff, row.id, action, now):
+                continue
+            try:
+                fired += run_tx(env, lambda s, a=action, r=row: _fire(env, s, r.id, a, policy, now))
+            except Exception:  # noqa: BLE001 - that action rolled back; the next task goes on
+                failed += 1
+                _failed(backoff, row, action, now)
+            else:
+                backoff.pop((row.id, action), None)
+    if failed:
+        log.warning("timeout policies: %d fired, %d failed (retried after a back-off)", fired, failed)
     return fired
+
+
+BACKOFF_FIRST = timedelta(minutes=10)
+BACKOFF_MAX = timedelta(hours=6)
+
+
+def _backoff(env: Env) -> dict[tuple[int, str], tuple[int, datetime]]:
+    """This engine's failed actions: (task, action) -> (failures so far, not before). Kept in the
+    process (another worker keeps its own): a back-off, not a record; the history is the record."""
+    table = env.__dict__.get("_timeout_backoff")
+    if table is None:
+        table = env.__dict__["_timeout_backoff"] = {}
+    return table  # type: ignore[no-any-return]
+
+
+def _waiting(backoff: dict[tuple[int, str], tuple[int, datetime]], task_id: int, action: str,
+             now: datetime) -> bool:
+    entry = backoff.get((task_id, action))
+    return entry is not None and now < entry[1]
+
+
+def _failed(backoff: dict[tuple[int, str], tuple[int, datetime]], row: HumanTask, action: str,
+            now: datetime) -> None:
+    count = backoff.get((row.id, action), (0, now))[0] + 1
+    wait = min(BACKOFF_FIRST * 2 ** (count - 1), BACKOFF_MAX)
+    backoff[(row.id, action)] = (count, now + wait)
+    log.exception("timeout policy %s of task %s (case %s, step %s) failed (%d time(s)); next try after %s",
+                  action, row.id, row.case_no, row.step_id, count, now + wait)
 
 
 def _fired(session: Session, row: HumanTask, action: str) -> bool:

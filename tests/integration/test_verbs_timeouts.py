@@ -120,3 +120,33 @@ def test_two_workers_at_the_same_instant_fire_each_policy_once(env, clock):
     assert [m.kind for m in messages(env, org.actor("d1_lead").id)].count("overdue") == 1
     assert chain_ok(env, iid)
     other.db.dispose()
+
+
+def test_a_failing_policy_does_not_stop_the_others_and_backs_off(env, clock, caplog):
+    """Two cases whose step1 is auto-approved after 1 hour; the first case's task no longer matches
+    its workflow (its auto-act raises a Conflict). The poll logs it, fires the second case's policy
+    all the same, and leaves the failed one alone until its back-off has passed."""
+    from uuid import uuid4
+
+    from engine.models import HumanTask
+    from engine.verbs.timeouts import BACKOFF_FIRST
+    org, broken_iid = _case(env, step1={"auto": {"after_hours": 1, "action": "approve"}})
+    good_iid = start_case(env, "plain", org.actor("t1_cw"), org.units["t1"], {"subject": "y"}).instance_id
+    broken = open_task(env, broken_iid, "step1")
+    with env.db.write() as s:
+        s.get(HumanTask, broken.id).spiff_task_id = str(uuid4())
+    clock.set(clock.now() + timedelta(hours=1))
+    with caplog.at_level("WARNING", logger="engine.verbs.timeouts"):
+        assert run_due_policies(env) == 1
+    assert open_task(env, good_iid).step_id == "step2" and "auto_act" in actions(env, good_iid)
+    assert "auto_act" not in actions(env, broken_iid) and open_task(env, broken_iid).id == broken.id
+    failures = [r for r in caplog.records if r.levelname == "ERROR" and f"of task {broken.id}" in r.getMessage()]
+    assert len(failures) == 1
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="engine.verbs.timeouts"):
+        assert run_due_policies(env) == 0                     # the next poll: backing off, not retried
+        assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+        clock.set(clock.now() + BACKOFF_FIRST)                # after the back-off: tried again, once
+        assert run_due_policies(env) == 0
+        assert len([r for r in caplog.records if r.levelname == "ERROR"]) == 1
+    assert chain_ok(env, broken_iid) and chain_ok(env, good_iid)
