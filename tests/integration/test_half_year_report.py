@@ -1,7 +1,7 @@
 """The half-year report of the demo city (its 120 days) says exactly what 统计指标 says, figure by
 figure, in the Word document and in the companion table; each section's cases are listed there;
-a period without any event is reported as having no data, not as zeros. The demo city is built
-once for the module (it is slow) on SQLite, as its own test builds it."""
+a period without any event is reported as having no data, not as zeros. The demo city is the
+suite's one build (the session fixture `demo_city`, on SQLite, as `rongflow demo` builds it)."""
 from __future__ import annotations
 
 import io
@@ -15,11 +15,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from engine.calendar import to_local_date
-from engine.env import make_env
 from engine.errors import PermissionDenied
 from engine.models import HistoryEvent, HumanTask, ProcessInstance, TaskStatus, User
-from webapp.cli import deploy_all, init_db
-from workflows.demo_city import build as build_demo
 from workflows.half_year import (FIGURE_HEADERS, NO_CASES, NO_DATA, NOT_BY_CASE, build, period_label,
                                  to_docx, to_xlsx)
 from workflows.indicators import period, report
@@ -28,13 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    env = make_env(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}", bpmn_dir=ROOT / "bpmn")
-    init_db(env)
-    deploy_all(env)
-    build_demo(env)
-    yield env
-    env.db.dispose()
+def demo(demo_city):
+    """The suite's one demo city (tests/integration/conftest.py), built as `rongflow demo` does."""
+    return demo_city.env
 
 
 def user_id(env, username: str) -> int:
