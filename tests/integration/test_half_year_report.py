@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from docx import Document
@@ -21,7 +20,6 @@ from workflows.half_year import (FIGURE_HEADERS, NO_CASES, NO_DATA, NOT_BY_CASE,
                                  to_docx, to_xlsx)
 from workflows.indicators import period, report
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
