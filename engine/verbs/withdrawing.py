@@ -1,6 +1,7 @@
 """撤回: whoever completed a step takes it back while the next step is untouched (open, not claimed,
-nothing completed after it). The step opens again for them, marked 撤回; the next step's task is
-withdrawn and its holders are told. Allowed per step (`step_setting(..., "withdraw")`)."""
+no data saved on it — no 暂存 draft, no attachment — nothing completed after it). The step opens
+again for them, marked 撤回; the next step's task is withdrawn and its holders are told. Allowed per
+step (`step_setting(..., "withdraw")`)."""
 from __future__ import annotations
 
 from uuid import UUID
@@ -14,7 +15,7 @@ from engine.commands import StepResult, finish_step, require_running, run_tx
 from engine.env import Env
 from engine.errors import InvalidState, NotFound, PermissionDenied
 from engine.history import append_event
-from engine.models import HumanTask, TaskStatus
+from engine.models import Attachment, FormDraft, HumanTask, TaskStatus
 from engine.notify.centre import post, task_holders
 from engine.ops.logs import logged_command
 from engine.orgs import Actor
@@ -24,6 +25,8 @@ from engine.verbs.common import descendants, in_multi_instance, new_row_for, rea
 
 NOT_YOURS = "只有该步骤的办理人可以撤回"   # who may not: PermissionDenied
 FORBIDDEN = "本步骤不允许撤回"             # the step's setting: PermissionDenied; the rest: InvalidState
+CLAIMED = "下一步骤已被认领办理，不能撤回"
+SAVED = "下一步骤已保存办理内容（暂存或附件），不能撤回"
 
 
 def _next_rows(case: Case, task: SpiffTask) -> list[HumanTask]:
@@ -53,7 +56,13 @@ def withdraw_refusal(env: Env, session: Session, case: Case, row: HumanTask, use
     if not nxt:
         return "流程已继续办理，不能撤回"
     if any(r.status != TaskStatus.open for r in nxt):
-        return "下一步骤已被认领办理，不能撤回"
+        return CLAIMED
+    ids = [r.id for r in nxt]
+    drafted = [r.id for r in nxt if r.has_draft]  # the flag outlives a discarded draft: ask the table
+    if (drafted and session.scalar(select(FormDraft.task_id).where(FormDraft.task_id.in_(drafted)).limit(1))
+            is not None) or session.scalar(select(Attachment.id).where(
+            Attachment.instance_id == row.instance_id, Attachment.task_id.in_(ids)).limit(1)) is not None:
+        return SAVED
     return None
 
 

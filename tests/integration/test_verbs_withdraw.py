@@ -9,6 +9,8 @@ from engine.notify.centre import messages
 from engine.process_api import ProcessConfig
 from engine.runtime import claim_task, complete_task, start_case, unclaim_task
 from engine.verbs.returning import return_targets, return_task
+from engine.verbs.withdrawing import CLAIMED as WITHDRAW_CLAIMED
+from engine.verbs.withdrawing import SAVED as WITHDRAW_SAVED
 from engine.verbs.withdrawing import can_withdraw, withdraw_task
 from tests.factories import DATA, build_org, deploy_dir
 from tests.integration.verbs_support import (actions, chain_ok, complete_step, drop_cache, open_task,
@@ -121,3 +123,47 @@ def test_return_and_withdraw_inside_a_drawn_multi_instance_are_refused(env):
         withdraw_task(env, first.id, org.actor("t1_cw"))
     assert exc.value.user_message == "会签（多实例）中的单个任务不能撤回"
     assert chain_ok(env, iid) and second.status == TaskStatus.open
+
+
+def test_withdraw_is_refused_once_the_next_step_is_claimed(env):
+    """A colleague claims the next step (in another engine): 撤回 is refused with the Chinese reason
+    and changes nothing; once the colleague releases it, the step may be taken back again."""
+    org, iid, step1 = _done_step1(env)
+    step2 = open_task(env, iid, "step2")
+    other = second_env(env)
+    claim_task(other, step2.id, org.actor("t1_cw2"))
+    before = actions(env, iid)
+    assert not can_withdraw(env, step1.id, org.actor("t1_cw").id)
+    drop_cache(env)
+    with pytest.raises(InvalidState) as exc:
+        withdraw_task(env, step1.id, org.actor("t1_cw"), "漏填事项")
+    assert exc.value.user_message == WITHDRAW_CLAIMED == "下一步骤已被认领办理，不能撤回"
+    with env.db.read() as s:
+        assert s.get(HumanTask, step2.id).status == TaskStatus.claimed
+        assert s.get(HumanTask, step2.id).assignee_id == org.actor("t1_cw2").id
+        assert s.get(HumanTask, step1.id).status == TaskStatus.completed
+    assert actions(env, iid) == before and chain_ok(env, iid)
+    unclaim_task(other, step2.id, org.actor("t1_cw2"))
+    assert can_withdraw(env, step1.id, org.actor("t1_cw").id)
+    other.db.dispose()
+
+
+def test_withdraw_is_refused_once_data_is_saved_on_the_next_step(env, tmp_path):
+    """暂存 on the next step, or an attachment added to it, is data saved: 撤回 is refused; a
+    discarded draft no longer counts."""
+    from engine.attachments import UploadPolicy, add_attachment
+    from engine.drafts import discard_draft, save_draft
+    org, iid, step1 = _done_step1(env)
+    step2 = open_task(env, iid, "step2")
+    colleague = org.actor("t1_cw2")
+    save_draft(env, colleague.id, step2.id, {"subject": "已开始填写"}, "初步意见")
+    assert not can_withdraw(env, step1.id, org.actor("t1_cw").id)
+    with pytest.raises(InvalidState) as exc:
+        withdraw_task(env, step1.id, org.actor("t1_cw"))
+    assert exc.value.user_message == WITHDRAW_SAVED
+    discard_draft(env, colleague.id, step2.id)
+    assert can_withdraw(env, step1.id, org.actor("t1_cw").id)
+    add_attachment(env, iid, colleague, "材料.pdf", b"%PDF-1.4\n%%EOF\n", UploadPolicy(tmp_path, 1 << 20), step2.id)
+    with pytest.raises(InvalidState) as exc:
+        withdraw_task(env, step1.id, org.actor("t1_cw"))
+    assert exc.value.user_message == WITHDRAW_SAVED and "withdraw" not in actions(env, iid) and chain_ok(env, iid)
