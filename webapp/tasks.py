@@ -47,11 +47,11 @@ def form_context(page: TaskPage, values: dict[str, Any], errors: dict[str, str],
             "opinion_box": opinion_field(page.schema) is None}  # no box when a field is the opinion
 
 
-def _render(page: TaskPage, values: dict[str, Any], errors: dict[str, str], opinion: str = "",
-            verbs: VerbPanel | None = None, draft: Draft | None = None) -> str:
+def render_task(page: TaskPage, values: dict[str, Any], errors: dict[str, str], opinion: str = "",
+            verbs: VerbPanel | None = None, draft: Draft | None = None, **extra: Any) -> str:
     verbs = verbs or verb_panel(current_env(), current_user.id, page.task.id)
     return render_template("tasks/show.html", **form_context(page, values, errors, opinion), verbs=verbs,
-                           draft=draft)
+                           draft=draft, **extra)
 
 
 def _page(task_id: int) -> TaskPage:
@@ -60,6 +60,12 @@ def _page(task_id: int) -> TaskPage:
 
 @bp.get("/tasks/<int:task_id>")
 def show(task_id: int) -> str:
+    return task_view(task_id)
+
+
+def task_view(task_id: int, **extra: Any) -> str:
+    """The task page as shown, with extra template values: a refused verb form's input and reason
+    (webapp/verbs.py `verb_refusal`), so nothing typed is lost."""
     page = _page(task_id)
     today = to_local_date(current_env().clock.now())
     verbs = verb_panel(current_env(), current_user.id, task_id)  # a delegate's answers come back filled in
@@ -67,8 +73,8 @@ def show(task_id: int) -> str:
     # 暂存: the user's own draft goes back into the form (read only when the task has drafts)
     draft = load_draft(current_env(), current_user.id, task_id) if page.task.has_draft else None
     if draft is not None:
-        return _render(page, {**values, **draft.values}, {}, draft.opinion, verbs=verbs, draft=draft)
-    return _render(page, values, {}, verbs=verbs)
+        return render_task(page, {**values, **draft.values}, {}, draft.opinion, verbs=verbs, draft=draft, **extra)
+    return render_task(page, values, {}, verbs=verbs, **extra)
 
 
 @bp.post("/tasks/<int:task_id>")
@@ -88,7 +94,7 @@ def submit(task_id: int) -> Response | tuple[str, int]:
         data = coerce_form(step.schema, raw) if step.schema else {}
         result = complete_task(current_env(), task_id, actor(), data, form_opinion(step.schema, data, opinion))
     except FormInvalid as exc:
-        return _render(_page(task_id), raw, exc.errors, opinion), 422  # with any new files named
+        return render_task(_page(task_id), raw, exc.errors, opinion), 422  # with any new files named
     except EngineError:
         check_task_visible(current_env(), current_user.id, task_id)  # a hidden task stays hidden (404)
         raise

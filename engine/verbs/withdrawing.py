@@ -8,7 +8,7 @@ from uuid import UUID
 
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.commands import StepResult, finish_step, require_running, run_tx
@@ -42,9 +42,9 @@ def withdraw_refusal(env: Env, session: Session, case: Case, row: HumanTask, use
         return "案件当前状态不允许撤回"
     if not step_setting(env, case.config, row.step_id, "withdraw"):
         return FORBIDDEN
-    newer = session.scalar(select(HumanTask.id).where(
+    newer = session.scalar(select(HumanTask.id).where(  # the step reopened since (a 加签 row shares its id)
         HumanTask.instance_id == row.instance_id, HumanTask.spiff_task_id == row.spiff_task_id,
-        HumanTask.id > row.id).limit(1))
+        HumanTask.id > row.id, or_(HumanTask.mark.is_(None), HumanTask.mark != "signer")).limit(1))
     task = _tree_task(case, row)
     if newer is not None or task is None or task.state != TaskState.COMPLETED:
         return "流程已继续办理，不能撤回"

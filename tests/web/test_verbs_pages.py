@@ -83,3 +83,103 @@ def test_a_proxy_finds_the_absent_users_pool_task_opens_and_takes_it(env, tmp_pa
     with env.db.read() as s:
         row = s.get(HumanTask, handle.id)
         assert (row.assignee_id, row.mark, row.mark_by_id) == (org.actor("d2_cw").id, "proxy", org.actor("d1_cw").id)
+
+
+def _form(page: str, css_class: str) -> str:
+    """The HTML of the first form of this class on the page (its opening tag to </form>)."""
+    start = page.index(f'class="{css_class}') if f'class="{css_class}' in page else page.index(css_class)
+    start = page.rindex("<form", 0, start)
+    return page[start:page.index("</form>", start)]
+
+
+def _selected(form_html: str, value: str) -> bool:
+    return f'<option value="{value}" selected>' in form_html
+
+
+def test_a_refused_verb_form_comes_back_on_its_page_with_the_reason_and_what_was_typed(env, tmp_path):
+    """转办, 委派, 加签, 减签, 撤回 (task and case page), 退回 and 催办 (task and case page): each
+    refusal (missing opinion, wrong target, not allowed now, too soon) answers with the page the form
+    was posted from, the Chinese reason next to the form and the typed text and choices kept."""
+    from engine.models import OrgUnit, Role
+    from engine.orgs import create_user
+    from engine.verbs.signers import add_signer, remove_signer
+    from tests.factories import PETITION_HANDLED, act
+    org = setup_petition(env)
+    with env.db.write() as s:
+        mate = create_user(s, "d1_cw2", "区经办二", "secret-pass", env.clock.now(),
+                           [(Role.caseworker, s.get(OrgUnit, org.units["d1"]))]).id
+    case_id = register_petition(env, org)
+    assign_petition(env, org, case_id)
+    [handle] = open_tasks(env, case_id, "handle")
+    lead = org.actor("d1_lead").id
+    app = make_app(env, tmp_path)
+    with app.test_client() as client:
+        login(client, "d1_cw")
+        # 转办 without a reason: the chosen person stays chosen
+        r = client.post(f"/tasks/{handle.id}/transfer",
+                        data={"to_user_id": str(mate), "mode": "transfer", "reason": ""})
+        page = r.get_data(as_text=True)
+        form = _form(page, "mb-3 verb-transfer")
+        assert r.status_code == 422 and "请填写转办原因" in form and _selected(form, str(mate))
+        # 委派 to someone who may not receive it: the reason typed and the mode stay
+        r = client.post(f"/tasks/{handle.id}/transfer", data={"to_user_id": str(lead), "mode": "delegate",
+                                                             "reason": "请代为约谈原单位"})
+        form = _form(r.get_data(as_text=True), "mb-3 verb-transfer")
+        assert r.status_code == 403 and 'value="请代为约谈原单位"' in form
+        assert 'value="delegate" checked' in form and "verb-refusal" in form
+        # 加签 without a reason: the signer and the position stay
+        r = client.post(f"/tasks/{handle.id}/signers", data={"user_id": str(lead), "position": "before", "reason": ""})
+        form = _form(r.get_data(as_text=True), "mb-3 verb-signer")
+        assert r.status_code == 422 and "请填写加签原因" in form and _selected(form, str(lead))
+        assert 'value="before" checked' in form
+    add_signer(env, handle.id, org.actor("d1_cw"), lead, "alongside", "涉及补缴社保，请领导会签")
+    [signer] = [t for t in open_tasks(env, case_id, "handle") if t.id != handle.id]
+    with app.test_client() as client:
+        login(client, "d1_cw")
+        # 减签 without a reason: back on the holder's page, next to that signer's form
+        r = client.post(f"/tasks/{signer.id}/remove-signer", data={"reason": "", "_page_task": str(handle.id)})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and "调查办理" in page and "请填写减签原因" in page
+        assert f'action="/tasks/{handle.id}/transfer"' in page  # the holder's page, not the signer's
+        # 减签 of a task that is not an added signer's: the reason typed stays
+        r = client.post(f"/tasks/{handle.id}/remove-signer", data={"reason": "不再需要", "_page_task": str(handle.id)})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 409 and "只能减去尚未办理的加签人" in page and 'value="不再需要"' in page
+    remove_signer(env, signer.id, org.actor("d1_cw"), "领导已口头同意")
+    act(env, org, case_id, "handle", "d1_cw", PETITION_HANDLED)
+    [review] = open_tasks(env, case_id, "review")
+    claim_task(env, review.id, org.actor("d1_rev"))
+    with app.test_client() as client:
+        login(client, "d1_cw")
+        # 撤回 once the next step is claimed, from the task page: the reason typed stays
+        r = client.post(f"/tasks/{handle.id}/withdraw", data={"reason": "漏填原单位意见"})
+        form = _form(r.get_data(as_text=True), "mb-3 verb-withdraw")
+        assert r.status_code == 409 and "下一步骤已被认领办理，不能撤回" in form and 'value="漏填原单位意见"' in form
+        # ... and from the case page: back on the case page with the reason
+        r = client.post(f"/tasks/{handle.id}/withdraw", data={"_from": "case"})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 409 and "case-verbs" in page and "下一步骤已被认领办理，不能撤回" in page
+    with app.test_client() as client:
+        login(client, "d1_rev")
+        # 退回 without an opinion: the chosen step stays; to a step that cannot be: the opinion stays
+        r = client.post(f"/tasks/{review.id}/return", data={"step_id": "handle", "opinion": " "})
+        form = _form(r.get_data(as_text=True), "mb-3 verb-return")
+        assert r.status_code == 422 and "退回时请填写退回意见" in form and _selected(form, "handle")
+        r = client.post(f"/tasks/{review.id}/return", data={"step_id": "no_such_step", "opinion": "请补充约谈记录"})
+        form = _form(r.get_data(as_text=True), "mb-3 verb-return")
+        assert r.status_code == 409 and "verb-refusal" in form and ">请补充约谈记录</textarea>" in form
+    with app.test_client() as client:
+        login(client, "d1_lead")
+        assert client.post(f"/tasks/{review.id}/urge", data={"note": "请今日办结"}).status_code == 302
+        # 催办 again too soon: the note stays; from the case page, back there
+        r = client.post(f"/tasks/{review.id}/urge", data={"note": "再次催办"})
+        form = _form(r.get_data(as_text=True), "verb-urge")
+        assert r.status_code == 409 and "小时内已催办过" in form and 'value="再次催办"' in form
+        r = client.post(f"/tasks/{review.id}/urge", data={"_from": "case"})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 409 and "case-verbs" in page and "小时内已催办过" in page
+        assert "Traceback" not in page and "InvalidState" not in page
+    with app.test_client() as client:  # someone who cannot see the case still gets nothing but 404
+        login(client, "d2_cw")
+        assert client.post(f"/tasks/{review.id}/return", data={"step_id": "handle", "opinion": "x"}).status_code == 404
+        assert client.post(f"/tasks/{review.id}/urge", data={"_from": "case"}).status_code == 404
