@@ -5,6 +5,7 @@ conflict) comes back on the page the form was posted from, with the Chinese reas
 form and everything typed kept (`verb_refusal` in the templates)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -19,9 +20,9 @@ from engine.models import HumanTask
 from engine.forms import coerce_form
 from engine.verbs.panel import MARK_LABELS
 from engine.verbs.returning import return_task
-from engine.verbs.signers import add_signer, remove_signer
+from engine.verbs.signers import add_signer, remove_signer, signer_choices
 from engine.verbs.supervision import answer_order, open_order
-from engine.verbs.transfer import delegate_task, return_delegation, transfer_task
+from engine.verbs.transfer import delegate_task, receivers, return_delegation, transfer_task
 from engine.verbs.urging import urge_task
 from engine.verbs.withdrawing import withdraw_task
 from webapp.cases import case_page
@@ -57,11 +58,13 @@ def _origin_task(default: int) -> int:
 
 
 def _refused(exc: EngineError, form: str, typed: dict[str, str], task_id: int | None = None,
-             order_id: int | None = None) -> tuple[str, int]:
+             order_id: int | None = None, offered: Callable[[], bool] | None = None) -> tuple[str, int]:
     """A refused verb form comes back on the page it was posted from (the case page when the form
     says `_from=case`, else the task page), with the Chinese reason next to it and everything
-    typed kept. A hidden task stays hidden: NotFound goes on to the 404 page."""
-    if isinstance(exc, NotFound):
+    typed kept. A hidden task stays hidden (NotFound: the 404 page), and someone who may not use
+    the verb at all gets the plain 403 page (PermissionDenied), unless the verb was offered to
+    them and the refusal is about their choice (`offered`: a receiver or signer without the role)."""
+    if isinstance(exc, NotFound) or (isinstance(exc, PermissionDenied) and (offered is None or not offered())):
         raise exc
     errors = dict(exc.errors) if isinstance(exc, FormInvalid) else {"_": exc.user_message}
     refusal = {"form": form, "values": typed, "errors": errors, "task_id": task_id, "order_id": order_id}
@@ -113,7 +116,8 @@ def transfer(task_id: int) -> Response | tuple[str, int]:
     try:
         verb(current_env(), task_id, actor(), _user_id_field("to_user_id"), typed["reason"])
     except EngineError as exc:
-        return _refused(exc, "transfer", typed, task_id)
+        return _refused(exc, "transfer", typed, task_id,
+                        offered=lambda: bool(receivers(current_env(), task_id, current_user.id)))
     flash("已委派，办好后将交回您确认" if verb is delegate_task else "已转办", "success")
     return redirect(url_for("home.index"))
 
@@ -130,8 +134,11 @@ def hand_back(task_id: int) -> Response | tuple[str, int]:
         return_delegation(current_env(), task_id, actor(), data, opinion)
     except FormInvalid as exc:
         return render_task(page, raw, exc.errors, opinion), 422
-    except (PermissionDenied, Conflict, InvalidState) as exc:
-        return render_task(page, raw, {"__all__": exc.user_message}, opinion), status_of(exc)
+    except (Conflict, InvalidState) as exc:  # PermissionDenied: not delegated to them, the plain 403 page
+        if page.can_act:  # the reason above the form, as typed
+            return render_task(page, raw, {"__all__": exc.user_message}, opinion), status_of(exc)
+        refusal = {"form": "hand_back", "values": {}, "errors": {"_": exc.user_message}}
+        return render_task(page, raw, {}, opinion, verb_refusal=refusal), status_of(exc)
     flash("已办好并交回委派人确认", "success")
     return redirect(url_for("home.index"))
 
@@ -156,7 +163,8 @@ def signers(task_id: int) -> Response | tuple[str, int]:
     try:
         add_signer(current_env(), task_id, actor(), _user_id_field("user_id"), typed["position"], typed["reason"])
     except EngineError as exc:
-        return _refused(exc, "signer", typed, task_id)
+        return _refused(exc, "signer", typed, task_id,
+                        offered=lambda: bool(signer_choices(current_env(), task_id, current_user.id)[0]))
     flash("已加签", "success")
     return redirect(url_for("tasks.show", task_id=task_id))
 
@@ -188,7 +196,7 @@ def supervise(case_id: int) -> Response | tuple[str, int]:
         open_order(current_env(), case_id, actor(), typed["requirement"], due_on, typed["kind"] or None)
     except FormInvalid as exc:
         return case_page(case_id, supervise_values=typed, supervise_errors=exc.errors), 422
-    except (PermissionDenied, Conflict, InvalidState) as exc:
+    except (Conflict, InvalidState) as exc:  # PermissionDenied: who may not, the plain 403 page
         return case_page(case_id, supervise_values=typed, supervise_errors={"__all__": exc.user_message}), \
             status_of(exc)
     flash("已开具督办单，承办单位须在期限内书面反馈", "success")

@@ -167,3 +167,18 @@ def test_withdraw_is_refused_once_data_is_saved_on_the_next_step(env, tmp_path):
     with pytest.raises(InvalidState) as exc:
         withdraw_task(env, step1.id, org.actor("t1_cw"))
     assert exc.value.user_message == WITHDRAW_SAVED and "withdraw" not in actions(env, iid) and chain_ok(env, iid)
+
+
+def test_withdraw_after_a_signer_was_added_and_removed(env):
+    """A 加签 row shares the step's workflow task: it does not count as the step having reopened."""
+    from engine.verbs.signers import add_signer, remove_signer
+    org, iid = plain_case(env)
+    step1 = open_task(env, iid, "step1")
+    add_signer(env, step1.id, org.actor("t1_cw"), org.actor("t1_cw2").id, "alongside", "请会签")
+    with env.db.read() as s:
+        signer = s.scalars(select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.mark == "signer")).one()
+    remove_signer(env, signer.id, org.actor("t1_cw"), "无需会签")
+    complete_task(env, step1.id, org.actor("t1_cw"), {})
+    assert can_withdraw(env, step1.id, org.actor("t1_cw").id)
+    withdraw_task(env, step1.id, org.actor("t1_cw"), "补充材料")
+    assert open_task(env, iid).step_id == "step1" and chain_ok(env, iid)

@@ -183,3 +183,45 @@ def test_a_refused_verb_form_comes_back_on_its_page_with_the_reason_and_what_was
         login(client, "d2_cw")
         assert client.post(f"/tasks/{review.id}/return", data={"step_id": "handle", "opinion": "x"}).status_code == 404
         assert client.post(f"/tasks/{review.id}/urge", data={"_from": "case"}).status_code == 404
+
+
+def test_refused_hand_back_supervision_and_feedback_keep_what_was_typed(env, tmp_path):
+    """委派's hand-back (the step's own form), 开具督办单 by someone who may not, and the 督办 feedback
+    refused (empty, then already given): each comes back with the reason and the typed text."""
+    from engine.models import OrgUnit, Role
+    from engine.orgs import create_user
+    from engine.verbs.supervision import open_order
+    from engine.verbs.transfer import delegate_task
+    org = setup_petition(env)
+    with env.db.write() as s:
+        mate = create_user(s, "d1_cw2", "区经办二", "secret-pass", env.clock.now(),
+                           [(Role.caseworker, s.get(OrgUnit, org.units["d1"]))]).id
+    case_id = register_petition(env, org)
+    assign_petition(env, org, case_id)
+    [handle] = open_tasks(env, case_id, "handle")
+    delegate_task(env, handle.id, org.actor("d1_cw"), mate, "请代为约谈原单位")
+    typed = {"investigation": "已约谈原单位人事科", "_opinion": "建议支持"}
+    app = make_app(env, tmp_path)
+    with app.test_client() as client:
+        login(client, "d1_cw2")
+        r = client.post(f"/tasks/{handle.id}/hand-back", data=typed)  # the rest of the form is missing
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and "表单填写有误" in page
+        assert "已约谈原单位人事科</textarea>" in page and "建议支持</textarea>" in page
+    with app.test_client() as client:
+        login(client, "d1_cw")  # the delegator: the task is not delegated to them
+        r = client.post(f"/tasks/{handle.id}/hand-back", data=typed)
+        page = r.get_data(as_text=True)
+        assert r.status_code == 403 and "该任务未委派给您" in page and "Traceback" not in page
+        r = client.post(f"/cases/{case_id}/supervise", data={"kind": "久拖未决", "requirement": "请报告进展"})
+        assert r.status_code == 403 and "verb-supervise" not in r.get_data(as_text=True)  # who may not: the 403 page
+    order = open_order(env, case_id, org.actor("d1_lead"), "请于3日内书面报告进展", None, "久拖未决")
+    with app.test_client() as client:
+        login(client, "d1_cw")
+        r = client.post(f"/cases/{case_id}/supervision/{order}", data={"feedback": "  "})
+        form = _form(r.get_data(as_text=True), "mt-1 verb-answer")
+        assert r.status_code == 422 and "请填写书面反馈" in form
+        assert client.post(f"/cases/{case_id}/supervision/{order}", data={"feedback": "已书面报告"}).status_code == 302
+        r = client.post(f"/cases/{case_id}/supervision/{order}", data={"feedback": "补充报告"})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 409 and "该督办单已反馈" in page and "补充报告" in page
