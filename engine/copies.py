@@ -38,6 +38,16 @@ def copy_case(env: Env, instance_id: int, actor: Actor, user_ids: Iterable[int],
                        "该案件刚被他人修改，请刷新后重试") from exc
 
 
+def may_copy(env: Env, user_id: int, initiator_id: int | None) -> bool:
+    """Whether the user may copy (抄送) a case they can see: its initiator, or acting staff (the
+    case page offers the 抄送 form to them only; auditors and admins read)."""
+    if initiator_id == user_id:
+        return True
+    with env.db.read() as session:
+        return session.scalar(select(RoleGrant.id).where(
+            RoleGrant.user_id == user_id, RoleGrant.role.not_in(ACTING_ROLES.excluded)).limit(1)) is not None
+
+
 def _require_acting_staff(session: Session, actor: Actor, instance: ProcessInstance) -> None:
     """Auditors and admins read; only the initiator or acting staff (经办/审核/领导) copy a case."""
     if instance.initiator_id == actor.id:

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from engine.access import StartOption, startable_processes
 from engine.attachments import add_attachment, attachment_download, start_case_with_files
-from engine.copies import copy_case, mark_copy_read
+from engine.copies import copy_case, mark_copy_read, may_copy
 from engine.errors import FormInvalid
 from engine.calendar import to_local_date
 from engine.forms import coerce_form, load_form, today_defaults
@@ -116,8 +116,9 @@ def _message_panel(form: MessageForm, values: dict, errors: dict[str, str]) -> d
 def _render_show(case: CaseFile, typed: dict[str, tuple[dict, dict[str, str]]], **extra: Any) -> str:
     """The case page; `typed` keeps what was typed into a message panel that was refused."""
     panels = [_message_panel(m, *typed.get(m.name, ({}, {}))) for m in case.messages]
-    return render_template("cases/show.html", case=case, diagram=_diagram(case),
-                           users=user_choices(current_env(), exclude_id=current_user.id),
+    can_copy = may_copy(current_env(), current_user.id, case.instance.initiator_id)
+    return render_template("cases/show.html", case=case, diagram=_diagram(case), can_copy=can_copy,
+                           users=user_choices(current_env(), exclude_id=current_user.id) if can_copy else [],
                            messages=panels, case_verbs=case_verbs(current_env(), case.instance.id, current_user.id),
                            **extra)
 

@@ -59,3 +59,14 @@ def test_transfer_picker_lists_only_the_tasks_possible_receivers(app, env, plain
         other = app.test_client()
         login(other, username)
         assert other.get(f"/people/transfer/{task_id}").status_code == status, username
+
+
+def test_the_case_page_offers_the_cc_form_only_to_who_may_copy(app, env, plain):
+    case = start_plain(env, plain)
+    for username, offered in (("t1_cw", True), ("d1_rev", True), ("city_audit", False)):
+        client = app.test_client()
+        login(client, username)
+        page = client.get(f"/cases/{case.instance_id}")
+        assert page.status_code == 200, username
+        assert ('id="cc-users"' in page.text) is offered, username
+        assert ("/people/cc/" in page.text) is offered, username
