@@ -45,11 +45,13 @@ def chromium_or_skip() -> None:
 
 
 @contextmanager
-def launch_chromium() -> Iterator[Any]:
-    """A headless Chromium (playwright.sync_api.Browser), closed on exit."""
+def launch_chromium(extra_args: tuple[str, ...] = ()) -> Iterator[Any]:
+    """A headless Chromium (playwright.sync_api.Browser), closed on exit; `extra_args` e.g.
+    ("--lang=zh-CN",) for the browser's own words (the file input's button) in Chinese."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=[*LAUNCH_ARGS, *extra_args])
         try:
             yield browser
         finally:

@@ -40,12 +40,20 @@ class Demo:
     """Ids the screenshots open."""
     approve_case: int   # at 审批 (done: 登记, 受理审查, 调查办理, 审核)
     handle_task: int    # a 调查办理 task of the district caseworker
+    intake_task: int    # a 受理审查 task of the city's petition section
 
 
 def _open_menu(page: Any) -> None:
     page.locator(".navbar-toggler").click()
     page.locator("#main-nav").wait_for(state="visible")
     page.wait_for_timeout(400)  # the collapse animation
+
+
+def _choose_assign(page: Any) -> None:
+    """受理审查 with 交办 chosen: the fields only 交办 needs appear, marked *, with the date picker."""
+    page.get_by_label("交办", exact=True).check()
+    page.locator("[name=handling_unit_id]").wait_for(state="visible")
+    page.wait_for_timeout(200)
 
 
 def _to_charts(page: Any) -> None:
@@ -67,6 +75,7 @@ SHOTS = (
     Shot("task.png", "d1_cw", lambda d: f"/tasks/{d.handle_task}", DESKTOP),
     Shot("case.png", "d1_lead", lambda d: f"/cases/{d.approve_case}", DESKTOP),
     Shot("leader.png", "d1_lead", lambda d: "/leader", DESKTOP),
+    Shot("form.png", "city_cw", lambda d: f"/tasks/{d.intake_task}", DESKTOP, prepare=_choose_assign),
     Shot("audit.png", "city_audit", lambda d: "/audit/", DESKTOP),
     Shot("phone.png", "d1_cw", lambda d: "/", PHONE, full_page=False, prepare=_open_menu),
     Shot("ledger.png", "city_lead", lambda d: "/ledger/petition", DESKTOP),
@@ -140,14 +149,15 @@ def build_demo(env: Env) -> Demo:
                                                    "extension_reason": "需向市医保局调取结算记录"},
             "申请延期20日")
         at("2026-03-12", 15)
-        register_petition(env, org, username="t2_cw", unit="t2", petitioner_name="周海涛",
+        pending = register_petition(env, org, username="t2_cw", unit="t2", petitioner_name="周海涛",
                           id_number=_id_number("32060219820415003"), category="社保",
                           facts="军龄未计入社保缴费年限。", requests="请求补缴社保。")
         at("2026-03-13", 10)
         assign_d1(housing, "请海安区结合宜居关爱计划办理")
         at("2026-03-16", 9)
     [handle] = open_tasks(env, group, "handle")
-    return Demo(approve_case=first, handle_task=handle.id)
+    [intake] = open_tasks(env, pending, "intake")
+    return Demo(approve_case=first, handle_task=handle.id, intake_task=intake.id)
 
 
 @contextmanager
@@ -173,7 +183,7 @@ def take_screenshots(out_dir: Path, browser: Any | None = None) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rongflow-shots-") as tmp, demo_server(Path(tmp)) as (base, demo):
         if browser is None:
-            with launch_chromium() as own:
+            with launch_chromium(("--lang=zh-CN",)) as own:  # the browser's own words in Chinese
                 return _shoot(own, base, demo, out_dir)
         return _shoot(browser, base, demo, out_dir)
 
