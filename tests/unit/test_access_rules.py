@@ -205,3 +205,21 @@ def test_each_grant_is_weighed_on_its_own(env, org):
     assert _options(env, org, "t1_d2_cw") == {"plain": town}
     env.extra_processes["plain"] = replace(web_plain_config(), start_units=frozenset({"d1.t1"}))
     assert _options(env, org, "t1_d2_cw") == {"plain": town}
+
+
+def test_a_caseworker_at_a_unit_the_case_was_routed_to_sees_it(env, org):
+    """Routed on to the district (its "/t1/d1/" list): the district's caseworker now sees it, the
+    other district's does not, and the unit it started at still does."""
+    case_id = start_plain(env, org).instance_id
+    assert not _sees(env, org, "d1_cw", case_id)
+    with env.db.write() as s:
+        case = s.get(ProcessInstance, case_id)
+        case.unit_ids = f"/{org.units['t1']}/{org.units['d1']}/"
+    assert _sees(env, org, "d1_cw", case_id)
+    assert not _sees(env, org, "d2_cw", case_id)
+    assert _sees(env, org, "t1_cw", case_id)
+
+
+def test_a_key_that_is_not_deployed_is_skipped_not_the_keys_after_it(env, org):
+    options = access.startable_processes(env, org.actor("t1_cw").id, ["not_deployed", "plain"])
+    assert [o.key for o in options] == ["plain"]
