@@ -220,6 +220,11 @@ def test_a_caseworker_at_a_unit_the_case_was_routed_to_sees_it(env, org):
     assert _sees(env, org, "t1_cw", case_id)
 
 
-def test_a_key_that_is_not_deployed_is_skipped_not_the_keys_after_it(env, org):
-    options = access.startable_processes(env, org.actor("t1_cw").id, ["not_deployed", "plain"])
-    assert [o.key for o in options] == ["plain"]
+def test_a_grant_that_may_not_start_does_not_hide_a_later_one_that_may(env, org):
+    """A user who audits the city (granted first) and works at the town may start at the town."""
+    with env.db.write() as s:
+        city, town = s.get(OrgUnit, org.units["city"]), s.get(OrgUnit, org.units["t1"])
+        both = create_user(s, "audit_cw", "审计兼经办", "secret-pass", env.clock.now(),
+                           [(Role.auditor, city), (Role.caseworker, town)])
+        org.users["audit_cw"] = Actor(both.id, both.full_name)
+    assert _options(env, org, "audit_cw") == {"plain": [(org.units["t1"], "城东街道退役军人服务站")]}
