@@ -28,7 +28,7 @@ from engine.integrity.adminlog import verify_admin_log
 from engine.integrity.keys import Keyring, keyring_of
 from engine.integrity.service import snapshot
 from engine.models import HistoryEvent, OrgUnit, ProcessDefinition, ProcessInstance, Role, RoleGrant, User
-from engine.casefile import FACT_ACTIONS, CaseFile, FormCatalog, case_file, form_catalog
+from engine.casefile import FACT_ACTIONS, CaseFile, FormCatalog, case_file, process_catalog
 from engine.readable import is_internal, label_of, readable_text, value_text
 from engine.runtime import case_data
 
@@ -164,7 +164,9 @@ def export_rows(env: Env, user_id: int, f: HistoryFilter = HistoryFilter()) -> l
         for r in rows:
             a = _row(r)
             e = a.event
-            catalog = catalogs.get(a.process_key) or catalogs.setdefault(a.process_key, _catalog(env, a.process_key))
+            if a.process_key not in catalogs:
+                catalogs[a.process_key] = process_catalog(env, a.process_key)
+            catalog = catalogs[a.process_key]
             titles = {**catalog.titles, **catalog.own_titles(e)}
             out.append([a.case_no, process_name(env, a.process_key), str(e.seq),
                         e.at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S"), e.actor_name,
@@ -194,19 +196,10 @@ class AuditCase:
         return CHAIN_REASONS.get(self.chain.reason, self.chain.reason)
 
 
-def _catalog(env: Env, key: str) -> FormCatalog:
-    try:
-        config = env.process(key)
-    except KeyError:
-        return FormCatalog()
-    catalog = form_catalog(config.forms_dir)
-    for name, label in config.field_labels.items():
-        catalog.titles.setdefault(name, label)
-    return catalog
 
 
 def _labels(env: Env, key: str) -> dict[str, str]:
-    return _catalog(env, key).titles
+    return process_catalog(env, key).titles
 
 
 def process_name(env: Env, key: str) -> str:
@@ -249,7 +242,7 @@ def audit_case(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> 
         events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
                                  .order_by(HistoryEvent.seq)).all()
         chain = chain_check(env, list(events), instance, keyring_of(session))
-        catalog = _catalog(env, key)
+        catalog = process_catalog(env, key)
         data = case_data(env, instance_id)
         rows = data_rows(session, catalog, data)
     return AuditCase(case_file(env, user_id, instance_id, soon_days), data, catalog.titles, chain, rows)

@@ -210,7 +210,7 @@ class CaseFile:
     returns: list[tuple[str, str]] = field(default_factory=list)  # 退回: (from step, to step), oldest first
 
 
-def _catalog(env: Env, key: str) -> FormCatalog:
+def process_catalog(env: Env, key: str) -> FormCatalog:
     """The process's form catalog, its own labels of hook-set keys added as titles."""
     try:
         config = env.process(key)
@@ -263,7 +263,7 @@ def case_file(env: Env, user_id: int, instance_id: int, soon_days: int = 3) -> C
         events = _events(session, [instance.id])[instance.id]
         rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
                                     .order_by(HumanTask.id)))
-        catalog = _catalog(env, instance.process_key)
+        catalog = process_catalog(env, instance.process_key)
         units = _unit_names(session, set(case_unit_ids(instance)) | {instance.org_unit_id}
                             | {e.org_unit_id for e in events if e.org_unit_id}
                             | _unit_values(events, catalog))
