@@ -133,7 +133,8 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
         env = fresh(kind, pg_url, workdir)
         org = build_org(env)
         print(bench_inbox(env, org, workdir, args.tasks), flush=True)
-        print(bench_timers(env, org, args.timers), flush=True)
+        if not args.no_timers:
+            print(bench_timers(env, org, args.timers), flush=True)
         env.db.dispose()
 
 
@@ -143,6 +144,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100_000, help="open tasks in the user's inbox")
     parser.add_argument("--timers", type=int, default=10_000, help="due timers for the worker")
     parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
+    parser.add_argument("--no-timers", action="store_true", help="only the inbox (skip the worker's timers)")
     args = parser.parse_args()
     set_hash_cost(time_cost=1, memory_cost_kib=64)
     if not args.no_sqlite:
