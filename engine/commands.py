@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, literal, or_, select
+from sqlalchemy import and_, bindparam, exists, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -53,29 +53,48 @@ def run_tx(env: Env, fn: Any) -> Any:
                        "该案件刚被他人修改，请刷新后重试") from exc
 
 
+def _task_statements() -> dict[tuple[bool, bool], Any]:
+    """The statements of `load_task_case`, built once (their construction cost more than their
+    run): by (SQLite, with an actor). Bound: `task_id`, `actor_id`, on PostgreSQL `instance_id`."""
+    out = {}
+    for sqlite in (True, False):
+        for with_actor in (True, False):
+            granted = (exists().where(RoleGrant.user_id == bindparam("actor_id"), RoleGrant.role == HumanTask.role,
+                                      RoleGrant.org_unit_id == HumanTask.org_unit_id)
+                       if with_actor else literal(False))
+            if sqlite:  # BEGIN IMMEDIATE already holds the database: the case and its rows in one read
+                instance_id: Any = (select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id"))
+                                    .scalar_subquery())
+                stmt = (select(HumanTask, granted.label("granted"), ProcessInstance)
+                        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id))
+            else:  # the case row is locked first; its rows are read after the lock
+                instance_id = bindparam("instance_id")
+                stmt = select(HumanTask, granted.label("granted"))
+            # the task and the case's open rows, each by its index
+            out[sqlite, with_actor] = stmt.where(or_(
+                HumanTask.id == bindparam("task_id"),
+                and_(HumanTask.instance_id == instance_id, HumanTask.status.in_(OPEN_STATUSES)))
+            ).execution_options(populate_existing=True)
+    return out
+
+
+_TASK_STATEMENTS = _task_statements()
+
+
 def load_task_case(env: Env, session: Session, task_id: int,
                    actor: Actor | None = None) -> tuple[Case, HumanTask, bool]:
     """Lock the task's case; read the task, the case's other open tasks and whether `actor` holds
     the task's role at its unit — in one statement after the lock."""
-    granted = (exists().where(RoleGrant.user_id == actor.id, RoleGrant.role == HumanTask.role,
-                              RoleGrant.org_unit_id == HumanTask.org_unit_id)
-               if actor is not None else literal(False))
-
-    def wanted(instance_id: Any) -> Any:  # the task and the case's open rows, each by its index
-        return or_(HumanTask.id == task_id,
-                   and_(HumanTask.instance_id == instance_id, HumanTask.status.in_(OPEN_STATUSES)))
-    if env.db.is_sqlite:  # BEGIN IMMEDIATE already holds the database: the case and its rows in one read
-        of_task = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
-        rows = session.execute(select(HumanTask, granted.label("granted"), ProcessInstance)
-                               .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                               .where(wanted(of_task)).execution_options(populate_existing=True)).all()
+    stmt = _TASK_STATEMENTS[env.db.is_sqlite, actor is not None]
+    params = {"task_id": task_id, "actor_id": actor.id if actor is not None else None}
+    if env.db.is_sqlite:
+        rows = session.execute(stmt, params).all()
         if not rows:
             raise NotFound(f"case of task {task_id} does not exist", "案件不存在")
         case = case_of(env, session, rows[0].ProcessInstance)
     else:  # lock the case row first, then read its rows (a read before the lock could be stale)
         case = lock_case(env, session, 0, for_task=task_id)
-        rows = session.execute(select(HumanTask, granted.label("granted")).where(wanted(case.instance.id))
-                               .execution_options(populate_existing=True)).all()
+        rows = session.execute(stmt, {**params, "instance_id": case.instance.id}).all()
     target = [(r.HumanTask, bool(r.granted)) for r in rows if r.HumanTask.id == task_id]
     if not target:
         raise NotFound(f"task {task_id} does not exist", "任务不存在")

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.admin import admin_paths
@@ -144,6 +144,8 @@ _TOKEN_USER = (select(ApiToken.id, ApiToken.scope, User.id.label("uid"), User.us
                .join(User, User.id == ApiToken.user_id)
                .outerjoin(RoleGrant, RoleGrant.user_id == User.id)
                .outerjoin(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+               .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+                      ApiToken.expires_at > bindparam("now"), User.active.is_(True))
                .order_by(RoleGrant.id))
 
 
@@ -153,9 +155,7 @@ def token_user(env: Env, secret: str) -> TokenUser | None:
         return None
     now = env.clock.now()
     with env.db.single_read() as conn:
-        rows = conn.execute(_TOKEN_USER.where(
-            ApiToken.token_hash == hash_secret(secret), ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > now, User.active.is_(True))).all()
+        rows = conn.execute(_TOKEN_USER, {"token_hash": hash_secret(secret), "now": now}).all()
     if not rows:
         return None
     first = rows[0]
