@@ -86,12 +86,18 @@ def load_draft(env: Env, user_id: int, task_id: int) -> Draft | None:
     """The user's own draft of an open task they may still act on, or None."""
     with env.db.read() as session:
         row = session.get(HumanTask, task_id)
-        if row is None or not row.has_draft or not can_act(session, user_id, row):
-            return None
-        draft = session.get(FormDraft, (user_id, task_id))
-        if draft is None:
-            return None
-        return Draft(dict(draft.values), draft.opinion, draft.saved_at)
+        return None if row is None else draft_in(session, user_id, row)
+
+
+def draft_in(session: Session, user_id: int, row: HumanTask) -> Draft | None:
+    """load_draft in the caller's read session (the task page's); no statement for a task
+    without drafts."""
+    if not row.has_draft or not can_act(session, user_id, row):
+        return None
+    draft = session.get(FormDraft, (user_id, row.id))
+    if draft is None:
+        return None
+    return Draft(dict(draft.values), draft.opinion, draft.saved_at)
 
 
 def discard_draft(env: Env, user_id: int, task_id: int) -> bool:

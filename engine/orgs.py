@@ -1,6 +1,7 @@
 """The org tree, users, passwords and role grants."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,16 +104,44 @@ def grant_role(session: Session, user: User, role: str, unit: OrgUnit) -> RoleGr
     return grant
 
 
+_KNOWN_GRANTS = "rongflow_known_grants"
+
+
+def know_grants(session: Session, user_id: int, grants: Iterable[tuple[str, int]]) -> None:
+    """Tell a read session the (role, unit) grants of a user already read in this request (the
+    signed-in user's, engine.auth.session_user), so that user_grants, has_role and
+    has_role_in answer for that user without another statement in this session."""
+    session.info.setdefault(_KNOWN_GRANTS, {})[user_id] = [(r, u) for r, u in grants]
+
+
 def user_grants(session: Session, user_id: int) -> list[tuple[str, int]]:
+    known = session.info.get(_KNOWN_GRANTS, {}).get(user_id)
+    if known is not None:
+        return list(known)
     rows = session.execute(select(RoleGrant.role, RoleGrant.org_unit_id)
                            .where(RoleGrant.user_id == user_id)).all()
     return [(r.role, r.org_unit_id) for r in rows]
 
 
 def has_role(session: Session, user_id: int, role: str, unit_id: int) -> bool:
+    known = session.info.get(_KNOWN_GRANTS, {}).get(user_id)
+    if known is not None:
+        return (role, unit_id) in known
     found = session.scalar(select(RoleGrant.id).where(
         RoleGrant.user_id == user_id, RoleGrant.role == role,
         RoleGrant.org_unit_id == unit_id).limit(1))
+    return found is not None
+
+
+def has_role_in(session: Session, user_id: int, roles: Iterable[str], unit_ids: Iterable[int]) -> bool:
+    """Whether the user holds one of `roles` at one of `unit_ids`."""
+    roles, unit_ids = list(roles), list(unit_ids)
+    known = session.info.get(_KNOWN_GRANTS, {}).get(user_id)
+    if known is not None:
+        return any(r in roles and u in unit_ids for r, u in known)
+    found = session.scalar(select(RoleGrant.id).where(
+        RoleGrant.user_id == user_id, RoleGrant.role.in_(roles),
+        RoleGrant.org_unit_id.in_(unit_ids)).limit(1))
     return found is not None
 
 

@@ -69,13 +69,18 @@ def read_task_case(env: Env, session: Session, task_id: int, user_id: int) -> tu
     instance = session.get(ProcessInstance, row.instance_id) if row is not None else None
     if row is None or instance is None:
         raise NotFound(f"task {task_id} does not exist", "任务不存在")
-    parsed = env.specs.get(session, instance.definition_id)
-    workflow = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
-    case = Case(instance, parsed, process_config(env, instance.process_key), workflow, session,
-                SessionOrgLookup(session))
+    case = read_case(env, session, instance)
     case.open_rows = list(session.scalars(select(HumanTask).where(
         HumanTask.instance_id == instance.id, HumanTask.status.in_(OPEN_STATUSES))))
     return case, row, has_role(session, user_id, row.role, row.org_unit_id)
+
+
+def read_case(env: Env, session: Session, instance: ProcessInstance) -> Case:
+    """The case with its live workflow, for a page's question (no row lock, open rows not read)."""
+    parsed = env.specs.get(session, instance.definition_id)
+    workflow = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
+    return Case(instance, parsed, process_config(env, instance.process_key), workflow, session,
+                SessionOrgLookup(session))
 
 
 def ancestors(task: SpiffTask) -> Iterator[SpiffTask]:

@@ -6,15 +6,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.env import Env
 from engine.models import HumanTask, InstanceStatus, ProcessInstance, SupervisionOrder, TaskStatus, User
-from engine.verbs.returning import ReturnTarget, return_targets
-from engine.verbs.signers import signer_choices
+from engine.orgs import has_role
+from engine.verbs.returning import ReturnTarget, return_targets_in
+from engine.verbs.signers import signer_choices_in
 from engine.stepper import process_config
 from engine.verbs.supervision import kinds_of, may_answer, may_supervise, settings_of
-from engine.verbs.transfer import proposed_answers, receivers
-from engine.verbs.urging import can_urge
+from engine.verbs.transfer import proposed_in, receivers_in
+from engine.verbs.urging import can_urge, may_urge
 from engine.verbs.withdrawing import can_withdraw
 
 MARK_LABELS = {"returned": "退回", "withdrawn": "撤回", "transferred": "转办", "delegated": "委派",
@@ -41,23 +43,30 @@ def verb_panel(env: Env, user_id: int, task_id: int) -> VerbPanel:
     """The verbs of this task for this user (the caller has checked the task is visible)."""
     with env.db.read() as session:
         row = session.get(HumanTask, task_id)
-        if row is None:
+        instance = session.get(ProcessInstance, row.instance_id) if row is not None else None
+        if row is None or instance is None:
             return VerbPanel()
-        by = session.scalar(select(User.full_name).where(User.id == row.mark_by_id)) if row.mark_by_id else None
-        mark = (MARK_LABELS.get(row.mark or ""), row.mark_note, by)
-        status, mark_kind, assignee = row.status, row.mark, row.assignee_id
-    if status == TaskStatus.completed:
-        return VerbPanel(can_withdraw=can_withdraw(env, task_id, user_id), mark_label=mark[0])
-    if status not in (TaskStatus.open, TaskStatus.claimed):
+        return panel_in(env, session, user_id, row, instance)
+
+
+def panel_in(env: Env, session: Session, user_id: int, row: HumanTask, instance: ProcessInstance) -> VerbPanel:
+    """verb_panel in the caller's read session (the task page's, which has read the task's row,
+    case and unit): the holder question is asked once, the workflow read only for 退回."""
+    label = MARK_LABELS.get(row.mark or "")
+    if row.status == TaskStatus.completed:
+        return VerbPanel(can_withdraw=can_withdraw(env, row.id, user_id), mark_label=label)
+    if row.status not in (TaskStatus.open, TaskStatus.claimed):
         return VerbPanel()
-    delegated = mark_kind == "delegated" and assignee == user_id
-    signers, removable = signer_choices(env, task_id, user_id)
+    by = session.scalar(select(User.full_name).where(User.id == row.mark_by_id)) if row.mark_by_id else None
+    delegated = row.mark == "delegated" and row.assignee_id == user_id
+    granted = has_role(session, user_id, row.role, row.org_unit_id)
+    signers, removable = signer_choices_in(session, row, instance, user_id, granted)
     return VerbPanel(signers=signers, removable=removable,
-        targets=[] if delegated else return_targets(env, task_id, user_id),
-        receivers=[] if mark_kind == "delegated" else receivers(env, task_id, user_id),
-        can_urge=can_urge(env, task_id, user_id), delegated_to_me=delegated,
-        proposed=proposed_answers(env, task_id) if mark_kind == "delegate_done" else {},
-        mark_label=mark[0], mark_note=mark[1], mark_by=mark[2])
+        targets=[] if delegated else return_targets_in(env, session, row, instance, user_id, granted),
+        receivers=[] if row.mark == "delegated" else receivers_in(session, row, user_id),
+        can_urge=may_urge(session, user_id, row, instance), delegated_to_me=delegated,
+        proposed=proposed_in(session, row.id) if row.mark == "delegate_done" else {},
+        mark_label=label, mark_note=row.mark_note, mark_by=by)
 
 
 @dataclass(frozen=True)

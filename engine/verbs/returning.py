@@ -16,13 +16,13 @@ from engine.commands import StepResult, finish_step, load_task_case, require_ope
 from engine.env import Env
 from engine.errors import InvalidState, PermissionDenied
 from engine.history import append_event
-from engine.models import HumanTask, TaskStatus, User
+from engine.models import HumanTask, ProcessInstance, TaskStatus, User
 from engine.notify.centre import post, task_holders
 from engine.ops.logs import logged_command
 from engine.orgs import Actor, has_role
-from engine.stepper import Case, find_spiff_task
-from engine.verbs.common import (ancestors, descendants, in_multi_instance, new_row_for, read_task_case,
-                                 require_holder, require_reason, step_setting)
+from engine.stepper import Case, find_spiff_task, process_config
+from engine.verbs.common import (ancestors, descendants, in_multi_instance, new_row_for, read_case,
+                                 read_task_case, require_holder, require_reason, step_setting)
 from engine.verbs.proxy import route_returned
 from engine.verbs.signers import lead_sign
 
@@ -37,26 +37,24 @@ class ReturnTarget:
     completed_by_name: str
 
 
-def _completed_rows(session: Session, instance_id: int) -> dict[str, HumanTask]:
-    """The newest completed task row per SpiffWorkflow task id."""
-    rows = session.scalars(select(HumanTask).where(
+def _completed_rows(session: Session, instance_id: int) -> dict[str, tuple[HumanTask, str]]:
+    """The newest completed task row per SpiffWorkflow task id, with its completer's name."""
+    rows = session.execute(select(HumanTask, User.full_name)
+                           .outerjoin(User, User.id == HumanTask.completed_by_id).where(
         HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.completed)
-        .order_by(HumanTask.id))
-    return {r.spiff_task_id: r for r in rows}
+        .order_by(HumanTask.id)).all()
+    return {r.spiff_task_id: (r, name or "") for r, name in rows}
 
 
 def _targets(session: Session, case: Case, task: SpiffTask) -> list[ReturnTarget]:
     done = _completed_rows(session, case.instance.id)
-    names = dict(session.execute(select(User.id, User.full_name).where(
-        User.id.in_([r.completed_by_id for r in done.values() if r.completed_by_id]))).all())
     out: dict[str, ReturnTarget] = {}
     for t in ancestors(task):
-        row = done.get(str(t.id))
+        row, name = done.get(str(t.id), (None, ""))
         if not t.task_spec.manual or t.state != TaskState.COMPLETED or row is None:
             continue
         if row.step_id not in out:  # the nearest completion of a step
-            out[row.step_id] = ReturnTarget(row.step_id, row.step_name, str(t.id), row.completed_by_id,
-                                            names.get(row.completed_by_id or 0, ""))
+            out[row.step_id] = ReturnTarget(row.step_id, row.step_name, str(t.id), row.completed_by_id, name)
     return list(reversed(out.values()))  # in path order, the initiator's step first
 
 
@@ -82,16 +80,24 @@ def return_targets(env: Env, task_id: int, user_id: int) -> list[ReturnTarget]:
     """The steps this user may return this task to now (empty: no 退回 offered)."""
     with env.db.read() as session:
         case, row, granted = read_task_case(env, session, task_id, user_id)
-        if not granted or row.status not in (TaskStatus.open, TaskStatus.claimed):
-            return []
-        if row.status == TaskStatus.claimed and row.assignee_id != user_id:
-            return []
-        if not step_setting(env, case.config, row.step_id, "return"):
-            return []
-        task = find_spiff_task(case, row.spiff_task_id)
-        if in_multi_instance(task):
-            return []
-        return _targets(session, case, task)
+        return return_targets_in(env, session, row, case.instance, user_id, granted)
+
+
+def return_targets_in(env: Env, session: Session, row: HumanTask, instance: ProcessInstance,
+                      user_id: int, granted: bool) -> list[ReturnTarget]:
+    """return_targets in the caller's read session (the task page's); the workflow is read only
+    when the user may return this task."""
+    if not granted or row.status not in (TaskStatus.open, TaskStatus.claimed):
+        return []
+    if row.status == TaskStatus.claimed and row.assignee_id != user_id:
+        return []
+    if not step_setting(env, process_config(env, instance.process_key), row.step_id, "return"):
+        return []
+    case = read_case(env, session, instance)
+    task = find_spiff_task(case, row.spiff_task_id)
+    if in_multi_instance(task):
+        return []
+    return _targets(session, case, task)
 
 
 def _check_branches(case: Case, row: HumanTask, target: SpiffTask) -> None:
@@ -133,7 +139,7 @@ def _return_direct(env: Env, case: Case, row: HumanTask, step_id: str, reason: s
     if refusal:
         raise InvalidState(f"task {row.id} cannot be returned to step {step_id!r}", refusal)
     target = next(t for t in _targets(session, case, task) if t.step_id == step_id)
-    done = _completed_rows(session, case.instance.id)[target.spiff_task_id]
+    done, _name = _completed_rows(session, case.instance.id)[target.spiff_task_id]
     now = env.clock.now()
     current = lead_sign(row, "added")
     fix = HumanTask(spiff_task_id=row.spiff_task_id, instance_id=row.instance_id, process_key=row.process_key,

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 
 from engine.commands import StepResult, finish_step, load_task_case, require_open, require_running, run_tx
 from engine.env import Env
-from engine.errors import InvalidState, PermissionDenied
+from engine.errors import InvalidState, NotFound, PermissionDenied
 from engine.history import append_event
-from engine.models import HumanTask, OrgUnit, Role, RoleGrant, TaskStatus, User
+from engine.models import HumanTask, OrgUnit, ProcessInstance, Role, RoleGrant, TaskStatus, User
 from engine.notify.centre import post
 from engine.ops.logs import logged_command
-from engine.orgs import Actor
+from engine.orgs import Actor, has_role, has_role_in
 from engine.stepper import OPEN_STATUSES, Case, find_spiff_task
-from engine.verbs.common import read_task_case, require_reason, step_setting
+from engine.verbs.common import require_reason, step_setting
 
 WORKING = (Role.caseworker, Role.reviewer, Role.leader)
 POSITIONS = {"before": "前加签", "after": "后加签", "alongside": "并加签"}
@@ -212,9 +212,7 @@ def _may_manage(session: Session, actor: Actor, row: HumanTask, granted: bool) -
         return True
     unit = session.get(OrgUnit, row.org_unit_id)
     above = [int(p) for p in (unit.path if unit else "/").strip("/").split("/") if p]
-    return session.scalar(select(RoleGrant.id).where(
-        RoleGrant.user_id == actor.id, RoleGrant.role == Role.leader,
-        RoleGrant.org_unit_id.in_(above or [row.org_unit_id])).limit(1)) is not None
+    return has_role_in(session, actor.id, (Role.leader,), above or [row.org_unit_id])
 
 
 @logged_command
@@ -300,19 +298,31 @@ def signer_choices(env: Env, task_id: int, user_id: int) -> tuple[list[tuple[int
     both empty when they may not manage the task's signers. Candidates hold a working role at the
     task's unit, a unit above it, or a unit the case went through."""
     with env.db.read() as session:
-        case, row, granted = read_task_case(env, session, task_id, user_id)
-        if row.status not in OPEN_STATUSES or not _may_manage(session, Actor(user_id, ""), row, granted):
-            return [], []
-        unit = session.get(OrgUnit, row.org_unit_id)
-        units = {int(p) for p in (unit.path if unit else "/").strip("/").split("/") if p}
-        units |= {int(p) for p in (case.instance.unit_ids or "/").strip("/").split("/") if p}
-        rows = round_rows(session, row)
-        busy = {r.assignee_id for r in rows if r.status in OPEN_STATUSES} | {user_id}
-        users = session.execute(select(User.id, User.full_name).join(RoleGrant, RoleGrant.user_id == User.id).where(
-            RoleGrant.role.in_(WORKING), RoleGrant.org_unit_id.in_(units), User.active.is_(True))
-            .distinct().order_by(User.id)).all()
-        names = dict(session.execute(select(User.id, User.full_name).where(
-            User.id.in_([r.assignee_id for r in rows if r.assignee_id]))).all())
-        removable = [(r.id, names.get(r.assignee_id or 0, "")) for r in case.open_rows or []
-                     if r.spiff_task_id == row.spiff_task_id and r.mark == "signer" and r.id != row.id]
-        return [(i, n) for i, n in users if i not in busy], removable
+        row = session.get(HumanTask, task_id)
+        instance = session.get(ProcessInstance, row.instance_id) if row is not None else None
+        if row is None or instance is None:
+            raise NotFound(f"task {task_id} does not exist", "任务不存在")
+        granted = has_role(session, user_id, row.role, row.org_unit_id)
+        return signer_choices_in(session, row, instance, user_id, granted)
+
+
+def signer_choices_in(session: Session, row: HumanTask, instance: ProcessInstance, user_id: int,
+                      granted: bool) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """signer_choices in the caller's read session (the task page's), `granted`: the user holds
+    the task's role at its unit. Added signers share the round of their task (`sign`), so a task
+    without one has none to remove."""
+    if row.status not in OPEN_STATUSES or not _may_manage(session, Actor(user_id, ""), row, granted):
+        return [], []
+    unit = session.get(OrgUnit, row.org_unit_id)
+    units = {int(p) for p in (unit.path if unit else "/").strip("/").split("/") if p}
+    units |= {int(p) for p in (instance.unit_ids or "/").strip("/").split("/") if p}
+    rows = round_rows(session, row)
+    busy = {r.assignee_id for r in rows if r.status in OPEN_STATUSES} | {user_id}
+    users = session.execute(select(User.id, User.full_name).join(RoleGrant, RoleGrant.user_id == User.id).where(
+        RoleGrant.role.in_(WORKING), RoleGrant.org_unit_id.in_(units), User.active.is_(True))
+        .distinct().order_by(User.id)).all()
+    removable = [r for r in rows if r.status in OPEN_STATUSES and r.mark == "signer" and r.id != row.id]
+    names = dict(session.execute(select(User.id, User.full_name).where(
+        User.id.in_([r.assignee_id for r in removable if r.assignee_id]))).all()) if removable else {}
+    return ([(i, n) for i, n in users if i not in busy],
+            [(r.id, names.get(r.assignee_id or 0, "")) for r in removable])

@@ -26,12 +26,17 @@ def receivers(env: Env, task_id: int, user_id: int) -> list[tuple[int, str]]:
     its unit, the user excluded (the person picker lists only these)."""
     with env.db.read() as session:
         row = session.get(HumanTask, task_id)
-        if row is None or not holds(session, user_id, row):
-            return []
-        return [(u.id, u.full_name) for u in session.scalars(
-            select(User).join(RoleGrant, RoleGrant.user_id == User.id).where(
-                RoleGrant.role == row.role, RoleGrant.org_unit_id == row.org_unit_id,
-                User.active.is_(True), User.id != user_id).order_by(User.id))]
+        return [] if row is None else receivers_in(session, row, user_id)
+
+
+def receivers_in(session: Session, row: HumanTask, user_id: int) -> list[tuple[int, str]]:
+    """receivers in the caller's read session (the task page's)."""
+    if not holds(session, user_id, row):
+        return []
+    return [(i, n) for i, n in session.execute(
+        select(User.id, User.full_name).join(RoleGrant, RoleGrant.user_id == User.id).where(
+            RoleGrant.role == row.role, RoleGrant.org_unit_id == row.org_unit_id,
+            User.active.is_(True), User.id != user_id).order_by(User.id))]
 
 
 def _check_receiver(session: Session, row: HumanTask, actor: Actor, to_user_id: int) -> User:
@@ -112,7 +117,12 @@ def return_delegation(env: Env, task_id: int, actor: Actor, data: dict[str, Any]
 def proposed_answers(env: Env, task_id: int) -> dict[str, Any]:
     """The delegate's proposed answers of a task handed back (prefill for the delegator), or {}."""
     with env.db.read() as session:
-        event = session.scalars(select(HistoryEvent).where(
-            HistoryEvent.task_id == task_id, HistoryEvent.action == "delegate_done")
-            .order_by(HistoryEvent.id.desc()).limit(1)).first()
-        return dict(event.data.get("proposed", {})) if event is not None else {}
+        return proposed_in(session, task_id)
+
+
+def proposed_in(session: Session, task_id: int) -> dict[str, Any]:
+    """proposed_answers in the caller's read session."""
+    event = session.scalars(select(HistoryEvent).where(
+        HistoryEvent.task_id == task_id, HistoryEvent.action == "delegate_done")
+        .order_by(HistoryEvent.id.desc()).limit(1)).first()
+    return dict(event.data.get("proposed", {})) if event is not None else {}

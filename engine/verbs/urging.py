@@ -11,10 +11,10 @@ from engine.commands import load_task_case, require_open, require_running, run_t
 from engine.env import Env
 from engine.errors import InvalidState, PermissionDenied
 from engine.history import append_event
-from engine.models import HistoryEvent, HumanTask, OrgUnit, ProcessInstance, Role, RoleGrant
+from engine.models import HistoryEvent, HumanTask, OrgUnit, ProcessInstance, Role
 from engine.notify.centre import post, task_holders
 from engine.ops.logs import logged_command
-from engine.orgs import Actor
+from engine.orgs import Actor, has_role_in
 from engine.stepper import OPEN_STATUSES
 from engine.verbs.common import step_setting
 
@@ -29,9 +29,7 @@ def may_urge(session: Session, user_id: int, row: HumanTask, instance: ProcessIn
         return True
     unit = session.get(OrgUnit, row.org_unit_id)
     above = [int(p) for p in (unit.path if unit else "/").strip("/").split("/") if p]
-    return session.scalar(select(RoleGrant.id).where(
-        RoleGrant.user_id == user_id, RoleGrant.role.in_(SUPERVISING),
-        RoleGrant.org_unit_id.in_(above or [row.org_unit_id])).limit(1)) is not None
+    return has_role_in(session, user_id, SUPERVISING, above or [row.org_unit_id])
 
 
 def can_urge(env: Env, task_id: int, user_id: int) -> bool:
