@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -18,7 +18,7 @@ from engine.calendar import is_overdue, to_local_date
 from engine.env import Env
 from engine.inbox import inbox_count_query
 from engine.paging import Page
-from engine.models import (CaseCopy, HumanTask, InstanceStatus, OrgUnit, ProcessDefinition,
+from engine.models import (AppMessage, CaseCopy, HumanTask, InstanceStatus, OrgUnit, ProcessDefinition,
                            ProcessInstance, Role, RoleGrant, TaskStatus, User)
 from engine.stepper import OPEN_STATUSES
 
@@ -143,22 +143,39 @@ class ListCounts:
     started: int
     copied: int
     copied_unread: int
+    unread_messages: int = 0  # 站内消息 not yet read (the header's bell)
 
 
-def list_counts(env: Env, user_id: int) -> ListCounts:
-    """The numbers on the four tabs of the home page."""
-    with env.db.read() as session:  # the user's acting grants, then the five counts in one statement
-        inbox = inbox_count_query(env, session, user_id)
-        row = session.execute(select(
-            inbox.scalar_subquery(),
-            select(func.count()).select_from(HumanTask).where(
+def list_counts(env: Env, user_id: int, todo: int | None = None) -> ListCounts:
+    """The numbers on the four tabs of the home page and the header's unread messages. `todo`:
+    the 待办 count when the caller has just read it (the inbox's own total): the rest is then one
+    statement, without a transaction."""
+    if todo is not None:
+        with env.db.single_read() as conn:
+            row = conn.execute(select(literal(todo), *_other_counts(user_id))).one()
+        return ListCounts(*(int(n or 0) for n in row))
+    with env.db.read() as session:
+        return list_counts_in(env, session, user_id)
+
+
+def list_counts_in(env: Env, session: Session, user_id: int) -> ListCounts:
+    """list_counts in the caller's read session: the user's acting grants, then the six counts
+    in one statement."""
+    inbox = inbox_count_query(env, session, user_id)
+    row = session.execute(select(inbox.scalar_subquery(), *_other_counts(user_id))).one()
+    return ListCounts(*(int(n or 0) for n in row))
+
+
+def _other_counts(user_id: int) -> list[Any]:
+    return [select(func.count()).select_from(HumanTask).where(
                 HumanTask.completed_by_id == user_id, HumanTask.status == TaskStatus.completed).scalar_subquery(),
             select(func.count()).select_from(ProcessInstance)
             .where(ProcessInstance.initiator_id == user_id).scalar_subquery(),
             select(func.count()).select_from(CaseCopy).where(CaseCopy.user_id == user_id).scalar_subquery(),
             select(func.count()).select_from(CaseCopy).where(
-                CaseCopy.user_id == user_id, CaseCopy.read_at.is_(None)).scalar_subquery())).one()
-    return ListCounts(*(int(n or 0) for n in row))
+                CaseCopy.user_id == user_id, CaseCopy.read_at.is_(None)).scalar_subquery(),
+            select(func.count()).select_from(AppMessage).where(
+                AppMessage.user_id == user_id, AppMessage.read_at.is_(None)).scalar_subquery()]
 
 
 def actionable(user_id: int, grants: list[tuple[str, int]],
@@ -255,6 +272,6 @@ def process_name(env: Env, key: str) -> str:
 
 def deployed_processes(env: Env) -> list[tuple[str, str]]:
     """(key, name) of every deployed process, for list filters."""
-    with env.db.read() as session:
-        keys = sorted(set(session.scalars(select(ProcessDefinition.key).distinct())))
+    with env.db.single_read() as conn:  # one statement: no transaction
+        keys = sorted(set(conn.scalars(select(ProcessDefinition.key).distinct())))
     return [(k, process_name(env, k)) for k in keys]

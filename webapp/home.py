@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from flask_login import current_user
 
 from engine.calendar import BusinessCalendar
 from engine.inbox import TaskFilter, done_list, inbox
 from engine.models import InstanceStatus
-from engine.queries import STATUS_LABELS, CaseFilter, copied_cases, deployed_processes, started_cases
+from engine.queries import (STATUS_LABELS, CaseFilter, ListCounts, copied_cases, deployed_processes, list_counts,
+                            started_cases)
 from webapp.inputs import parse_day, parse_page
 from webapp.security import current_env
 
@@ -71,6 +72,21 @@ def case_filter(args: ListArgs) -> CaseFilter:
                       search=args.q or None)
 
 
+def show_counts(counts: ListCounts) -> None:
+    """The header's counts as a view already read them (webapp.templating.nav_counts and the
+    unread messages read them only when no view did)."""
+    g.nav_counts, g.unread_messages = counts, counts.unread_messages
+
+
+def todo_count(args: ListArgs, page: Any) -> int | None:
+    """The 待办 badge from the unfiltered inbox's first page just read: its total counts the same
+    tasks (engine.inbox), so they are not counted twice; None when it is not that page or its
+    total is not exact."""
+    if args.tab != "todo" or args.page != 1 or task_filter(args) != TaskFilter() or getattr(page, "capped", False):
+        return None
+    return int(page.total)
+
+
 def load_page(args: ListArgs) -> Any:
     env, uid, size = current_env(), current_user.id, int(current_app.config["PAGE_SIZE"])
     if args.tab == "todo":
@@ -86,6 +102,8 @@ def load_page(args: ListArgs) -> Any:
 def index() -> str:
     args = ListArgs.from_request()
     processes = deployed_processes(current_env())
-    return render_template("home/index.html", args=args, tabs=TABS, page=load_page(args),
+    page = load_page(args)
+    show_counts(list_counts(current_env(), current_user.id, todo_count(args, page)))
+    return render_template("home/index.html", args=args, tabs=TABS, page=page,
                            processes=processes, process_names=dict(processes),
                            statuses=status_choices(args.tab))
