@@ -16,18 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, aliased, defer
 
-from engine.access import case_unit_ids, visible_case, visible_task
+from engine.access import HIDDEN_TASK, case_unit_ids, visible_case, visible_task
 from engine.readable import is_internal, label_of
 from engine.casedata import Options, field_options, lists_options, task_data
 from engine.env import Env
+from engine.errors import NotFound
 from engine.forms import OPINION_HINT, load_form
 from engine.history import ACTION_LABELS
 from engine.ledger import handles, mask_id, mask_phone, user_scope
 from engine.messages import MessageForm, registrable_messages
 from engine.models import (Attachment, CaseCopy, HistoryEvent, HumanTask, InstanceStatus, OrgUnit,
-                           ProcessInstance, Role, User)
+                           ProcessInstance, Role, RoleCatalogue, User)
 from engine.orgs import user_grants
 from engine.queries import STATUS_LABELS, LegalClock, actionable, legal_clocks, process_name
 from engine.runtime import can_act, four_eyes_refusal
@@ -169,11 +170,15 @@ def _user_name(session: Session, user_id: int | None) -> str | None:
     return session.scalar(select(User.full_name).where(User.id == user_id)) if user_id else None
 
 
-def _events(session: Session, instance_ids: list[int]) -> dict[int, list[HistoryEvent]]:
+def _events(session: Session, instance_ids: list[int],
+            actions: Sequence[str] = ()) -> dict[int, list[HistoryEvent]]:
+    """The cases' history in order; given `actions`, only events of those actions."""
     out: dict[int, list[HistoryEvent]] = defaultdict(list)
     if instance_ids:
-        for e in session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id.in_(instance_ids))
-                                 .order_by(HistoryEvent.instance_id, HistoryEvent.seq)):
+        stmt = select(HistoryEvent).where(HistoryEvent.instance_id.in_(instance_ids))
+        if actions:
+            stmt = stmt.where(HistoryEvent.action.in_(actions))
+        for e in session.scalars(stmt.order_by(HistoryEvent.instance_id, HistoryEvent.seq)):
             out[e.instance_id].append(e)
     return out
 
@@ -350,6 +355,33 @@ class TaskPage:
     can_act: bool
     options: dict[str, Options] = field(default_factory=dict)  # x-options-from fields
     refusal: str | None = None  # why this user may not do the task (four eyes)
+    role_name: str = ""  # the task's role as the role catalogue names it ("" when not read)
+
+
+@dataclass(frozen=True)
+class TaskHead:
+    """A task row with its case, its unit and the names its page shows, read in one statement."""
+    row: HumanTask
+    instance: ProcessInstance
+    unit: OrgUnit
+    assignee_name: str | None
+    role_name: str
+
+
+_ASSIGNEE = aliased(User)
+
+
+def task_head(session: Session, task_id: int) -> TaskHead | None:
+    """The task, its case, its unit (in the session, so later `session.get`s of them ask
+    nothing), its assignee's and its role's names; None when there is no such task."""
+    found = session.execute(
+        select(HumanTask, ProcessInstance, OrgUnit, _ASSIGNEE.full_name, RoleCatalogue.name)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .join(OrgUnit, OrgUnit.id == HumanTask.org_unit_id)
+        .join(RoleCatalogue, RoleCatalogue.key == HumanTask.role)
+        .outerjoin(_ASSIGNEE, _ASSIGNEE.id == HumanTask.assignee_id)
+        .where(HumanTask.id == task_id)).first()
+    return TaskHead(*found) if found is not None else None
 
 
 def _opinions(timeline: list[TimelineEntry], catalog: FormCatalog) -> list[Opinion]:
@@ -370,7 +402,8 @@ def _opinions(timeline: list[TimelineEntry], catalog: FormCatalog) -> list[Opini
 
 
 def _task_page(env: Env, session: Session, user_id: int, row: HumanTask,
-               instance: ProcessInstance, events: list[HistoryEvent]) -> TaskPage:
+               instance: ProcessInstance, events: list[HistoryEvent], head: TaskHead | None = None) -> TaskPage:
+    """`head`: the task's unit and names already read (task_head), else read here."""
     config = env.process(instance.process_key)
     catalog = form_catalog(config.forms_dir)
     schema = load_form(config.forms_dir, row.step_id)
@@ -380,7 +413,8 @@ def _task_page(env: Env, session: Session, user_id: int, row: HumanTask,
     own = fold_facts([e for e in events if e.action == "start" or e.step_id == row.step_id])
     props = (schema or {}).get("properties", {})
     prefill = {k: own[k] for k in props if k in own and k != catalog.decisions.get(row.step_id)}
-    units = _unit_names(session, {row.org_unit_id} | _unit_values(events, catalog))
+    known = {row.org_unit_id: head.unit.name} if head is not None else {}
+    units = {**known, **_unit_names(session, ({row.org_unit_id} | _unit_values(events, catalog)) - set(known))}
     attachments = _attachments(session, instance.id)
     allowed = can_act(session, user_id, row, env.clock.now())
     refusal = four_eyes_refusal(session, config, row, user_id) if allowed else None
@@ -391,18 +425,39 @@ def _task_page(env: Env, session: Session, user_id: int, row: HumanTask,
     options = (field_options(config, schema, task_data(env, session, instance, row.spiff_task_id))
                if allowed and lists_options(schema) else {})
     return TaskPage(row, instance, config.name, units.get(row.org_unit_id, ""),
-                    _user_name(session, row.assignee_id), schema, prefill,
+                    head.assignee_name if head is not None else _user_name(session, row.assignee_id),
+                    schema, prefill,
                     _facts(catalog, values, attachments, masked=not full), _opinions(timeline, catalog),
-                    attachments, allowed and refusal is None, options, refusal)
+                    attachments, allowed and refusal is None, options, refusal,
+                    head.role_name if head is not None else "")
 
 
 def task_page(env: Env, user_id: int, task_id: int) -> TaskPage:
     """The task with its case facts, earlier opinions, form schema and what the user may do."""
     with env.db.read() as session:
-        row = visible_task(session, user_id, task_id, env.clock.now())
-        instance = session.get(ProcessInstance, row.instance_id)
-        assert instance is not None
-        return _task_page(env, session, user_id, row, instance, _events(session, [instance.id])[instance.id])
+        return task_page_in(env, session, user_id, task_id)
+
+
+def task_page_in(env: Env, session: Session, user_id: int, task_id: int) -> TaskPage:
+    """task_page in the caller's read session."""
+    return head_page(env, session, user_id, visible_head(env, session, user_id, task_id))
+
+
+def visible_head(env: Env, session: Session, user_id: int, task_id: int) -> TaskHead:
+    """The task's head (task_head), or NotFound when the user may not see the task. While the
+    caller holds it, the session answers `get`s of its row, case and unit without a statement."""
+    head = task_head(session, task_id)
+    if head is None:
+        raise NotFound(f"task {task_id} does not exist", HIDDEN_TASK)
+    visible_task(session, user_id, task_id, env.clock.now())  # the head's row and case: no read
+    return head
+
+
+def head_page(env: Env, session: Session, user_id: int, head: TaskHead) -> TaskPage:
+    """The task page of a visible task: the case's facts and opinions from one read of the
+    history's steps (other events show nothing here), and its attachments."""
+    events = _events(session, [head.instance.id], FACT_ACTIONS)[head.instance.id]
+    return _task_page(env, session, user_id, head.row, head.instance, events, head)
 
 
 def leader_queue(env: Env, user_id: int, limit: int = 50) -> list[TaskPage]:

@@ -16,13 +16,15 @@ from engine.calendar import to_local_date
 from engine.forms import coerce_form, form_opinion, opinion_field, today_defaults
 from engine.models import Role
 from engine.casefile import TaskPage, task_page
-from engine.drafts import Draft, load_draft
+from engine.drafts import Draft
 from engine.inbox import step_form
 from engine.queries import unit_choices
 from engine.runtime import claim_task, complete_task, unclaim_task
+from engine.taskscreen import task_screen
 from engine.verbs.panel import VerbPanel, verb_panel
 from webapp.formschema import (apply_options, field_views, files_from_request, name_files,
                                 raw_from_request, split_actions, with_file_ids)
+from webapp.home import show_counts
 from webapp.security import actor, current_env
 from webapp.uploads import upload_policy
 
@@ -65,14 +67,15 @@ def show(task_id: int) -> str:
 
 def task_view(task_id: int, **extra: Any) -> str:
     """The task page as shown, with extra template values: a refused verb form's input and reason
-    (webapp/verbs.py `verb_refusal`), so nothing typed is lost."""
-    page = _page(task_id)
+    (webapp/verbs.py `verb_refusal`), so nothing typed is lost. One engine read (one transaction)
+    gives the page, its verbs, the user's draft and the header's counts."""
+    screen = task_screen(current_env(), current_user.id, task_id,
+                         [(g.role, g.unit_id) for g in current_user.info.grants])
+    show_counts(screen.counts)
+    page, verbs, draft = screen.page, screen.verbs, screen.draft
     today = to_local_date(current_env().clock.now())
-    verbs = verb_panel(current_env(), current_user.id, task_id)  # a delegate's answers come back filled in
-    values = {**today_defaults(page.schema, today), **page.values, **verbs.proposed}
-    # 暂存: the user's own draft goes back into the form (read only when the task has drafts)
-    draft = load_draft(current_env(), current_user.id, task_id) if page.task.has_draft else None
-    if draft is not None:
+    values = {**today_defaults(page.schema, today), **page.values, **verbs.proposed}  # a delegate's answers
+    if draft is not None:  # 暂存: the user's own draft goes back into the form
         return render_task(page, {**values, **draft.values}, {}, draft.opinion, verbs=verbs, draft=draft, **extra)
     return render_task(page, values, {}, verbs=verbs, **extra)
 
