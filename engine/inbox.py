@@ -5,9 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, func, or_, select, union_all
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from engine.absence import acting_grants
 from engine.env import Env
@@ -30,13 +29,33 @@ class TaskFilter:
     search: str | None = None  # case number, petitioner name or ID number
 
 
-def _actionable(user_id: int, grants: list[tuple[str, int]]) -> ColumnElement[bool]:
-    pool = [and_(HumanTask.role == role, HumanTask.org_unit_id == unit)
-            for role, unit in grants if role in ACTING_ROLES]
-    mine = and_(HumanTask.status == TaskStatus.claimed, HumanTask.assignee_id == user_id)
-    if not pool:
-        return mine
-    return or_(mine, and_(HumanTask.status == TaskStatus.open, or_(*pool)))
+# The inbox's totals (its pages and the 待办 badge) are exact up to here and "超过1000" / "1000+"
+# above: a bounded read, where an exact count of a user's 100,000 open tasks reads them all (issue 12).
+COUNT_CAP = 1000
+
+
+def _arms(user_id: int, grants: list[tuple[str, int]], *cols: Any) -> list[Select[Any]]:
+    """The inbox as disjoint parts, each one range of an index: one per (role, unit) grant of an
+    acting role (open tasks, ix_task_inbox_due, ordered by due date), plus the tasks claimed by
+    me (ix_task_assignee). Disjoint (a task has one status, role and unit), so their UNION ALL
+    holds each task once: claimed by me, or open for a role I act in at its unit."""
+    pool = sorted({(role, unit) for role, unit in grants if role in ACTING_ROLES})
+    arms = [select(*cols).where(HumanTask.status == TaskStatus.open, HumanTask.org_unit_id == unit,
+                                HumanTask.role == role) for role, unit in pool]
+    arms.append(select(*cols).where(HumanTask.status == TaskStatus.claimed, HumanTask.assignee_id == user_id))
+    return arms
+
+
+def _union(arms: list[Select[Any]]) -> Any:
+    """One subquery of the arms (each kept as a subquery: SQLite takes no ORDER BY / LIMIT on a
+    member of a compound select)."""
+    wrapped = [select(arm.subquery()) for arm in arms]
+    return (wrapped[0] if len(wrapped) == 1 else union_all(*wrapped)).subquery()
+
+
+def _by_due(due: Any, ident: Any) -> tuple[Any, Any]:
+    """Due date first, tasks without one last, then id (the order of the index on PostgreSQL)."""
+    return due.asc().nulls_last(), ident.asc()
 
 
 def _apply_filter(stmt: Any, f: TaskFilter) -> Any:
@@ -55,19 +74,33 @@ def _apply_filter(stmt: Any, f: TaskFilter) -> Any:
     return stmt
 
 
+def _count_upto(arms: list[Select[Any]], limit: int) -> Select[Any]:
+    """count(*) of the arms' rows, reading no more than `limit` + 1 of them: above `limit` it
+    only says "more"."""
+    cut = [arm.limit(limit + 1) for arm in arms]
+    return select(func.count()).select_from(select(_union(cut)).limit(limit + 1).subquery())
+
+
 def inbox(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
           per_page: int = 20) -> Page[HumanTask]:
     """待办: tasks claimed by me, plus open tasks for a role I hold at the task's unit, or that
-    someone I stand in for (代理, in force now) holds there."""
+    someone I stand in for (代理, in force now) holds there. Each arm of `_arms` reads at most
+    the rows up to this page's end from its index; the total is capped at COUNT_CAP (or this
+    page's end, whichever is further), `Page.capped` saying so."""
     with env.db.read() as session:
         grants = acting_grants(session, user_id, env.clock.now())
-        cond = _actionable(user_id, grants)
-        base = _apply_filter(select(HumanTask).where(cond), f)
-        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-        rows = session.scalars(base.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
-                                             HumanTask.id)
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-        return Page(list(rows), total, page, per_page)
+        offset = (page - 1) * per_page
+        end = offset + per_page
+        limit = max(COUNT_CAP, end)  # the pager can always offer the next page
+        n = session.scalar(_count_upto([_apply_filter(a, f) for a in _arms(user_id, grants, HumanTask.id)],
+                                       limit)) or 0
+        arms = [_apply_filter(a, f).order_by(*_by_due(HumanTask.due_at, HumanTask.id)).limit(end)
+                for a in _arms(user_id, grants, HumanTask.id, HumanTask.due_at)]
+        top = _union(arms)
+        rows = session.scalars(select(HumanTask).join(top, HumanTask.id == top.c.id)
+                               .order_by(*_by_due(top.c.due_at, top.c.id))
+                               .limit(per_page).offset(offset)).all()
+        return Page(list(rows), min(n, limit), page, per_page, capped=n > limit)
 
 
 def done_list(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
@@ -83,15 +116,16 @@ def done_list(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 
 
 
 def inbox_count(env: Env, user_id: int) -> int:
+    """The 待办 badge: exact up to COUNT_CAP, COUNT_CAP + 1 for "more" (shown "1000+")."""
     with env.db.read() as session:
         return session.scalar(inbox_count_query(env, session, user_id)) or 0
 
 
 def inbox_count_query(env: Env, session: Session, user_id: int) -> Any:
     """The 待办 count as a statement (reads the user's acting grants first), so a page can read
-    it together with its other counts."""
-    cond = _actionable(user_id, acting_grants(session, user_id, env.clock.now()))
-    return select(func.count()).select_from(HumanTask).where(cond)
+    it together with its other counts: exact up to COUNT_CAP, COUNT_CAP + 1 for "more"."""
+    arms = _arms(user_id, acting_grants(session, user_id, env.clock.now()), HumanTask.id)
+    return _count_upto(arms, COUNT_CAP)
 
 
 @dataclass(frozen=True)

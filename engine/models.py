@@ -219,7 +219,8 @@ class ProcessInstance(Base):
 class HumanTask(Base):
     """A READY user task of a case, mirrored from the workflow after each step (the inbox reads this)."""
     __tablename__ = "human_task"
-    __table_args__ = (Index("ix_task_inbox", "status", "org_unit_id", "role"),
+    # the inbox reads one range per (role, unit) grant in due-date order (migration 0024, engine.inbox)
+    __table_args__ = (Index("ix_task_inbox_due", "status", "org_unit_id", "role", "due_at", "id"),
                       Index("ix_task_assignee", "assignee_id", "status"),
                       # a case's open rows without its completed ones (migration 0018)
                       Index("ix_task_instance_status", "instance_id", "status"))

@@ -13,6 +13,7 @@ class Page(Generic[T]):
     total: int
     page: int
     per_page: int
+    capped: bool = False  # the count stopped at `total`: more rows match (engine.inbox.COUNT_CAP)
 
     @property
     def pages(self) -> int:
