@@ -10,6 +10,7 @@ from flask import Flask, current_app, g
 from flask_login import current_user
 
 from engine.history import ACTION_LABELS
+from engine.inbox import COUNT_CAP
 from engine.models import Role
 from engine.orgs import ROLE_LABELS, role_names_of
 from engine.readable import time_text
@@ -81,6 +82,11 @@ def nav_counts() -> ListCounts | None:
     return g.nav_counts  # type: ignore[no-any-return]
 
 
+def capped(n: int) -> str:
+    """A 待办 count as shown: engine.inbox counts no further than COUNT_CAP + 1 ("1000+")."""
+    return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
+
+
 def role_name(key: str) -> str:
     """A role's Chinese name from the role catalogue (read once per request)."""
     if "role_names" not in g:
@@ -89,7 +95,7 @@ def role_name(key: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(local_dt=local_dt, local_date=local_date, show=show)
+    app.jinja_env.filters.update(local_dt=local_dt, local_date=local_date, show=show, capped=capped)
     app.jinja_env.globals.update(
         action_style=action_style, due_of=due_of, lapse_of=lapse_of, nav_counts=nav_counts, has_endpoint=has_endpoint,
         Role=Role, ROLE_LABELS=ROLE_LABELS, role_name=role_name,

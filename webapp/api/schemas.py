@@ -44,8 +44,12 @@ class TaskOut(BaseModel):
 
 
 class TaskPageOut(BaseModel):
+    """One page of a task list. The 待办 total is counted up to 1,000 (or to this page's end, if
+    further): when more tasks match, `total` is that bound and `total_capped` is true (show
+    "超过1000"); the 已办 total is always exact."""
     items: list[TaskOut]
-    total: int
+    total: int = Field(description="matching tasks; a lower bound (more match) when total_capped")
+    total_capped: bool = Field(default=False, description="the count stopped at total: more tasks match")
     page: int
     per_page: int
 

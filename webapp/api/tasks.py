@@ -50,8 +50,8 @@ def task_filter(query: ListQuery) -> TaskFilter:
 
 
 def _page(page: Any) -> dict[str, Any]:
-    return {"items": [task_out(t) for t in page.items], "total": page.total, "page": page.page,
-            "per_page": page.per_page}
+    return {"items": [task_out(t) for t in page.items], "total": page.total, "total_capped": page.capped,
+            "page": page.page, "per_page": page.per_page}
 
 
 @bp.get("/tasks/inbox")
