@@ -1,12 +1,19 @@
-"""The timer worker: fire due timers and run the engine on, one transaction per case.
+"""The timer worker: fire due timers and run the engine on, a batch of cases per transaction.
 
-Several workers may run at once: on PostgreSQL each picks a due case with
+Several workers may run at once: on PostgreSQL each locks its batch of due cases with
 SELECT … FOR UPDATE SKIP LOCKED, so no timer fires twice; on SQLite writers are serialised.
+Each case's state, task rows and history are written together, in its batch's one commit.
+
+A batch runs its steps without savepoints (engine.faststep): a step that fails puts its own case
+in error (engine.stepguard) and the others fire. A case that cannot run so (it cannot be loaded,
+or its step needs SQL inside) rolls the whole batch back, and the batch runs again with each case
+in its own SAVEPOINT, where a case that cannot be run is parked alone.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from contextlib import nullcontext
 
 from sqlalchemy import select
@@ -17,55 +24,110 @@ from engine import faststep
 from engine.env import Env
 from engine.faults import StepFailure
 from engine.integrity.service import checkpoint_when_due
-from engine.models import InstanceStatus, ProcessInstance
+from engine.models import HumanTask, InstanceStatus, ProcessInstance
 from engine.notify.senders import deliver_pending
 from engine.ops.heartbeat import beat, worker_name
 from engine.ops.logs import logged_command
+from engine.orgs import SessionOrgLookup
+from engine.persistence import load_state
 from engine.stepguard import run_step
-from engine.stepper import lock_case, mark_error
+from engine.stepper import OPEN_STATUSES, Case, mark_error, process_config
 from engine.verbs.timeouts import run_due_policies
 
 log = logging.getLogger(__name__)
 
+# Cases per transaction at most. A batch holds its cases' row locks (SQLite: the write lock)
+# until its commit, so it stays short; and each step's rollback snapshot (engine.faststep) copies
+# every object of the session, so a step costs more the later it comes in its batch: past about
+# 25 cases that outweighs the commits saved (bench/bench_scale.py).
+BATCH = 25
 
-def _pick_due(env: Env, session: Session) -> int | None:
-    stmt = (select(ProcessInstance.id)
+
+class _RunWithSavepoints(Exception):  # noqa: N818 - a signal: roll the batch back, run it again
+    def __init__(self, instance_ids: list[int]) -> None:
+        super().__init__(instance_ids)
+        self.instance_ids = instance_ids
+
+
+def fire_due_timers(env: Env, size: int = BATCH, stop: threading.Event | None = None) -> list[int]:
+    """Fire the due timers of up to `size` cases in one transaction; returns the cases handled
+    (a case that could not be run is parked: it is handled too). Once `stop` is set, no further
+    case is taken: those handled so far commit."""
+    try:
+        return _run_batch(env, size, stop, fast=True)
+    except _RunWithSavepoints as again:
+        return _run_batch(env, size, stop, fast=False, only=again.instance_ids)
+
+
+def _run_batch(env: Env, size: int, stop: threading.Event | None, *, fast: bool,
+               only: list[int] | None = None) -> list[int]:
+    handled: list[int] = []
+    with env.db.write() as session:
+        session.info[faststep.FAST] = fast
+        instances = _lock_due(env, session, size, only)
+        open_rows = _open_rows(session, [i.id for i in instances])
+        orgs = SessionOrgLookup(session)
+        for instance in instances:
+            if stop is not None and stop.is_set():
+                break
+            if fire_due_timer(env, session, instance, open_rows[instance.id], orgs, fast=fast) is None:
+                raise _RunWithSavepoints([i.id for i in instances])  # rolls back what this batch did
+            handled.append(instance.id)
+    return handled
+
+
+def _lock_due(env: Env, session: Session, size: int, only: list[int] | None) -> list[ProcessInstance]:
+    """The first `size` due cases (of `only`, when given), locked; those another worker holds
+    are skipped (PostgreSQL), and a case another worker fired meanwhile is no longer due."""
+    stmt = (select(ProcessInstance)
             .where(ProcessInstance.status == InstanceStatus.running,
                    ProcessInstance.next_timer_at <= env.clock.now())
-            .order_by(ProcessInstance.next_timer_at).limit(1))
+            .order_by(ProcessInstance.next_timer_at, ProcessInstance.id).limit(size))
+    if only is not None:
+        stmt = stmt.where(ProcessInstance.id.in_(only))
     if not env.db.is_sqlite:
         stmt = stmt.with_for_update(skip_locked=True)
-    return session.scalar(stmt)
+    return list(session.scalars(stmt))
+
+
+def _open_rows(session: Session, instance_ids: list[int]) -> dict[int, list[HumanTask]]:
+    """The open task rows of the batch's cases, in one statement (the step's task mirror)."""
+    rows: dict[int, list[HumanTask]] = {i: [] for i in instance_ids}
+    if instance_ids:
+        for row in session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(instance_ids),
+                                                           HumanTask.status.in_(OPEN_STATUSES))):
+            rows[row.instance_id].append(row)
+    return rows
 
 
 @logged_command(returns_case=True)
-def fire_due_timer(env: Env) -> int | None:
-    """Handle one due case, if any; returns its id. One transaction."""
+def fire_due_timer(env: Env, session: Session, instance: ProcessInstance, open_rows: list[HumanTask],
+                   orgs: SessionOrgLookup, *, fast: bool) -> int | None:
+    """Fire the due timers of one locked case and run it on, in its batch's transaction (one log
+    line per case; a batch run again with savepoints logs its cases again). Returns its id;
+    None (not logged) when the batch must run with savepoints."""
     try:
-        return _fire(env, fast=True)
-    except faststep.SavepointNeeded:  # the step does SQL inside, or the case must be parked
-        return _fire(env, fast=False)
-
-
-def _fire(env: Env, *, fast: bool) -> int | None:
-    """Fast: no savepoints, the step rolls back in Python (engine.faststep); anything else runs
-    again with them, so that a case that cannot be run is parked in its own savepoint."""
-    with env.db.write() as session:
-        instance_id = _pick_due(env, session)
-        if instance_id is None:
+        with nullcontext() if fast else session.begin_nested():
+            case = _load(env, session, instance, open_rows, orgs)
+            run_step(env, case, env.clock.now())  # records each fired timer; a failure: case in error
+    except SQLAlchemyError:
+        raise  # the database, not the case: the batch rolls back, the next poll tries again
+    except faststep.SavepointNeeded:  # the step does SQL inside
+        return None
+    except Exception as exc:  # noqa: BLE001 - the case cannot even be loaded: park it, move on
+        if fast:
             return None
-        session.info[faststep.FAST] = fast
-        try:
-            with nullcontext() if fast else session.begin_nested():
-                case = lock_case(env, session, instance_id)
-                run_step(env, case, env.clock.now())  # records each fired timer; a failure: case in error
-        except SQLAlchemyError:
-            raise  # the database, not the case: the next poll tries again
-        except Exception as exc:  # noqa: BLE001 - the case cannot even be loaded: park it, move on
-            if fast:
-                raise faststep.SavepointNeeded() from exc
-            _park(env, session, instance_id, exc)
-        return instance_id
+        _park(env, session, instance.id, exc)
+    return instance.id
+
+
+def _load(env: Env, session: Session, instance: ProcessInstance, open_rows: list[HumanTask],
+          orgs: SessionOrgLookup) -> Case:
+    """The case of a row the batch has locked (engine.stepper.lock_case, without its statements)."""
+    parsed = env.specs.get(session, instance.definition_id)
+    workflow = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
+    return Case(instance, parsed, process_config(env, instance.process_key), workflow, session, orgs,
+                open_rows=list(open_rows))
 
 
 def _park(env: Env, session: Session, instance_id: int, exc: Exception) -> None:
@@ -80,19 +142,32 @@ def _park(env: Env, session: Session, instance_id: int, exc: Exception) -> None:
         instance.next_timer_at = None
 
 
-def run_due_timers(env: Env, limit: int = 1000) -> int:
-    """Fire every due timer (up to `limit` cases); returns how many cases were handled."""
-    handled = 0
-    while handled < limit and fire_due_timer(env) is not None:
-        handled += 1
-    return handled
+def run_due_timers(env: Env, limit: int = 1000, stop: threading.Event | None = None) -> int:
+    """Fire every due timer (up to `limit` cases), batch after batch; returns how many cases were
+    handled."""
+    return sum(_batches(env, limit, stop))
+
+
+def _batches(env: Env, limit: int, stop: threading.Event | None) -> Iterator[int]:
+    """Run batches until no case is due (or `limit` cases, or `stop`); yields each one's count.
+    Batches start at one case and double up to BATCH while cases remain due, so a poll that
+    finds a few due cases holds few locks, and a backlog is worked off in full batches."""
+    handled, size = 0, 1
+    while handled < limit and not (stop is not None and stop.is_set()):
+        fired = len(fire_due_timers(env, min(size, limit - handled), stop))
+        if not fired:
+            return
+        handled += fired
+        size = min(size * 2, BATCH)
+        yield fired
 
 
 def run_forever(env: Env, poll_seconds: float, batch: int, stop: threading.Event | None = None,
                 name: str | None = None) -> int:
     """The long-running loop behind `rongflow worker`: each poll writes the heartbeat, then fires
-    up to `batch` due cases, one transaction each. Setting `stop` (the worker's SIGTERM) ends the
-    loop between two cases: the case in hand commits, no new one is taken. Returns cases handled."""
+    up to `batch` due cases (in transactions of up to BATCH cases). Setting `stop` (the worker's
+    SIGTERM) ends the loop between two cases: the cases in hand commit, no new one is taken.
+    Returns cases handled."""
     stop = stop or threading.Event()
     name = name or worker_name()
     total = 0
@@ -111,9 +186,9 @@ def _poll(env: Env, name: str, batch: int, stop: threading.Event) -> int:
     _beat(env, name, 0)
     handled = 0
     try:
-        while handled < batch and not stop.is_set() and fire_due_timer(env) is not None:
-            handled += 1
-    except Exception:  # keep the worker alive; the failed case rolled back whole
+        for fired in _batches(env, batch, stop):
+            handled += fired
+    except Exception:  # keep the worker alive; the failed batch rolled back whole
         log.exception("timer run failed")
     try:  # the steps' timeout policies (remind, escalate, auto-act), each fired once
         handled += run_due_policies(env)
