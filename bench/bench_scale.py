@@ -11,6 +11,7 @@ no case is due, timed.
 
     .venv/bin/python bench/bench_scale.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/bench_scale.py            # SQLite only
+    .venv/bin/python bench/bench_scale.py --no-inbox # the worker's timers only
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from engine.models import HumanTask, ProcessInstance, Role, TaskStatus  # noqa: 
 from engine.orgs import set_hash_cost  # noqa: E402
 from engine.runtime import start_case  # noqa: E402
 from engine.schema import upgrade  # noqa: E402
-from engine.worker import run_due_timers  # noqa: E402
+from engine.worker import BATCH, run_due_timers  # noqa: E402
 from tests.conftest import DEFAULT_START  # noqa: E402
 from tests.factories import build_org, deploy_files  # noqa: E402
 from tests.integration.fidelity_runner import fixture_config, fixture_files  # noqa: E402
@@ -116,6 +117,7 @@ def bench_timers(env: Env, org: Any, cases: int) -> str:
         for i in range(0, len(clones), 2_000):
             s.execute(insert(ProcessInstance.__table__), clones[i:i + 2_000])
     env.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
+    env.db.counter.reset()
     t0 = time.perf_counter()
     fired = 0
     while True:
@@ -124,7 +126,10 @@ def bench_timers(env: Env, org: Any, cases: int) -> str:
         if n == 0:
             break
     wall = time.perf_counter() - t0
-    return f"  worker: {fired:,} due timers fired in {wall:.1f} s ({fired / wall:.0f}/s, one transaction per case)"
+    statements, commits = env.db.counter.statements, env.db.counter.commits
+    return (f"  worker: {fired:,} due timers fired in {wall:.1f} s ({fired / wall:.0f}/s; "
+            f"{statements / fired:.2f} statements per case, {commits:,} commits, "
+            f"transactions of up to {BATCH} cases)")
 
 
 def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
@@ -133,7 +138,8 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
         print(f"{kind} (load average {os.getloadavg()[0]:.1f}):")
         env = fresh(kind, pg_url, workdir)
         org = build_org(env)
-        print(bench_inbox(env, org, workdir, args.tasks), flush=True)
+        if not args.no_inbox:
+            print(bench_inbox(env, org, workdir, args.tasks), flush=True)
         if not args.no_timers:
             print(bench_timers(env, org, args.timers), flush=True)
         env.db.dispose()
@@ -146,6 +152,7 @@ def main() -> None:
     parser.add_argument("--timers", type=int, default=10_000, help="due timers for the worker")
     parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
     parser.add_argument("--no-timers", action="store_true", help="only the inbox (skip the worker's timers)")
+    parser.add_argument("--no-inbox", action="store_true", help="only the worker's timers (skip the inbox)")
     args = parser.parse_args()
     set_hash_cost(time_cost=1, memory_cost_kib=64)
     if not args.no_sqlite:
