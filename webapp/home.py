@@ -82,7 +82,7 @@ def todo_count(args: ListArgs, page: Any) -> int | None:
     """The 待办 badge from the unfiltered inbox's first page just read: its total counts the same
     tasks (engine.inbox), so they are not counted twice; None when it is not that page or its
     total is not exact."""
-    if args.tab != "todo" or args.page != 1 or task_filter(args) != TaskFilter() or getattr(page, "capped", False):
+    if args.tab != "todo" or args.page != 1 or task_filter(args) != TaskFilter() or page.capped:
         return None
     return int(page.total)
 
