@@ -78,16 +78,24 @@ def _run_batch(env: Env, size: int, stop: threading.Event | None, *, fast: bool,
 
 def _lock_due(env: Env, session: Session, size: int, only: list[int] | None) -> list[ProcessInstance]:
     """The first `size` due cases (of `only`, when given), locked; those another worker holds
-    are skipped (PostgreSQL), and a case another worker fired meanwhile is no longer due."""
-    stmt = (select(ProcessInstance)
-            .where(ProcessInstance.status == InstanceStatus.running,
-                   ProcessInstance.next_timer_at <= env.clock.now())
-            .order_by(ProcessInstance.next_timer_at, ProcessInstance.id).limit(size))
+    are skipped (PostgreSQL), and a case another worker fired meanwhile is no longer due.
+
+    The lock takes ids only: when the planner misjudges how many cases are due (statistics not
+    yet updated after many became due at once), it sorts narrow rows, not every due case's
+    state. The rows are then read by id in a second statement, which sees them as locked."""
+    due = (select(ProcessInstance.id)
+           .where(ProcessInstance.status == InstanceStatus.running,
+                  ProcessInstance.next_timer_at <= env.clock.now())
+           .order_by(ProcessInstance.next_timer_at).limit(size))
     if only is not None:
-        stmt = stmt.where(ProcessInstance.id.in_(only))
+        due = due.where(ProcessInstance.id.in_(only))
     if not env.db.is_sqlite:
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list(session.scalars(stmt))
+        due = due.with_for_update(skip_locked=True)
+    ids = list(session.scalars(due))
+    if not ids:
+        return []
+    return list(session.scalars(select(ProcessInstance).where(ProcessInstance.id.in_(ids))
+                                .order_by(ProcessInstance.next_timer_at)))
 
 
 def _open_rows(session: Session, instance_ids: list[int]) -> dict[int, list[HumanTask]]:
