@@ -116,6 +116,9 @@ def bench_timers(env: Env, org: Any, cases: int) -> str:
     with env.db.write() as s:
         for i in range(0, len(clones), 2_000):
             s.execute(insert(ProcessInstance.__table__), clones[i:i + 2_000])
+    if not env.db.is_sqlite:  # the statistics a live database has (autovacuum), not a bulk load's
+        with env.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE process_instance"))
     env.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
     env.db.counter.reset()
     t0 = time.perf_counter()
