@@ -12,6 +12,7 @@ from engine.absence import acting_grants
 from engine.env import Env
 from engine.errors import NotFound
 from engine.forms import load_form
+from engine.lapses import deployed_window_steps, overdue
 from engine.models import HumanTask, ProcessInstance, Role, TaskStatus
 from engine.orgs import RolesBut
 from engine.paging import Page
@@ -58,13 +59,14 @@ def _by_due(due: Any, ident: Any) -> tuple[Any, Any]:
     return due.asc().nulls_last(), ident.asc()
 
 
-def _apply_filter(stmt: Any, f: TaskFilter) -> Any:
+def _apply_filter(stmt: Any, f: TaskFilter, windows: dict[str, list[str]] | None = None) -> Any:
+    """`windows`: the option-window steps (engine.lapses), which the overdue filter leaves out."""
     if f.process_key:
         stmt = stmt.where(HumanTask.process_key == f.process_key)
     if f.due_before:
         stmt = stmt.where(HumanTask.due_at <= f.due_before)
     if f.overdue_at:
-        stmt = stmt.where(HumanTask.due_at <= f.overdue_at)  # engine.calendar.is_overdue, in SQL
+        stmt = stmt.where(overdue(windows or {}, f.overdue_at))
     if f.search:
         term = f.search.strip()
         sub = select(ProcessInstance.id).where(or_(
@@ -89,12 +91,13 @@ def inbox(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
     page's end, whichever is further), `Page.capped` saying so."""
     with env.db.read() as session:
         grants = acting_grants(session, user_id, env.clock.now())
+        windows = deployed_window_steps(env, session) if f.overdue_at else None
         offset = (page - 1) * per_page
         end = offset + per_page
         limit = max(COUNT_CAP, end)  # the pager can always offer the next page
-        n = session.scalar(_count_upto([_apply_filter(a, f) for a in _arms(user_id, grants, HumanTask.id)],
+        n = session.scalar(_count_upto([_apply_filter(a, f, windows) for a in _arms(user_id, grants, HumanTask.id)],
                                        limit)) or 0
-        arms = [_apply_filter(a, f).order_by(*_by_due(HumanTask.due_at, HumanTask.id)).limit(end)
+        arms = [_apply_filter(a, f, windows).order_by(*_by_due(HumanTask.due_at, HumanTask.id)).limit(end)
                 for a in _arms(user_id, grants, HumanTask.id, HumanTask.due_at)]
         top = _union(arms)
         rows = session.scalars(select(HumanTask).join(top, HumanTask.id == top.c.id)
@@ -107,8 +110,9 @@ def done_list(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 
               per_page: int = 20) -> Page[HumanTask]:
     """已办: tasks I completed, newest first."""
     with env.db.read() as session:
+        windows = deployed_window_steps(env, session) if f.overdue_at else None
         base = _apply_filter(select(HumanTask).where(HumanTask.completed_by_id == user_id,
-                                                     HumanTask.status == TaskStatus.completed), f)
+                                                     HumanTask.status == TaskStatus.completed), f, windows)
         total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
         rows = session.scalars(base.order_by(HumanTask.completed_at.desc())
                                .limit(per_page).offset((page - 1) * per_page)).all()

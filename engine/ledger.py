@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from engine.access import CASE_ROLES, SUBTREE_ROLES
 from engine.calendar import BEIJING
 from engine.env import Env
 from engine.errors import FormInvalid, NotFound
+from engine.lapses import overdue, window_steps
 from engine.models import (CaseCopy, HumanTask, InstanceStatus, LedgerFilter, OrgUnit, ProcessInstance,
                            Role, TaskStatus)
 from engine.orgs import user_grants
@@ -165,7 +166,8 @@ def _open_task(*conds: ColumnElement[bool]) -> ColumnElement[bool]:
     return ProcessInstance.id.in_(select(HumanTask.instance_id).where(HumanTask.status.in_(OPEN), *conds))
 
 
-def _statement(session: Session, scope: Scope, key: str, q: LedgerQuery) -> Select[Any]:
+def _statement(session: Session, scope: Scope, key: str, q: LedgerQuery,
+               windows: dict[str, list[str]] | None = None) -> Select[Any]:
     stmt = select(ProcessInstance.id).where(ProcessInstance.process_key == key, scope_condition(scope))
     if q.text.strip():
         stmt = stmt.where(_text_condition(q.text))
@@ -178,7 +180,7 @@ def _statement(session: Session, scope: Scope, key: str, q: LedgerQuery) -> Sele
     stmt = _days(stmt, ProcessInstance.created_at, q.date_from, q.date_to)
     stmt = _days(stmt, ProcessInstance.closed_at, q.closed_from, q.closed_to)
     if q.overdue_at is not None:
-        stmt = stmt.where(_open_task(HumanTask.due_at <= q.overdue_at))  # engine.calendar.is_overdue
+        stmt = stmt.where(_open_task(overdue(windows or {}, q.overdue_at)))  # option windows excepted
     if q.case_ids is not None:
         stmt = stmt.where(ProcessInstance.id.in_(sorted(q.case_ids)) if q.case_ids else false())
     return stmt
@@ -213,7 +215,9 @@ def _ordered(stmt: Select[Any], q: LedgerQuery) -> Select[Any]:
     return stmt.order_by(first, tie)  # (process_key, created_at) serves the default order
 
 
-def _rows(session: Session, scope: Scope, ids: list[int]) -> list[LedgerRow]:
+def _rows(session: Session, scope: Scope, ids: list[int], windows: Sequence[str] = ()) -> list[LedgerRow]:
+    """The page's rows; a case's deadline is its open tasks' earliest, option windows (`windows`,
+    engine.lapses) left out: their lapse is nobody's failure."""
     if not ids:
         return []
     cases = {c.id: c for c in session.execute(
@@ -225,12 +229,13 @@ def _rows(session: Session, scope: Scope, ids: list[int]) -> list[LedgerRow]:
         .join(OrgUnit, OrgUnit.id == ProcessInstance.org_unit_id).where(ProcessInstance.id.in_(ids)))}
     steps: dict[int, list[str]] = defaultdict(list)
     due: dict[int, datetime] = {}
-    for t in session.execute(select(HumanTask.instance_id, HumanTask.step_name, HumanTask.due_at)
+    for t in session.execute(select(HumanTask.instance_id, HumanTask.step_name, HumanTask.due_at, HumanTask.step_id)
                              .where(HumanTask.instance_id.in_(ids), HumanTask.status.in_(OPEN))
                              .order_by(HumanTask.id)):
         if t.step_name not in steps[t.instance_id]:
             steps[t.instance_id].append(t.step_name)
-        if t.due_at is not None and (t.instance_id not in due or t.due_at < due[t.instance_id]):
+        if t.due_at is not None and t.step_id not in windows \
+                and (t.instance_id not in due or t.due_at < due[t.instance_id]):
             due[t.instance_id] = t.due_at
     out = []
     for i in ids:
@@ -250,11 +255,12 @@ def ledger(env: Env, user_id: int, key: str, q: LedgerQuery = LedgerQuery(), pag
     _check(q)
     with env.db.read() as session:
         scope = user_scope(session, user_id)
-        stmt = _statement(session, scope, key, q)
+        windows = window_steps(env, [key])
+        stmt = _statement(session, scope, key, q, windows)
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         page = max(1, min(page, -(-total // per_page) or 1))
         ids = list(session.scalars(_ordered(stmt, q).limit(per_page).offset((page - 1) * per_page)))
-        return Page(_rows(session, scope, ids), total, page, per_page)
+        return Page(_rows(session, scope, ids, windows.get(key, [])), total, page, per_page)
 
 
 def ledger_all(env: Env, user_id: int, key: str, q: LedgerQuery = LedgerQuery(),
@@ -263,10 +269,11 @@ def ledger_all(env: Env, user_id: int, key: str, q: LedgerQuery = LedgerQuery(),
     _check(q)
     with env.db.read() as session:
         scope = user_scope(session, user_id)
-        ids = list(session.scalars(_ordered(_statement(session, scope, key, q), q).limit(limit)))
+        windows = window_steps(env, [key])
+        ids = list(session.scalars(_ordered(_statement(session, scope, key, q, windows), q).limit(limit)))
         out: list[LedgerRow] = []
         for start in range(0, len(ids), 500):
-            out += _rows(session, scope, ids[start:start + 500])
+            out += _rows(session, scope, ids[start:start + 500], windows.get(key, []))
         return out
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.calendar import BEIJING
 from engine.env import Env
+from engine.lapses import deployed_window_steps, overdue
 from engine.models import HumanTask, OrgUnit, ProcessInstance, TaskStatus
 
 
@@ -73,12 +74,14 @@ def unit_ranking(session: Session, unit_id: int, since: datetime | None,
     return Series("各单位登记件数排名", "件", sorted(bars, key=lambda b: (-b.value, b.label)))
 
 
-def overdue_by_step(session: Session, unit_id: int, now: datetime) -> Series:
-    """Open tasks overdue now at units of the subtree, per process step (most first)."""
+def overdue_by_step(session: Session, unit_id: int, now: datetime,
+                    windows: dict[str, list[str]] | None = None) -> Series:
+    """Open tasks overdue now at units of the subtree, per process step (most first); option
+    windows (`windows`, engine.lapses) are nobody's delay and left out."""
     rows = session.execute(
         select(HumanTask.process_key, HumanTask.step_name, func.count())
         .where(HumanTask.status.in_((TaskStatus.open, TaskStatus.claimed)),
-               HumanTask.due_at <= now,  # engine.calendar.is_overdue, in SQL
+               overdue(windows or {}, now),
                HumanTask.org_unit_id.in_(list(_subtree(session, unit_id))))
         .group_by(HumanTask.process_key, HumanTask.step_name)).all()
     bars = [Bar(r[1], r[2], r[0]) for r in rows]
@@ -90,4 +93,4 @@ def trend_charts(env: Env, unit_id: int, since: datetime | None, until: datetime
     that unit's indicators, as workflows.indicators.report does)."""
     with env.db.read() as session:
         return [monthly_trend(session, unit_id, since, until), unit_ranking(session, unit_id, since, until),
-                overdue_by_step(session, unit_id, env.clock.now())]
+                overdue_by_step(session, unit_id, env.clock.now(), deployed_window_steps(env, session))]

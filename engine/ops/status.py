@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 
 from engine.env import Env
+from engine.lapses import deployed_window_steps, overdue as late
 from engine.models import HumanTask, InstanceStatus, ProcessInstance, TaskStatus
 from engine.ops.heartbeat import last_beat
 from engine.schema import alembic_config
@@ -79,8 +80,8 @@ def gauges(env: Env) -> Gauges:
     now = env.clock.now()
     with env.db.read() as s:
         open_tasks = s.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status.in_(OPEN)))
-        overdue = s.scalar(select(func.count()).select_from(HumanTask)
-                           .where(HumanTask.status.in_(OPEN), HumanTask.due_at < now))
+        overdue = s.scalar(select(func.count()).select_from(HumanTask)  # option windows are no one's delay
+                           .where(HumanTask.status.in_(OPEN), late(deployed_window_steps(env, s), now)))
         due_filter = (ProcessInstance.status == InstanceStatus.running, ProcessInstance.next_timer_at <= now)
         due = s.scalar(select(func.count()).select_from(ProcessInstance).where(*due_filter))
         oldest: datetime | None = s.scalar(select(func.min(ProcessInstance.next_timer_at)).where(*due_filter))
