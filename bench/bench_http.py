@@ -2,7 +2,9 @@
 
 Models: start → 5 user tasks → end and start → 50 → end (one caseworker lane), and a back-flow
 loop driven to 1,000 completions. Prints submits/s, median and p95 ms for a sequential client
-and for 8 concurrent clients on 4 gunicorn workers, the SQL statements and commits of one submit
+and for 8 concurrent clients on 4 gunicorn workers of 4 threads each (the deployment's
+WEB_WORKERS / WEB_THREADS, deploy/rongflow.env.example; keep-alive, as nginx's upstream keeps
+its connections), the SQL statements and commits of one submit
 (counted in-process with the engine's statement counter), and the submit time around task 10
 and task 1,000 of the looping case.
 
@@ -268,14 +270,16 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
         port = free_port()
         server_env = {**os.environ, "BENCH_DB_URL": env.db.url, "BENCH_UPLOADS": str(workdir / "uploads"),
                       "SECRET_KEY": "bench-secret-key-not-for-production", "LOG_LEVEL": "WARNING"}
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b",
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers),
+                                   "--threads", str(args.threads), "-b",
                                    f"127.0.0.1:{port}", "--log-level", "warning", "bench.bench_http:server_app()"],
                                   cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL,
                                   stderr=(workdir / "gunicorn.log").open("w"))
         try:
             wait_up(port)
             unit = org.units["t1"]
-            print(f"{kind} (gunicorn, {args.workers} workers; load average {os.getloadavg()[0]:.1f}):")
+            print(f"{kind} (gunicorn, {args.workers} workers x {args.threads} threads; "
+                  f"load average {os.getloadavg()[0]:.1f}):")
             print(sequential(port, secrets[0], "linear5", unit, args.cases))
             print(sequential(port, secrets[0], "linear50", unit, max(1, args.cases // 10)))
             print(html_sequential(port, "linear5", unit, max(1, args.cases // 2)))
@@ -297,6 +301,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=60, help="5-task cases of the sequential API run")
     parser.add_argument("--loop", type=int, default=1000, help="completions of the looping case")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads per worker (1: gunicorn's sync worker, which closes every connection)")
     parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
     args = parser.parse_args()
     set_hash_cost(time_cost=1, memory_cost_kib=64)
