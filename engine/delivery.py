@@ -41,7 +41,7 @@ def deliver_message(env: Env, instance_id: int, message: str, payload: dict[str,
         _check_message_role(session, case, message, actor)
         schema = load_form(case.config.forms_dir, f"{MESSAGE_FORM_PREFIX}{message}")
         if schema is not None:
-            validate_form(schema, payload)
+            validate_form(schema, payload, session)
         now = env.clock.now()
         committed = committed_workflow(env, case)
         failure = None

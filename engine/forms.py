@@ -15,7 +15,11 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from engine.errors import FormInvalid
+from engine.models import OrgUnit
 
 _FORMAT_CHECKER = FormatChecker()
 OPINION_HINT = "x-opinion"  # a step form's own opinion field (see opinion_field)
@@ -117,9 +121,10 @@ def required_when(schema: dict[str, Any] | None) -> dict[str, list[tuple[str, li
     return out
 
 
-def validate_form(schema: dict[str, Any], data: dict[str, Any]) -> None:
+def validate_form(schema: dict[str, Any], data: dict[str, Any], session: Session | None = None) -> None:
     """Raise FormInvalid with one Chinese message per failing field. A field hidden by its
-    `x-show-if` is not checked (nor required); coerce_form has dropped its value."""
+    `x-show-if` is not checked (nor required); coerce_form has dropped its value. With a
+    `session`, a unit field must also name a unit its picker offers (`unit_errors`)."""
     hidden = hidden_fields(schema, data)
     if hidden:
         data = {k: v for k, v in data.items() if k not in hidden}
@@ -134,8 +139,30 @@ def validate_form(schema: dict[str, Any], data: dict[str, Any]) -> None:
             continue
         errors.setdefault(_field_of(err), _message(err, schema))
     errors = {k: v for k, v in errors.items() if k.split(".")[0] not in hidden}
+    if session is not None:
+        for name, message in unit_errors(session, schema, data).items():
+            errors.setdefault(name, message)
     if errors:
         raise FormInvalid(errors)
+
+
+def unit_errors(session: Session, schema: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
+    """A unit field (`x-widget: unit`) names an active org unit at one of its `x-unit-levels`:
+    the picker's own choices (engine.queries.unit_choices), so a caller of the API cannot route a
+    case to a unit the form does not offer. One statement, only when such a field has a value;
+    the property's `x-messages["x-unit-levels"]` words the refusal."""
+    fields = {name: prop.get("x-unit-levels") for name, prop in schema.get("properties", {}).items()
+              if isinstance(prop, dict) and prop.get("x-widget") == "unit"
+              and isinstance(data.get(name), int) and not isinstance(data.get(name), bool)}
+    if not fields:
+        return {}
+    found = dict(session.execute(select(OrgUnit.id, OrgUnit.level).where(
+        OrgUnit.id.in_(sorted({data[n] for n in fields})), OrgUnit.active.is_(True))).all())
+    props = schema["properties"]
+    return {name: str((props[name].get("x-messages") or {}).get("x-unit-levels")
+                      or f"请从列表中选择{_title(schema, name)}")
+            for name, levels in fields.items()
+            if data[name] not in found or (levels and found[data[name]].value not in levels)}
 
 
 def _required_message(err: ValidationError, schema: dict[str, Any], field: str) -> str:

@@ -76,7 +76,7 @@ def _start(env: Env, session: Session, config: ProcessConfig, actor: Actor, unit
     _check_may_start(env, session, config, actor, unit_id)
     schema = load_form(config.forms_dir, START_FORM)
     if schema is not None:
-        validate_form(schema, data)
+        validate_form(schema, data, session)
     definition = latest_definition(session, config.key)
     parsed = env.specs.get(session, definition.id)
     now = env.clock.now()
@@ -107,7 +107,7 @@ def _start(env: Env, session: Session, config: ProcessConfig, actor: Actor, unit
         files = attach(session, instance)
         data = {**data, **files}
         if schema is not None:
-            validate_form(schema, data)
+            validate_form(schema, data, session)
         seed.update(files)
         workflow.get_tasks(state=TaskState.READY)[0].data.update(files)
     case = Case(instance, parsed, config, workflow, session, orgs, open_rows=[])
@@ -244,7 +244,7 @@ def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict
         raise Conflict(f"task {task_id} is not ready in the workflow", "该任务当前不可办理，请刷新")
     schema = load_form(case.config.forms_dir, row.step_id)
     if schema is not None:
-        validate_form(schema, data)
+        validate_form(schema, data, session)
     opinion = form_opinion(schema, data, opinion)  # an x-opinion field is the opinion, whoever calls
     now = env.clock.now()
     before = dict(spiff_task.data)

@@ -99,7 +99,7 @@ def return_delegation(env: Env, task_id: int, actor: Actor, data: dict[str, Any]
             raise PermissionDenied(f"task {task_id} is not delegated to user {actor.id}", "该任务未委派给您")
         schema = load_form(case.config.forms_dir, row.step_id)
         if schema is not None:
-            validate_form(schema, data)
+            validate_form(schema, data, session)
         now = env.clock.now()
         delegator = row.mark_by_id
         row.assignee_id, row.mark, row.mark_note, row.mark_by_id = delegator, "delegate_done", note or None, actor.id

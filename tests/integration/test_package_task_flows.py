@@ -69,6 +69,33 @@ def test_whoever_inspected_may_not_recheck_the_same_station(env, org):
     complete_task(env, recheck.id, org.actor("d1_rev"), {"recheck_result": "整改到位"})
 
 
+def test_a_unit_field_takes_only_a_unit_its_picker_offers(env, org):
+    """The station must be an active town or village unit (x-unit-levels), checked by the engine
+    for any caller (the API included), not by the page's picker alone: a district, the city, an
+    unknown id and a closed station are refused with the field's message and start nothing."""
+    with env.db.write() as s:
+        s.get(OrgUnit, org.units["t2"]).active = False
+    before = len(_cases(env))
+    for wrong in (org.units["d1"], org.units["city"], 999_999, org.units["t2"]):
+        with pytest.raises(FormInvalid) as refused:
+            start_case(env, "station_inspection", org.actor("d1_cw"), org.units["d1"], {
+                "station_unit_id": wrong, "inspect_date": "2026-03-02", "inspect_items": "人员在岗"})
+        assert refused.value.errors == {"station_unit_id": "请从列表中选择被点验服务站"}
+    assert len(_cases(env)) == before
+    for station in ("t1", "v1"):
+        start_case(env, "station_inspection", org.actor("d1_cw"), org.units["d1"], {
+            "station_unit_id": org.units[station], "inspect_date": "2026-03-02", "inspect_items": "人员在岗"})
+    assert len(_cases(env)) == before + 2
+
+
+def _cases(env):
+    from sqlalchemy import select
+
+    from engine.models import ProcessInstance
+    with env.db.read() as s:
+        return s.scalars(select(ProcessInstance.id)).all()
+
+
 # ----------------------------------------------------------------------------- 公益性岗位
 
 POST = {"applicant_name": "孙建军", "id_number": "320621197505050013", "difficulty": "大龄", "apply_year": 2026,

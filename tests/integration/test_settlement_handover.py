@@ -10,7 +10,7 @@ import pytest
 from engine.calendar import BEIJING
 from engine.errors import FormInvalid, InvalidState, PermissionDenied
 from engine.history import verify_chain
-from engine.models import InstanceStatus, ProcessInstance, TaskStatus
+from engine.models import InstanceStatus, OrgUnit, ProcessInstance, TaskStatus
 from engine.runtime import (case_data, case_history, complete_task, deliver_message, start_case,
                             waiting_messages)
 from engine.worker import run_due_timers
@@ -229,6 +229,12 @@ def test_handover_must_name_a_district_and_only_that_district_signs(env, org):
                                                              "handover_on": "2026-03-02",
                                                              "transfer_list_no": "YJ-01"})
         assert "receiving_unit_id" in refused.value.errors
+    with env.db.write() as s:  # a district bureau closed since: the engine refuses it too
+        s.get(OrgUnit, org.units["d1"]).active = False
+    with pytest.raises(FormInvalid) as refused:
+        complete_task(env, task.id, org.actor("ya_cw"), {"receiving_unit_id": org.units["d1"],
+                                                         "handover_on": "2026-03-02", "transfer_list_no": "YJ-01"})
+    assert refused.value.errors == {"receiving_unit_id": "请选择本市所辖的区县退役军人事务局"}
     hand_over_file(env, org, case, "d2")
     assert [t.org_unit_id for t in open_tasks(env, case, "report_in")] == [org.units["d2"]]
 
