@@ -202,7 +202,10 @@ def demo_main(host: str, port: int, fresh: bool) -> None:
             build_demo(env)
         _start_worker_thread(app)
     click.echo(f"\n戎务流程已启动: http://{host}:{port}/\n")
-    app.run(host=host, port=port, debug=False, use_reloader=False)
+    # Werkzeug's server itself: under the `rongflow` command (a FlaskGroup, which sets
+    # FLASK_RUN_FROM_CLI) Flask's app.run() returns at once without serving anything
+    from werkzeug.serving import run_simple
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 def _has_cases(env: Env) -> bool:
