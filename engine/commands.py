@@ -102,12 +102,14 @@ def load_task_case(env: Env, session: Session, task_id: int,
     return case, target[0][0], target[0][1]
 
 
-def case_of(env: Env, session: Session, instance: ProcessInstance) -> Case:
-    """The case of an instance row already locked (engine.stepper.lock_case without the read)."""
+def case_of(env: Env, session: Session, instance: ProcessInstance, orgs: SessionOrgLookup | None = None,
+            open_rows: list[HumanTask] | None = None) -> Case:
+    """The case of an instance row already locked (engine.stepper.lock_case without the read);
+    `orgs` and `open_rows` when the caller has them (the worker's batch: one lookup, one read)."""
     parsed = env.specs.get(session, instance.definition_id)
     workflow = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
     return Case(instance, parsed, process_config(env, instance.process_key), workflow, session,
-                SessionOrgLookup(session))
+                orgs or SessionOrgLookup(session), open_rows=open_rows)
 
 
 def require_open(row: HumanTask) -> None:

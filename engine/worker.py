@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine import faststep
+from engine.commands import case_of
 from engine.env import Env
 from engine.faults import StepFailure
 from engine.integrity.service import checkpoint_when_due
@@ -29,9 +30,8 @@ from engine.notify.senders import deliver_pending
 from engine.ops.heartbeat import beat, worker_name
 from engine.ops.logs import logged_command
 from engine.orgs import SessionOrgLookup
-from engine.persistence import load_state
 from engine.stepguard import run_step
-from engine.stepper import OPEN_STATUSES, Case, mark_error, process_config
+from engine.stepper import OPEN_STATUSES, mark_error
 from engine.verbs.timeouts import run_due_policies
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def fire_due_timer(env: Env, session: Session, instance: ProcessInstance, open_r
     None (not logged) when the batch must run with savepoints."""
     try:
         with nullcontext() if fast else session.begin_nested():
-            case = _load(env, session, instance, open_rows, orgs)
+            case = case_of(env, session, instance, orgs, list(open_rows))
             run_step(env, case, env.clock.now())  # records each fired timer; a failure: case in error
     except SQLAlchemyError:
         raise  # the database, not the case: the batch rolls back, the next poll tries again
@@ -127,15 +127,6 @@ def fire_due_timer(env: Env, session: Session, instance: ProcessInstance, open_r
             return None
         _park(env, session, instance.id, exc)
     return instance.id
-
-
-def _load(env: Env, session: Session, instance: ProcessInstance, open_rows: list[HumanTask],
-          orgs: SessionOrgLookup) -> Case:
-    """The case of a row the batch has locked (engine.stepper.lock_case, without its statements)."""
-    parsed = env.specs.get(session, instance.definition_id)
-    workflow = load_state(instance.state, parsed.spec, parsed.subprocess_specs, env.script_engine)
-    return Case(instance, parsed, process_config(env, instance.process_key), workflow, session, orgs,
-                open_rows=list(open_rows))
 
 
 def _park(env: Env, session: Session, instance_id: int, exc: Exception) -> None:

@@ -1,6 +1,8 @@
 """Small factories: an org tree with users per role, and test-only process configs."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -381,3 +383,27 @@ def petition_to_final(env: Env, org: Org, clock: Any) -> int:
         {"second_review_action": "作出复核意见", "second_review_result": "维持复查意见",
          "second_review_opinion": "复查意见正确，予以维持。", "second_review_organ": "省退役军人事务厅"})
     return case_id
+
+
+def together(*calls: Callable[[], Any]) -> list[Any]:
+    """Run each call in a thread of its own, all released at the same moment (as workers or users
+    acting at once); their results in order. An exception in a thread is raised here."""
+    start = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(i: int, call: Callable[[], Any]) -> None:
+        start.wait()
+        try:
+            results[i] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results

@@ -5,16 +5,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
 from engine.calendar import BusinessCalendar
 from engine.inbox import TaskFilter, done_list, inbox
 from engine.models import InstanceStatus
-from engine.queries import (STATUS_LABELS, CaseFilter, ListCounts, copied_cases, deployed_processes, list_counts,
+from engine.queries import (STATUS_LABELS, CaseFilter, copied_cases, deployed_processes, list_counts,
                             started_cases)
 from webapp.inputs import parse_day, parse_page
 from webapp.security import current_env
+from webapp.templating import show_counts
 
 bp = Blueprint("home", __name__)
 
@@ -70,12 +71,6 @@ def case_filter(args: ListArgs) -> CaseFilter:
     return CaseFilter(process_key=args.process or None, status=status,
                       due_before=BusinessCalendar.deadline_end(due) if due else None,
                       search=args.q or None)
-
-
-def show_counts(counts: ListCounts) -> None:
-    """The header's counts as a view already read them (webapp.templating.nav_counts and the
-    unread messages read them only when no view did)."""
-    g.nav_counts, g.unread_messages = counts, counts.unread_messages
 
 
 def todo_count(args: ListArgs, page: Any) -> int | None:

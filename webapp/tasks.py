@@ -24,8 +24,8 @@ from engine.taskscreen import task_screen
 from engine.verbs.panel import VerbPanel, verb_panel
 from webapp.formschema import (apply_options, field_views, files_from_request, name_files,
                                 raw_from_request, split_actions, with_file_ids)
-from webapp.home import show_counts
 from webapp.security import actor, current_env
+from webapp.templating import show_counts
 from webapp.uploads import upload_policy
 
 bp = Blueprint("tasks", __name__)

@@ -82,6 +82,12 @@ def nav_counts() -> ListCounts | None:
     return g.nav_counts  # type: ignore[no-any-return]
 
 
+def show_counts(counts: ListCounts) -> None:
+    """The header's counts as a view already read them in its own read (nav_counts, and the unread
+    messages of webapp.messages_centre, then read nothing more)."""
+    g.nav_counts, g.unread_messages = counts, counts.unread_messages
+
+
 def capped(n: int) -> str:
     """A 待办 count as shown: engine.inbox counts no further than COUNT_CAP + 1 ("1000+")."""
     return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)

@@ -1,5 +1,4 @@
 """Timers fire at the right moment on the injected clock, once, from the worker."""
-import threading
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -9,7 +8,7 @@ from engine.inbox import inbox
 from engine.models import HistoryEvent, HumanTask, ProcessInstance, TaskStatus
 from engine.runtime import start_case
 from engine.worker import run_due_timers
-from tests.factories import DATA, build_org, deploy_dir, simple_config
+from tests.factories import DATA, build_org, deploy_dir, simple_config, together
 
 
 def _setup(env):
@@ -62,19 +61,7 @@ def test_several_workers_never_fire_one_timer_twice(env, clock):
     for _ in range(cases):
         start_case(env, "timer_case", cw, org.units["t1"], {})
     clock.advance(timedelta(days=20))
-    handled: list[int] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        n = run_due_timers(env)
-        with lock:
-            handled.append(n)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    handled = together(*[lambda: run_due_timers(env)] * 4)
     assert sum(handled) == cases
     with env.db.read() as s:
         fired = s.scalar(select(func.count()).select_from(HistoryEvent).where(

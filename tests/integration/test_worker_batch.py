@@ -17,7 +17,7 @@ from engine.inbox import inbox
 from engine.models import HistoryEvent, HumanTask, InstanceStatus, ProcessInstance, TaskStatus
 from engine.runtime import complete_task, start_case
 from engine.worker import fire_due_timers, run_due_timers
-from tests.factories import build_org, case_row, deploy_files, simple_config
+from tests.factories import build_org, case_row, deploy_files, simple_config, together
 from tests.integration.step_error_models import model
 
 KEY = "step_errors"  # fill → a timer of `wait_period` → check
@@ -137,24 +137,14 @@ def test_a_hook_refusal_in_the_timers_step_parks_that_case_alone(env):
 def test_two_workers_at_once_fire_each_case_once(env):
     org, ids = _setup(env, 8)
     env.clock.advance(timedelta(hours=2))
-    start = threading.Barrier(2)
-    handled: list[list[int]] = []
-    lock = threading.Lock()
 
-    def work() -> None:
-        start.wait()
+    def work() -> list[int]:
         mine = []
         while fired := fire_due_timers(env, size=3):
             mine += fired
-        with lock:
-            handled.append(mine)
+        return mine
 
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    first, second = handled
+    first, second = together(work, work)
     assert not set(first) & set(second)
     assert sorted(first + second) == ids
     assert _timers(env) == Counter({i: 1 for i in ids})

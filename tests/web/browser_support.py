@@ -98,9 +98,10 @@ class Problems:
         self.messages.append(f"page error: {error}")
 
 
-def open_page(browser: Any, base_url: str, viewport: dict[str, int] | None = None) -> tuple[Any, Problems]:
+def open_page(browser: Any, base_url: str, viewport: dict[str, int] | None = None,
+              locale: str = "zh-CN") -> tuple[Any, Problems]:
     """A page in a fresh browser context (its own cookies), watched for problems."""
-    context = browser.new_context(base_url=base_url, viewport=viewport or DESKTOP, locale="zh-CN",
+    context = browser.new_context(base_url=base_url, viewport=viewport or DESKTOP, locale=locale,
                                   timezone_id="Asia/Shanghai")
     context.set_default_timeout(10_000)
     context.add_init_script(CSP_LISTENER)

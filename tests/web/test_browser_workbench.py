@@ -16,21 +16,10 @@ from engine.opinions import add_opinion
 from engine.orgs import Actor, create_user
 from engine.runtime import case_data, complete_task
 from tests.factories import PETITION_HANDLED, act, assign_petition, beijing, open_tasks, register_petition
-from tests.web.browser_support import CSP_LISTENER, PHONE, Problems, sign_in
+from tests.web.browser_support import PHONE, open_page, sign_in
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["tests.web.browser_fixtures"]  # browser, petition_org, server, pages
-
-
-def _page(browser: Any, server: str, locale: str) -> tuple[Any, Problems]:
-    context = browser.new_context(base_url=server, viewport=PHONE, locale=locale, timezone_id="Asia/Shanghai")
-    context.set_default_timeout(10_000)
-    context.add_init_script(CSP_LISTENER)
-    page = context.new_page()
-    problems = Problems()
-    page.on("console", problems.on_console)
-    page.on("pageerror", problems.on_page_error)
-    return page, problems
 
 
 def _no_sideways_scroll(page: Any) -> None:
@@ -60,7 +49,7 @@ def test_workbench_and_form_rules_on_a_phone(browser, server, env, petition_org,
                              [(Role.leader, s.get(OrgUnit, org.units["d1"]))])
         deputy_actor = Actor(deputy.id, deputy.full_name)
 
-    page, problems = _page(browser, server, locale)
+    page, problems = open_page(browser, server, PHONE, locale)
     try:
         sign_in(page, "d1_lead")
         page.goto("/leader")

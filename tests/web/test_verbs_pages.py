@@ -2,7 +2,8 @@
 message centre marks read and opens the task, and nothing internal reaches the page."""
 from datetime import timedelta
 
-from engine.models import HumanTask, TaskStatus
+from engine.models import HumanTask, OrgUnit, Role, TaskStatus
+from engine.orgs import create_user
 from engine.runtime import claim_task
 from engine.verbs.proxy import set_proxy
 from tests.factories import assign_petition, open_tasks, register_petition, setup_petition
@@ -96,14 +97,8 @@ def _selected(form_html: str, value: str) -> bool:
     return f'<option value="{value}" selected>' in form_html
 
 
-def test_a_refused_verb_form_comes_back_on_its_page_with_the_reason_and_what_was_typed(env, tmp_path):
-    """转办, 委派, 加签, 减签, 撤回 (task and case page), 退回 and 催办 (task and case page): each
-    refusal (missing opinion, wrong target, not allowed now, too soon) answers with the page the form
-    was posted from, the Chinese reason next to the form and the typed text and choices kept."""
-    from engine.models import OrgUnit, Role
-    from engine.orgs import create_user
-    from engine.verbs.signers import add_signer, remove_signer
-    from tests.factories import PETITION_HANDLED, act
+def _at_handle_with_a_mate(env):
+    """A petition at 办理 in district d1, whose unit has a second caseworker (d1_cw2, `mate`)."""
     org = setup_petition(env)
     with env.db.write() as s:
         mate = create_user(s, "d1_cw2", "区经办二", "secret-pass", env.clock.now(),
@@ -111,6 +106,16 @@ def test_a_refused_verb_form_comes_back_on_its_page_with_the_reason_and_what_was
     case_id = register_petition(env, org)
     assign_petition(env, org, case_id)
     [handle] = open_tasks(env, case_id, "handle")
+    return org, mate, case_id, handle
+
+
+def test_a_refused_verb_form_comes_back_on_its_page_with_the_reason_and_what_was_typed(env, tmp_path):
+    """转办, 委派, 加签, 减签, 撤回 (task and case page), 退回 and 催办 (task and case page): each
+    refusal (missing opinion, wrong target, not allowed now, too soon) answers with the page the form
+    was posted from, the Chinese reason next to the form and the typed text and choices kept."""
+    from engine.verbs.signers import add_signer, remove_signer
+    from tests.factories import PETITION_HANDLED, act
+    org, mate, case_id, handle = _at_handle_with_a_mate(env)
     lead = org.actor("d1_lead").id
     app = make_app(env, tmp_path)
     with app.test_client() as client:
@@ -188,17 +193,9 @@ def test_a_refused_verb_form_comes_back_on_its_page_with_the_reason_and_what_was
 def test_refused_hand_back_supervision_and_feedback_keep_what_was_typed(env, tmp_path):
     """委派's hand-back (the step's own form), 开具督办单 by someone who may not, and the 督办 feedback
     refused (empty, then already given): each comes back with the reason and the typed text."""
-    from engine.models import OrgUnit, Role
-    from engine.orgs import create_user
     from engine.verbs.supervision import open_order
     from engine.verbs.transfer import delegate_task
-    org = setup_petition(env)
-    with env.db.write() as s:
-        mate = create_user(s, "d1_cw2", "区经办二", "secret-pass", env.clock.now(),
-                           [(Role.caseworker, s.get(OrgUnit, org.units["d1"]))]).id
-    case_id = register_petition(env, org)
-    assign_petition(env, org, case_id)
-    [handle] = open_tasks(env, case_id, "handle")
+    org, mate, case_id, handle = _at_handle_with_a_mate(env)
     delegate_task(env, handle.id, org.actor("d1_cw"), mate, "请代为约谈原单位")
     typed = {"investigation": "已约谈原单位人事科", "_opinion": "建议支持"}
     app = make_app(env, tmp_path)
