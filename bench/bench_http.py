@@ -270,7 +270,7 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
         port = free_port()
         server_env = {**os.environ, "BENCH_DB_URL": env.db.url, "BENCH_UPLOADS": str(workdir / "uploads"),
                       "SECRET_KEY": "bench-secret-key-not-for-production", "LOG_LEVEL": "WARNING"}
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers),
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", str(args.workers),
                                    "--threads", str(args.threads), "-b",
                                    f"127.0.0.1:{port}", "--log-level", "warning", "bench.bench_http:server_app()"],
                                   cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL,

@@ -109,7 +109,10 @@ def server_options(cfg: Any, bind: str | None, workers: int | None, threads: int
             "threads": threads or cfg.WEB_THREADS, "worker_class": "gthread",
             "timeout": cfg.WEB_TIMEOUT_SECONDS, "graceful_timeout": 30, "accesslog": None,
             "errorlog": "-", "loglevel": str(cfg.LOG_LEVEL).lower(), "child_exit": _child_exit,
-            "proc_name": "rongflow-web"}
+            "proc_name": "rongflow-web",
+            # no gunicornc control socket: reloads go by HUP (deploy/systemd), and its default path
+            # under $HOME is one per user (ProtectHome keeps the service out of it anyway)
+            "control_socket_disable": True}
 
 
 def _child_exit(_server: Any, worker: Any) -> None:
