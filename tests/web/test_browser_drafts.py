@@ -35,6 +35,12 @@ def _page(browser, server: str, locale: str):
     return page, problems
 
 
+def _asks_before_leaving(page) -> bool:
+    """Whether leaving the page now would ask first (the page's beforeunload handler)."""
+    return page.evaluate("() => { const e = new Event('beforeunload', {cancelable: true});"
+                         " window.dispatchEvent(e); return e.defaultPrevented; }")
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 def test_typed_input_survives_uploads_reloads_and_the_idle_timeout(browser, server, env, petition_org, clock, locale):
@@ -49,9 +55,7 @@ def test_typed_input_survives_uploads_reloads_and_the_idle_timeout(browser, serv
 
         # typing: leaving now would ask first; the autosave answers in Beijing time
         page.fill(OPINION, "经审查，符合受理条件")
-        asks = page.evaluate("() => { const e = new Event('beforeunload', {cancelable: true});"
-                             " window.dispatchEvent(e); return e.defaultPrevented; }")
-        assert asks is True
+        assert _asks_before_leaving(page) is True
         page.clock.run_for(2000)
         expect(page.locator(".draft-status")).to_have_text(re.compile(r"已自动暂存（2026-\d\d-\d\d \d\d:\d\d）"))
 
@@ -83,7 +87,9 @@ def test_typed_input_survives_uploads_reloads_and_the_idle_timeout(browser, serv
         expect(frame).to_have_attribute("src", re.compile(r"/attachments/\d+/preview$"))
         assert page.request.get(frame.get_attribute("src")).headers["content-disposition"].startswith("inline")
 
-        # reload: the draft comes back
+        # all typed is saved: leaving asks nothing (the blur of the upload's click fired "change"
+        # with the text as saved), then the reload brings the draft back
+        assert _asks_before_leaving(page) is False
         page.reload()
         expect(page.locator(".draft-note")).to_contain_text("已恢复您于")
         assert page.input_value(OPINION) == "经审查，符合受理条件"

@@ -60,6 +60,18 @@
   var draftForm = document.querySelector("form.step-form[data-draft-url]");
   var edits = 0, savedEdits = 0, autosaveTimer = null;
 
+  // The task form's text fields as one string: what the server holds (as rendered, or as last
+  // saved) is compared with what is on screen, so an event that leaves the values as they were
+  // (a blur after autosave fires "change") does not make the page ask before leaving.
+  function snapshot(form) {
+    var parts = [];
+    new FormData(form).forEach(function (value, key) {
+      if (typeof value === "string") { parts.push(key + "\u0000" + value); }
+    });
+    return parts.join("\u0001");
+  }
+  var savedSnapshot = draftForm ? snapshot(draftForm) : "";
+
   function isDirty() {
     return stepForms.some(function (f) { return f.dataset.dirty === "1"; });
   }
@@ -87,11 +99,12 @@
     if (!draftForm) { return Promise.resolve(null); }
     if (background && backgroundSave) { return backgroundSave; }
     window.clearTimeout(autosaveTimer);
-    var sending = edits;
+    var sending = edits, sentSnapshot = snapshot(draftForm);
     var saving = post(draftForm.dataset.draftUrl, draftData(), background).then(function (answer) {
       if (answer.data) {
         savedEdits = Math.max(savedEdits, sending);
-        if (savedEdits === edits) { draftForm.dataset.dirty = ""; }
+        savedSnapshot = sentSnapshot;
+        if (savedEdits === edits || snapshot(draftForm) === savedSnapshot) { draftForm.dataset.dirty = ""; }
         setStatus((label || "已自动暂存") + "（" + answer.data.saved_at + "）");
       } else if (answer.error) {
         setStatus(answer.error, true);
@@ -106,6 +119,11 @@
   stepForms.forEach(function (form) {
     function changed(event) {
       if (event.target && event.target.type === "file") { return; }
+      if (form === draftForm && snapshot(form) === savedSnapshot) {  // back to what is saved
+        form.dataset.dirty = "";
+        window.clearTimeout(autosaveTimer);
+        return;
+      }
       form.dataset.dirty = "1";
       if (form === draftForm) {
         edits += 1;
