@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.integrity.keys import Keyring, development_keyring
@@ -27,6 +29,13 @@ class StatementCounter:
             self.statements = self.commits = 0
 
 
+# A pooled PostgreSQL connection idle longer than this is tested with a ping before it is used
+# (the server may have restarted or dropped it meanwhile); one used moments ago is not: a ping on
+# every checkout cost a round trip per checkout, two per API submit. A connection that died in
+# the window fails its statement, and SQLAlchemy then replaces the whole pool.
+PING_AFTER_IDLE_S = 10.0
+
+
 class Database:
     """One SQLAlchemy engine with a read session factory and a write session factory.
 
@@ -35,8 +44,11 @@ class Database:
     """
 
     def __init__(self, url: str, busy_timeout_ms: int = 30000, echo: bool = False,
-                 keyring: Keyring | None = None) -> None:
+                 keyring: Keyring | None = None, ping_after_idle_s: float = PING_AFTER_IDLE_S,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.url = url
+        self.ping_after_idle_s = ping_after_idle_s
+        self.monotonic = monotonic  # the pool's idle clock (injected by tests)
         # Seals history and admin events (engine.integrity.keys); sessions reach it via info.
         self.keyring = keyring or development_keyring()
         self.is_sqlite = url.startswith("sqlite")
@@ -58,12 +70,35 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False,
                                       "timeout": busy_timeout_ms / 1000}
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=20)
         engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _install_sqlite_hooks(engine, busy_timeout_ms)
+        else:
+            self._install_idle_ping(engine)
         self._install_counter(engine)
         return engine
+
+    def _install_idle_ping(self, engine: Engine) -> None:
+        """Ping a pooled connection before use when it has been idle longer than
+        `ping_after_idle_s` (SQLAlchemy's pool_pre_ping, only where a dead connection is likely);
+        a failed ping makes the pool replace it and check out again."""
+        idle_since = "rongflow_idle_since"
+
+        @event.listens_for(engine, "checkin")
+        def _checkin(_dbapi_conn: Any, record: Any) -> None:
+            record.info[idle_since] = self.monotonic()
+
+        @event.listens_for(engine, "checkout")
+        def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            since = record.info.get(idle_since)
+            if since is None or self.monotonic() - since < self.ping_after_idle_s:
+                return  # a new connection, or one used moments ago
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as exc:
+                raise DisconnectionError(f"pooled connection idle {self.monotonic() - since:.0f} s "
+                                         f"did not answer: {exc}") from exc
 
     def _install_counter(self, engine: Engine) -> None:
         counter = self.counter
