@@ -27,7 +27,7 @@ from engine.env import Env
 from engine.errors import NotFound
 from engine.models import (Attachment, CaseCopy, HumanTask, OrgLevel, OrgUnit, ProcessDefinition,
                            ProcessInstance, Role)
-from engine.orgs import Actor, RolesBut, user_grants
+from engine.orgs import Actor, RolesBut, path_ids, user_grants
 from engine.process_api import ProcessConfig
 
 CASE_ROLES = RolesBut(Role.admin)  # caseworker, reviewer, leader, auditor and every added role
@@ -38,7 +38,7 @@ HIDDEN_TASK = "任务不存在或您无权查看"
 
 def case_unit_ids(instance: ProcessInstance) -> list[int]:
     """The units a case has been routed to, from its "/3/17/" list (None: no unit yet)."""
-    return [int(p) for p in str(instance.unit_ids).split("/") if p.isdigit()]
+    return path_ids(instance.unit_ids)
 
 
 def can_view_case(session: Session, user_id: int, instance: ProcessInstance) -> bool:

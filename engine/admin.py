@@ -24,7 +24,7 @@ from engine.errors import FormInvalid, InvalidState, NotFound, PermissionDenied
 from engine.integrity.adminlog import seal_admin_event
 from engine.paging import Page
 from engine.models import (AdminEvent, HumanTask, OrgLevel, OrgUnit, Role, RoleCatalogue, RoleGrant, User)
-from engine.orgs import LEVEL_LABELS, LEVEL_ORDER, Actor
+from engine.orgs import LEVEL_LABELS, LEVEL_ORDER, Actor, path_ids
 from engine.stepper import OPEN_STATUSES
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -262,14 +262,10 @@ class UnitRow:
     manageable: bool
 
 
-def _path_key(unit: OrgUnit) -> list[int]:
-    return [int(p) for p in unit.path.strip("/").split("/") if p]
-
-
 def _tree(session: Session, paths: list[str]) -> list[UnitRow]:
-    units = sorted(session.scalars(select(OrgUnit)).all(), key=_path_key)
+    units = sorted(session.scalars(select(OrgUnit)).all(), key=lambda u: path_ids(u.path))
     return [UnitRow(u.id, u.code, u.name, u.level, LEVEL_LABELS[u.level], u.is_section, u.active,
-                    len(_path_key(u)) - 1, u.parent_id, covers(paths, u.path)) for u in units]
+                    len(path_ids(u.path)) - 1, u.parent_id, covers(paths, u.path)) for u in units]
 
 
 def org_tree(env: Env, user_id: int) -> list[UnitRow]:

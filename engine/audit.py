@@ -28,6 +28,7 @@ from engine.integrity.adminlog import verify_admin_log
 from engine.integrity.keys import Keyring, keyring_of
 from engine.integrity.service import snapshot
 from engine.models import HistoryEvent, OrgUnit, ProcessDefinition, ProcessInstance, Role, RoleGrant, User
+from engine.orgs import tree_order
 from engine.casefile import FACT_ACTIONS, CaseFile, FormCatalog, case_file, process_catalog
 from engine.readable import is_internal, label_of, readable_text, value_text
 from engine.runtime import case_data
@@ -78,9 +79,7 @@ def scope_units(env: Env, user_id: int) -> list[tuple[int, str, int]]:
     """(id, name, depth) of the units in the auditor's scope, in tree order (for the filter)."""
     with env.db.read() as session:
         paths = auditor_paths(session, user_id)
-        units = session.scalars(select(OrgUnit).where(_in_paths(OrgUnit.path, paths))).all()
-        key = {u.id: [int(p) for p in u.path.strip("/").split("/") if p] for u in units}
-        return [(u.id, u.name, len(key[u.id]) - 1) for u in sorted(units, key=lambda u: key[u.id])]
+        return tree_order(session.scalars(select(OrgUnit).where(_in_paths(OrgUnit.path, paths))).all())
 
 
 # ----------------------------------------------------------------------------- history search

@@ -435,12 +435,7 @@ def _task_page(env: Env, session: Session, user_id: int, row: HumanTask,
 def task_page(env: Env, user_id: int, task_id: int) -> TaskPage:
     """The task with its case facts, earlier opinions, form schema and what the user may do."""
     with env.db.read() as session:
-        return task_page_in(env, session, user_id, task_id)
-
-
-def task_page_in(env: Env, session: Session, user_id: int, task_id: int) -> TaskPage:
-    """task_page in the caller's read session."""
-    return head_page(env, session, user_id, visible_head(env, session, user_id, task_id))
+        return head_page(env, session, user_id, visible_head(env, session, user_id, task_id))
 
 
 def visible_head(env: Env, session: Session, user_id: int, task_id: int) -> TaskHead:

@@ -15,7 +15,7 @@ from engine.env import Env
 from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied
 from engine.faults import StepFailure
 from engine.models import HumanTask, InstanceStatus, OrgUnit, ProcessInstance, Role, RoleGrant
-from engine.orgs import Actor, SessionOrgLookup, has_role
+from engine.orgs import Actor, SessionOrgLookup, has_role, path_ids
 from engine.persistence import load_state
 from engine.stepguard import run_step
 from engine.stepper import OPEN_STATUSES, Case, lock_case, process_config
@@ -157,7 +157,7 @@ def require_case_role(session: Session, case: Case, actor: Actor, role: Role | N
                                    "只有发起人可以撤销案件")
         return
     unit = session.get(OrgUnit, case.instance.org_unit_id)
-    unit_ids = [int(p) for p in (unit.path if unit else "/").strip("/").split("/") if p]
+    unit_ids = path_ids(unit.path if unit else None)
     if not any(has_role(session, actor.id, role, uid) for uid in unit_ids):
         raise PermissionDenied(f"user {actor.id} lacks {role.value} over case {case.instance.case_no}",
                                "您没有对该案件执行此操作的权限")

@@ -30,7 +30,7 @@ from engine.errors import FormInvalid, NotFound
 from engine.lapses import overdue, window_steps
 from engine.models import (CaseCopy, HumanTask, InstanceStatus, LedgerFilter, OrgUnit, ProcessInstance,
                            Role, TaskStatus)
-from engine.orgs import user_grants
+from engine.orgs import path_ids, tree_order, user_grants
 from engine.paging import Page
 
 OPEN = (TaskStatus.open, TaskStatus.claimed)
@@ -284,9 +284,7 @@ def ledger_units(env: Env, user_id: int) -> list[tuple[int, str, int]]:
     with env.db.read() as session:
         roots = {u for r, u in user_grants(session, user_id) if r in CASE_ROLES}
         units = session.scalars(select(OrgUnit)).all()
-    path = {u.id: [int(p) for p in u.path.strip("/").split("/") if p] for u in units}
-    mine = [u for u in units if roots & set(path[u.id])]
-    return [(u.id, u.name, len(path[u.id]) - 1) for u in sorted(mine, key=lambda u: path[u.id])]
+    return tree_order([u for u in units if roots & set(path_ids(u.path))])
 
 
 def ledger_steps(env: Env, key: str) -> list[tuple[str, str]]:

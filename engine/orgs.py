@@ -1,7 +1,7 @@
 """The org tree, users, passwords and role grants."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,6 +104,23 @@ def grant_role(session: Session, user: User, role: str, unit: OrgUnit) -> RoleGr
     return grant
 
 
+def path_ids(path: str | None) -> list[int]:
+    """The unit ids of a "/1/3/17/" path (a unit's path, a case's unit list), root first."""
+    return [int(p) for p in (path or "").split("/") if p.isdigit()]
+
+
+def unit_and_above(session: Session, unit_id: int) -> list[int]:
+    """The unit and every unit above it, root first (the unit alone when it has no row)."""
+    unit = session.get(OrgUnit, unit_id)
+    return path_ids(unit.path if unit else None) or [unit_id]
+
+
+def tree_order(units: Sequence[OrgUnit]) -> list[tuple[int, str, int]]:
+    """(id, name, depth) of the units in tree order, each after its parent (the unit pickers)."""
+    key = {u.id: path_ids(u.path) for u in units}
+    return [(u.id, u.name, len(key[u.id]) - 1) for u in sorted(units, key=lambda u: key[u.id])]
+
+
 _KNOWN_GRANTS = "rongflow_known_grants"
 
 
@@ -114,8 +131,14 @@ def know_grants(session: Session, user_id: int, grants: Iterable[tuple[str, int]
     session.info.setdefault(_KNOWN_GRANTS, {})[user_id] = [(r, u) for r, u in grants]
 
 
+def _known(session: Session, user_id: int) -> list[tuple[str, int]] | None:
+    """The user's grants told to this session by know_grants, or None."""
+    known: list[tuple[str, int]] | None = session.info.get(_KNOWN_GRANTS, {}).get(user_id)
+    return known
+
+
 def user_grants(session: Session, user_id: int) -> list[tuple[str, int]]:
-    known = session.info.get(_KNOWN_GRANTS, {}).get(user_id)
+    known = _known(session, user_id)
     if known is not None:
         return list(known)
     rows = session.execute(select(RoleGrant.role, RoleGrant.org_unit_id)
@@ -124,7 +147,7 @@ def user_grants(session: Session, user_id: int) -> list[tuple[str, int]]:
 
 
 def has_role(session: Session, user_id: int, role: str, unit_id: int) -> bool:
-    known = session.info.get(_KNOWN_GRANTS, {}).get(user_id)
+    known = _known(session, user_id)
     if known is not None:
         return (role, unit_id) in known
     found = session.scalar(select(RoleGrant.id).where(
@@ -136,7 +159,7 @@ def has_role(session: Session, user_id: int, role: str, unit_id: int) -> bool:
 def has_role_in(session: Session, user_id: int, roles: Iterable[str], unit_ids: Iterable[int]) -> bool:
     """Whether the user holds one of `roles` at one of `unit_ids`."""
     roles, unit_ids = list(roles), list(unit_ids)
-    known = session.info.get(_KNOWN_GRANTS, {}).get(user_id)
+    known = _known(session, user_id)
     if known is not None:
         return any(r in roles and u in unit_ids for r, u in known)
     found = session.scalar(select(RoleGrant.id).where(

@@ -14,7 +14,7 @@ from engine.copies import _require_acting_staff
 from engine.env import Env
 from engine.errors import PermissionDenied
 from engine.models import OrgUnit, RoleGrant, User
-from engine.orgs import Actor
+from engine.orgs import Actor, path_ids
 from engine.verbs.common import holds
 from engine.verbs.transfer import receivers
 
@@ -67,7 +67,7 @@ def _tree(session: Session, people: list[tuple[int, str, str]], term: str) -> li
 
     def order(g: UnitGroup) -> list[int]:
         path = units.get(g.id, ("", ""))[1]
-        return [int(p) for p in path.strip("/").split("/") if p.isdigit()] or [1 << 31]
+        return path_ids(path) or [1 << 31]
     return sorted(groups.values(), key=order)
 
 

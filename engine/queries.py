@@ -20,6 +20,7 @@ from engine.inbox import inbox_count_query
 from engine.paging import Page
 from engine.models import (AppMessage, CaseCopy, HumanTask, InstanceStatus, OrgUnit, ProcessDefinition,
                            ProcessInstance, Role, RoleGrant, TaskStatus, User)
+from engine.orgs import tree_order
 from engine.stepper import OPEN_STATUSES
 
 STATUS_LABELS = {InstanceStatus.running: "办理中", InstanceStatus.suspended: "已挂起",
@@ -247,9 +248,7 @@ def unit_choices(env: Env, levels: list[str] | None = None) -> list[tuple[int, s
         stmt = select(OrgUnit).where(OrgUnit.active.is_(True))
         if levels:
             stmt = stmt.where(OrgUnit.level.in_(levels))
-        units = session.scalars(stmt).all()
-        key = {u.id: [int(p) for p in u.path.strip("/").split("/") if p] for u in units}
-        return [(u.id, u.name, len(key[u.id]) - 1) for u in sorted(units, key=lambda u: key[u.id])]
+        return tree_order(session.scalars(stmt).all())
 
 
 def user_choices(env: Env, exclude_id: int | None = None) -> list[tuple[int, str, str]]:

@@ -15,6 +15,7 @@ from engine.calendar import BEIJING
 from engine.env import Env
 from engine.lapses import deployed_window_steps, overdue
 from engine.models import HumanTask, OrgUnit, ProcessInstance, TaskStatus
+from engine.orgs import path_ids
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def unit_ranking(session: Session, unit_id: int, since: datetime | None,
     paths = _subtree(session, unit_id)
     counts: Counter[int] = Counter()
     for r in _registered(session, unit_id, since, until):
-        ids = [int(p) for p in paths.get(r.org_unit_id, "/").strip("/").split("/") if p]
+        ids = path_ids(paths.get(r.org_unit_id))
         below = next((u for u in ids if u in children), None)
         counts[below if below is not None else unit_id] += 1
     bars = [Bar(children[u], counts[u], str(u)) for u in children]

@@ -27,7 +27,7 @@ from engine.errors import FormInvalid, PermissionDenied
 from engine.indicators import (DASH, IndicatorSet, Row, Scope, Section, count_row, money, rate,
                                rate_row, section)
 from engine.models import OrgUnit, ProcessDefinition, Role
-from engine.orgs import user_grants
+from engine.orgs import path_ids, tree_order, user_grants
 
 STATS_ROLES = frozenset({Role.leader, Role.reviewer, Role.auditor})
 CSV_HEADERS = ["单位", "统计期间", "流程", "指标", "数值", "计算基数", "说明"]
@@ -60,9 +60,7 @@ def stats_units(session: Session, user_id: int) -> list[tuple[int, str, int]]:
         raise PermissionDenied(f"user {user_id} may not read indicators",
                                "仅领导、审核人和审计人员可以查看统计指标")
     units = session.scalars(select(OrgUnit)).all()
-    key = {u.id: [int(p) for p in u.path.strip("/").split("/") if p] for u in units}
-    mine = [u for u in units if roots & set(key[u.id])]
-    return [(u.id, u.name, len(key[u.id]) - 1) for u in sorted(mine, key=lambda u: key[u.id])]
+    return tree_order([u for u in units if roots & set(path_ids(u.path))])
 
 
 def period(date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:

@@ -22,7 +22,7 @@ from engine.history import append_event
 from engine.models import HumanTask, OrgUnit, ProcessInstance, Role, RoleGrant, TaskStatus, User
 from engine.notify.centre import post
 from engine.ops.logs import logged_command
-from engine.orgs import Actor, has_role, has_role_in
+from engine.orgs import Actor, has_role, has_role_in, path_ids, unit_and_above
 from engine.stepper import OPEN_STATUSES, Case, find_spiff_task
 from engine.verbs.common import require_reason, step_setting
 
@@ -210,9 +210,7 @@ def _may_manage(session: Session, actor: Actor, row: HumanTask, granted: bool) -
     """The task's holder, or a leader at its unit or above it."""
     if granted and (row.status == TaskStatus.open or row.assignee_id == actor.id):
         return True
-    unit = session.get(OrgUnit, row.org_unit_id)
-    above = [int(p) for p in (unit.path if unit else "/").strip("/").split("/") if p]
-    return has_role_in(session, actor.id, (Role.leader,), above or [row.org_unit_id])
+    return has_role_in(session, actor.id, (Role.leader,), unit_and_above(session, row.org_unit_id))
 
 
 @logged_command
@@ -314,8 +312,7 @@ def signer_choices_in(session: Session, row: HumanTask, instance: ProcessInstanc
     if row.status not in OPEN_STATUSES or not _may_manage(session, Actor(user_id, ""), row, granted):
         return [], []
     unit = session.get(OrgUnit, row.org_unit_id)
-    units = {int(p) for p in (unit.path if unit else "/").strip("/").split("/") if p}
-    units |= {int(p) for p in (instance.unit_ids or "/").strip("/").split("/") if p}
+    units = set(path_ids(unit.path if unit else None)) | set(path_ids(instance.unit_ids))
     rows = round_rows(session, row)
     busy = {r.assignee_id for r in rows if r.status in OPEN_STATUSES} | {user_id}
     users = session.execute(select(User.id, User.full_name).join(RoleGrant, RoleGrant.user_id == User.id).where(

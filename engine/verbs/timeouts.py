@@ -22,8 +22,9 @@ from engine.calendar import BEIJING, is_overdue, to_local_date
 from engine.commands import finish_step, load_task_case, run_tx
 from engine.env import Env
 from engine.history import append_event
-from engine.models import HistoryEvent, HumanTask, OrgUnit, Role, RoleGrant, TaskStatus, User
+from engine.models import HistoryEvent, HumanTask, Role, RoleGrant, TaskStatus, User
 from engine.notify.centre import post, task_holders
+from engine.orgs import unit_and_above
 from engine.stepper import OPEN_STATUSES, Case, find_spiff_task, process_config
 from engine.verbs.common import step_setting
 from engine.verbs.returning import nearest_target, return_in_case
@@ -182,8 +183,7 @@ def _fire(env: Env, session: Session, task_id: int, action: str, policy: dict[st
 
 def unit_leaders(session: Session, unit_id: int) -> list[int]:
     """The active leaders of the unit, else of the nearest unit above it that has any."""
-    unit = session.get(OrgUnit, unit_id)
-    path = [int(p) for p in (unit.path if unit else "/").strip("/").split("/") if p] or [unit_id]
+    path = unit_and_above(session, unit_id)
     for uid in reversed(path):
         found = list(session.scalars(select(RoleGrant.user_id).join(User, User.id == RoleGrant.user_id).where(
             RoleGrant.role == Role.leader, RoleGrant.org_unit_id == uid, User.active.is_(True))))

@@ -11,10 +11,10 @@ from engine.commands import load_task_case, require_open, require_running, run_t
 from engine.env import Env
 from engine.errors import InvalidState, PermissionDenied
 from engine.history import append_event
-from engine.models import HistoryEvent, HumanTask, OrgUnit, ProcessInstance, Role
+from engine.models import HistoryEvent, HumanTask, ProcessInstance, Role
 from engine.notify.centre import post, task_holders
 from engine.ops.logs import logged_command
-from engine.orgs import Actor, has_role_in
+from engine.orgs import Actor, has_role_in, unit_and_above
 from engine.stepper import OPEN_STATUSES
 from engine.verbs.common import step_setting
 
@@ -27,9 +27,7 @@ def may_urge(session: Session, user_id: int, row: HumanTask, instance: ProcessIn
         return False
     if instance.initiator_id == user_id:
         return True
-    unit = session.get(OrgUnit, row.org_unit_id)
-    above = [int(p) for p in (unit.path if unit else "/").strip("/").split("/") if p]
-    return has_role_in(session, user_id, SUPERVISING, above or [row.org_unit_id])
+    return has_role_in(session, user_id, SUPERVISING, unit_and_above(session, row.org_unit_id))
 
 
 def can_urge(env: Env, task_id: int, user_id: int) -> bool:

@@ -48,6 +48,7 @@ def test_the_demo_command_serves_the_app(tmp_path):
     log = (tmp_path / "demo.log").open("w")
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(port)], cwd=ROOT, env=environ,
                             stdout=log, stderr=subprocess.STDOUT)
+    status = None
     try:
         for _ in range(600):  # a bounded number of polls (the build and start take a few seconds)
             if proc.poll() is not None:
@@ -58,7 +59,7 @@ def test_the_demo_command_serves_the_app(tmp_path):
             except OSError:
                 time.sleep(0.1)
         assert proc.poll() is None, "rongflow demo ended without serving:\n" + (tmp_path / "demo.log").read_text()
-        assert status == 200
+        assert status == 200, "rongflow demo did not answer /healthz:\n" + (tmp_path / "demo.log").read_text()
         status, page = _get(port, "/login")
         assert status == 200 and "登录" in page
         assert "戎务流程已启动" in (tmp_path / "demo.log").read_text()
