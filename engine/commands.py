@@ -10,7 +10,7 @@ from sqlalchemy import and_, bindparam, exists, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import faststep
+from engine import fastflush, faststep
 from engine.env import Env
 from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied
 from engine.faults import StepFailure
@@ -142,7 +142,7 @@ def finish_step(env: Env, case: Case, now: Any, advance: Any = None, keep: Any =
 
 def step_result(case: Case, failure: StepFailure | None) -> StepResult:
     """The case's status, its new task rows and the failure, if the step failed."""
-    case.session.flush()
+    fastflush.flush(case.session)
     i = case.instance
     return StepResult(i.id, i.status, [r.id for r in case.new_rows],
                       failure.message if failure is not None else None,

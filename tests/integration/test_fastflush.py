@@ -1,0 +1,230 @@
+"""The end of a step written with prebuilt Core statements (engine.fastflush): the same rows as
+the ORM's flush, objects left clean, the case's version checked, new task rows told about, and
+everything of another shape handed to the ORM unchanged."""
+from __future__ import annotations
+
+from datetime import timedelta
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, inspect, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import fastflush
+from engine.errors import Conflict
+from engine.history import append_event, verify_chain
+from engine.models import AppMessage, HistoryEvent, HumanTask, ProcessInstance, TaskStatus
+from engine.runtime import complete_task, start_case
+from tests.factories import Org, build_org, setup_plain
+
+KEY = "plain"
+
+
+@pytest.fixture
+def org(env: Any) -> Org:
+    setup_plain(env)
+    return build_org(env)
+
+
+@pytest.fixture
+def orm_flushes() -> Iterator[list[Any]]:
+    """The ORM's own flushes while the test runs (fastflush writes without one)."""
+    seen: list[Any] = []
+
+    def flushed(_session: Any, ctx: Any) -> None:
+        seen.append(ctx)
+    event.listen(Session, "after_flush_postexec", flushed)
+    yield seen
+    event.remove(Session, "after_flush_postexec", flushed)
+
+
+def _statements(env: Any) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(env.db.engine, "before_cursor_execute")
+    def _log(_conn: Any, _cur: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()[:3]).upper())
+    return seen
+
+
+def _case(env: Any, org: Org) -> tuple[int, int]:
+    iid = start_case(env, KEY, org.actor("t1_cw"), org.units["t1"], {}).instance_id
+    with env.db.read() as s:
+        task = s.scalars(select(HumanTask.id).where(HumanTask.instance_id == iid)).one()
+    return iid, task
+
+
+def _columns(obj: Any) -> dict[str, Any]:
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}
+
+
+def _step(env: Any, session: Any, iid: int, task_id: int,
+          actor_id: int) -> tuple[ProcessInstance, HumanTask, HumanTask, HistoryEvent]:
+    """What a step leaves: the case and a task changed, a new task and an event added."""
+    instance = session.get(ProcessInstance, iid)
+    row = session.get(HumanTask, task_id)
+    now = env.clock.now()
+    row.status, row.completed_at, row.completed_by_id = TaskStatus.completed, now, actor_id
+    instance.state, instance.updated_at = instance.state + " ", now
+    new = HumanTask(spiff_task_id="0" * 36, instance_id=iid, process_key=KEY, case_no=instance.case_no,
+                    step_id="next", step_name="下一步", role=row.role, org_unit_id=row.org_unit_id,
+                    status=TaskStatus.open, created_at=now)  # title, due_provisional, has_draft: defaults
+    session.add(new)
+    added = append_event(session, instance, at=now, action="complete", step_id=row.step_id, task_id=row.id,
+                         data={"备注": ["", "同意"]})
+    return instance, row, new, added
+
+
+def test_a_step_is_written_as_the_orm_would_and_left_clean(env, org, orm_flushes):
+    iid, task_id = _case(env, org)
+    seen = _statements(env)
+    with env.db.write() as s:
+        instance, row, new, added = _step(env, s, iid, task_id, org.actor("t1_cw").id)
+        version = instance.lock_version
+        seen.clear()
+        orm_flushes.clear()
+        fastflush.flush(s)
+        assert orm_flushes == [], "written without the ORM's flush"
+        assert sorted(seen) == sorted(["UPDATE PROCESS_INSTANCE SET", "UPDATE HUMAN_TASK SET",
+                                       "INSERT INTO HUMAN_TASK", "INSERT INTO HISTORY_EVENT"]), seen
+        assert not s.new and not s.dirty and all(inspect(o).persistent for o in (new, added))
+        assert new.id and added.id and instance.lock_version == version + 1
+        assert new.title == "" and new.due_provisional is False and new.has_draft is False
+        written = {type(o): _columns(o) for o in (instance, row, added)} | {"new": _columns(new)}
+        seen.clear()
+    assert seen == ["INSERT INTO APP_MESSAGE"], "the commit wrote nothing again but the new task's message"
+    with env.db.read() as s:  # every column as the objects held it, defaults included
+        assert _columns(s.get(ProcessInstance, iid)) == written[ProcessInstance]
+        assert _columns(s.get(HumanTask, task_id)) == written[HumanTask]
+        assert _columns(s.get(HistoryEvent, added.id)) == written[HistoryEvent]
+        assert _columns(s.get(HumanTask, new.id)) == written["new"]
+        assert verify_chain(s, iid).ok
+
+
+def _branching_step(env: Any, org: Org, flush: Any,
+                    orm_flushes: list[Any]) -> tuple[list[str], list[int], list[int], int]:
+    """A step that adds three task rows and two events, written by `flush`: its statements and
+    the new rows' ids (tasks, events)."""
+    iid, task_id = _case(env, org)
+    seen = _statements(env)
+    with env.db.write() as s:
+        instance, row, new, added = _step(env, s, iid, task_id, org.actor("t1_cw").id)
+        more = [HumanTask(spiff_task_id=f"{n}" * 36, instance_id=iid, process_key=KEY, case_no=instance.case_no,
+                          step_id=f"branch{n}", step_name=f"分支{n}", role=row.role, org_unit_id=row.org_unit_id,
+                          status=TaskStatus.open, created_at=env.clock.now()) for n in (1, 2)]
+        s.add_all(more)
+        timer = append_event(s, instance, at=env.clock.now(), action="timer", step_id="t")
+        seen.clear()
+        orm_flushes.clear()
+        flush(s)
+        statements, by_orm = list(seen), len(orm_flushes)
+    with env.db.read() as s:
+        assert [s.get(HumanTask, t.id).step_id for t in (new, *more)] == ["next", "branch1", "branch2"]
+        assert verify_chain(s, iid).ok and s.get(HistoryEvent, timer.id).action == "timer"
+    return statements, [t.id for t in (new, *more)], [added.id, timer.id], by_orm
+
+
+def test_several_new_rows_take_the_statements_the_orm_takes_with_their_ids_in_order(env, org, orm_flushes):
+    orm, orm_tasks, _events, _ = _branching_step(env, org, lambda s: s.flush(), orm_flushes)
+    fast, tasks, events, by_orm = _branching_step(env, org, fastflush.flush, orm_flushes)
+    assert by_orm == 0
+    assert sorted(fast) == sorted(orm)  # PostgreSQL: one INSERT per table; SQLite: one per row
+    assert tasks == sorted(tasks) and events == sorted(events) and tasks[0] > orm_tasks[-1]
+
+
+def test_a_value_set_to_what_it_was_is_no_change(env, org, orm_flushes):
+    iid, task_id = _case(env, org)
+    seen = _statements(env)
+    with env.db.write() as s:
+        row = s.get(HumanTask, task_id)
+        row.status, row.title = row.status, row.title
+        seen.clear()
+        orm_flushes.clear()
+        fastflush.flush(s)
+        assert seen == [] and not s.dirty and orm_flushes == []
+
+
+def test_a_case_changed_meanwhile_is_stale_and_a_command_meeting_it_conflicts(env, org, monkeypatch):
+    iid, task_id = _case(env, org)
+    with pytest.raises(StaleDataError, match="expected to update 1 row"):
+        with env.db.write() as s:
+            instance = s.get(ProcessInstance, iid)
+            instance.updated_at = env.clock.now() + timedelta(seconds=1)
+            s.connection().execute(update(ProcessInstance.__table__).where(ProcessInstance.id == iid)
+                      .values(lock_version=ProcessInstance.lock_version + 1))  # another writer, unseen
+            fastflush.flush(s)
+
+    real = fastflush.flush
+
+    def bumped_first(session: Any) -> None:
+        session.connection().execute(update(ProcessInstance.__table__).where(ProcessInstance.id == iid)
+                        .values(lock_version=ProcessInstance.lock_version + 1))
+        real(session)
+    monkeypatch.setattr(fastflush, "flush", bumped_first)
+    with pytest.raises(Conflict):
+        complete_task(env, task_id, org.actor("t1_cw"), {})
+    monkeypatch.setattr(fastflush, "flush", real)
+    with env.db.read() as s:  # nothing of the refused command stayed
+        assert s.get(HumanTask, task_id).status == TaskStatus.open
+        assert s.get(ProcessInstance, iid).event_count == 1
+
+
+def test_the_new_task_rows_are_told_about(env, org):
+    iid, task_id = _case(env, org)
+    holder = org.actor("t1_cw").id
+    with env.db.read() as s:
+        before = s.scalar(select(AppMessage.id).order_by(AppMessage.id.desc()).limit(1)) or 0
+    seen = _statements(env)
+    result = complete_task(env, task_id, org.actor("t1_cw"), {})
+    assert not any(x.startswith(("SAVEPOINT", "UPDATE APP_MESSAGE")) for x in seen)
+    with env.db.read() as s:
+        told = s.scalars(select(AppMessage).where(AppMessage.id > before)).all()
+        assert [(m.task_id, m.kind) for m in told if m.user_id == holder] == [(result.new_task_ids[0], "new_task")]
+
+
+@pytest.mark.parametrize("shape", ["other kind", "delete", "new row's id", "version by hand",
+                                   "version not loaded", "not a column"])
+def test_every_other_shape_goes_to_the_orm_whole(env, org, orm_flushes, shape):
+    iid, task_id = _case(env, org)
+    with env.db.write() as s:
+        instance, row, new, _added = _step(env, s, iid, task_id, org.actor("t1_cw").id)
+        if shape == "other kind":
+            s.add(AppMessage(user_id=org.actor("t1_cw").id, kind="urged", title="催办", at=env.clock.now()))
+        elif shape == "delete":
+            s.delete(s.scalars(select(AppMessage)).first())
+        elif shape == "new row's id":
+            new.id = 10_000
+        elif shape == "version by hand":
+            instance.lock_version = instance.lock_version + 5
+        elif shape == "version not loaded":
+            s.expire(instance, ["lock_version"])
+        else:  # a change the ORM tracks that is no column of the table
+            inspect(row).committed_state["no_such_column"] = None
+        orm_flushes.clear()
+        fastflush.flush(s)
+        assert orm_flushes and not s.new and not s.dirty and not s.deleted
+    with env.db.read() as s:
+        assert s.get(HumanTask, task_id).status == TaskStatus.completed
+        assert s.get(ProcessInstance, iid).event_count == 2 and verify_chain(s, iid).ok
+
+
+def test_statements_are_built_once(env):
+    table = HumanTask.__table__
+    assert fastflush._STATEMENTS.insert(table) is fastflush._STATEMENTS.insert(table)
+    keys = frozenset({"status", "assignee_id"})
+    assert fastflush._STATEMENTS.update(table, keys) is fastflush._STATEMENTS.update(table, keys)
+
+
+def test_a_column_without_value_or_default_is_refused_by_the_orm_and_nothing_is_written(env, org):
+    iid, task_id = _case(env, org)
+    with pytest.raises(IntegrityError):
+        with env.db.write() as s:
+            _instance, _row, new, _added = _step(env, s, iid, task_id, org.actor("t1_cw").id)
+            del new.step_name  # NOT NULL, no default
+            fastflush.flush(s)
+    with env.db.read() as s:
+        assert s.get(HumanTask, task_id).status == TaskStatus.open
+        assert s.get(ProcessInstance, iid).event_count == 1
