@@ -6,7 +6,8 @@ and for 8 concurrent clients on 4 gunicorn workers of 4 threads each (the deploy
 WEB_WORKERS / WEB_THREADS, deploy/rongflow.env.example; keep-alive, as nginx's upstream keeps
 its connections), the SQL statements and commits of one submit
 (counted in-process with the engine's statement counter), and the submit time at tasks 6-25
-and at the last 20 of a 1,000-completion looping case (medians of 20 submits).
+and at the last 20 of a 1,000-completion looping case (medians of 20 submits). Each sequential
+run starts with three unmeasured cases (the worker's first requests parse the process).
 
     .venv/bin/python bench/bench_http.py                      # SQLite
     .venv/bin/python bench/bench_http.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -166,8 +167,14 @@ def summary(label: str, times: list[float], wall: float | None = None) -> str:
             f"p95 {p95:6.2f} ms  ({len(times)} submits)")
 
 
+WARM_UP = 3  # unmeasured cases first: the worker behind the connection parses the process and
+#             builds its statements once, as a long-running server has long done
+
+
 def sequential(port: int, secret: str, key: str, unit: int, cases: int) -> str:
     client, times = Client(port, secret), []
+    for _ in range(WARM_UP):
+        api_case(client, key, unit, [])
     for _ in range(cases):
         api_case(client, key, unit, times)
     return summary(f"API {key}, sequential", times)
@@ -196,6 +203,8 @@ def concurrent(port: int, secrets: list[str], key: str, unit: int, cases: int) -
 def html_sequential(port: int, key: str, unit: int, cases: int) -> str:
     client, times = Client(port), []
     csrf = client.login("t1_cw")
+    for _ in range(WARM_UP):
+        html_case(client, csrf, key, unit, [])
     for _ in range(cases):
         html_case(client, csrf, key, unit, times)
     return summary(f"HTML form {key}, sequential", times)
