@@ -68,8 +68,7 @@ _STATEMENTS = _Statements()
 
 def flush(session: Session) -> None:
     """Write what is pending, as `session.flush()` would."""
-    if session.deleted or not (session.new or session.dirty):
-        session.flush()
+    if not (session.new or session.dirty or session.deleted):
         return
     session.dispatch.before_flush(session, None, None)  # as a flush would (listeners may add)
     new, dirty = list(session.new), list(session.dirty)

@@ -149,7 +149,8 @@ def test_a_value_set_to_what_it_was_is_no_change(env, org, orm_flushes):
 
 def test_a_case_changed_meanwhile_is_stale_and_a_command_meeting_it_conflicts(env, org, monkeypatch):
     iid, task_id = _case(env, org)
-    with pytest.raises(StaleDataError, match="expected to update 1 row"):
+    with pytest.raises(StaleDataError, match=r"^UPDATE statement on table 'process_instance' expected to "
+                                             r"update 1 row\(s\); 0 were matched\.$"):
         with env.db.write() as s:
             instance = s.get(ProcessInstance, iid)
             instance.updated_at = env.clock.now() + timedelta(seconds=1)
@@ -201,14 +202,26 @@ def test_every_other_shape_goes_to_the_orm_whole(env, org, orm_flushes, shape):
             instance.lock_version = instance.lock_version + 5
         elif shape == "version not loaded":
             s.expire(instance, ["lock_version"])
-        else:  # a change the ORM tracks that is no column of the table
+        else:  # a change the ORM tracks that is no column of the table (a relationship's)
             inspect(row).committed_state["no_such_column"] = None
+            row.__dict__["no_such_column"] = 1
         orm_flushes.clear()
         fastflush.flush(s)
         assert orm_flushes and not s.new and not s.dirty and not s.deleted
     with env.db.read() as s:
         assert s.get(HumanTask, task_id).status == TaskStatus.completed
         assert s.get(ProcessInstance, iid).event_count == 2 and verify_chain(s, iid).ok
+
+
+def test_a_key_set_by_hand_is_the_orms(env, org):
+    iid, task_id = _case(env, org)
+    with env.db.write() as s:
+        row = s.get(HumanTask, task_id)
+        row.title = "新标题"
+        assert fastflush._changes(row) == {"title"}
+        row.id = task_id + 100_000
+        assert fastflush._changes(row) is None
+        s.rollback()
 
 
 def test_statements_are_built_once(env):
