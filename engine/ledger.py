@@ -30,7 +30,7 @@ from engine.errors import FormInvalid, NotFound
 from engine.lapses import overdue, window_steps
 from engine.models import (CaseCopy, HumanTask, InstanceStatus, LedgerFilter, OrgUnit, ProcessInstance,
                            Role, TaskStatus)
-from engine.orgs import path_ids, tree_order, user_grants
+from engine.orgs import granted_subtrees, user_grants
 from engine.paging import Page
 
 OPEN = (TaskStatus.open, TaskStatus.claimed)
@@ -282,9 +282,7 @@ def ledger_all(env: Env, user_id: int, key: str, q: LedgerQuery = LedgerQuery(),
 def ledger_units(env: Env, user_id: int) -> list[tuple[int, str, int]]:
     """(id, name, depth) of the units the user may filter by: the subtrees of their case-role units."""
     with env.db.read() as session:
-        roots = {u for r, u in user_grants(session, user_id) if r in CASE_ROLES}
-        units = session.scalars(select(OrgUnit)).all()
-    return tree_order([u for u in units if roots & set(path_ids(u.path))])
+        return granted_subtrees(session, user_id, CASE_ROLES)
 
 
 def ledger_steps(env: Env, key: str) -> list[tuple[str, str]]:

@@ -1,7 +1,7 @@
 """The org tree, users, passwords and role grants."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -144,6 +144,16 @@ def user_grants(session: Session, user_id: int) -> list[tuple[str, int]]:
     rows = session.execute(select(RoleGrant.role, RoleGrant.org_unit_id)
                            .where(RoleGrant.user_id == user_id)).all()
     return [(r.role, r.org_unit_id) for r in rows]
+
+
+def granted_subtrees(session: Session, user_id: int, roles: Container[str]) -> list[tuple[int, str, int]]:
+    """(id, name, depth), in tree order, of the units in the subtrees of the units where the user
+    holds one of `roles` (the ledger's and the indicators' unit pickers); empty when none."""
+    roots = {u for r, u in user_grants(session, user_id) if r in roles}
+    if not roots:
+        return []
+    units = session.scalars(select(OrgUnit)).all()
+    return tree_order([u for u in units if roots & set(path_ids(u.path))])
 
 
 def has_role(session: Session, user_id: int, role: str, unit_id: int) -> bool:

@@ -26,8 +26,8 @@ from engine.env import Env
 from engine.errors import FormInvalid, PermissionDenied
 from engine.indicators import (DASH, IndicatorSet, Row, Scope, Section, count_row, money, rate,
                                rate_row, section)
-from engine.models import OrgUnit, ProcessDefinition, Role
-from engine.orgs import path_ids, tree_order, user_grants
+from engine.models import ProcessDefinition, Role
+from engine.orgs import granted_subtrees
 
 STATS_ROLES = frozenset({Role.leader, Role.reviewer, Role.auditor})
 CSV_HEADERS = ["单位", "统计期间", "流程", "指标", "数值", "计算基数", "说明"]
@@ -55,12 +55,11 @@ class Report:
 def stats_units(session: Session, user_id: int) -> list[tuple[int, str, int]]:
     """(id, name, depth) of the units whose indicators the user may read, in tree order; the
     subtrees of the units where they are leader, reviewer or auditor. PermissionDenied if none."""
-    roots = {u for r, u in user_grants(session, user_id) if r in STATS_ROLES}
-    if not roots:
+    units = granted_subtrees(session, user_id, STATS_ROLES)
+    if not units:
         raise PermissionDenied(f"user {user_id} may not read indicators",
                                "仅领导、审核人和审计人员可以查看统计指标")
-    units = session.scalars(select(OrgUnit)).all()
-    return tree_order([u for u in units if roots & set(path_ids(u.path))])
+    return units
 
 
 def period(date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:

@@ -8,8 +8,10 @@ from typing import Any
 from engine.access import can_view_case
 from engine.copies import copy_case
 from engine.ledger import LedgerQuery, ledger, ledger_all, mask_id, mask_phone
-from engine.models import ProcessInstance, User
-from tests.factories import assign_petition, beijing, register_petition, setup_petition, soldier_id_number
+from engine.models import ProcessInstance, Role, User
+from engine.orgs import granted_subtrees
+from tests.factories import (assign_petition, beijing, build_org, register_petition, setup_petition,
+                             soldier_id_number)
 
 
 def _world(env: Any, clock: Any) -> dict[str, Any]:
@@ -68,3 +70,14 @@ def test_id_numbers_and_phones_are_whole_only_for_those_who_handle_the_case(env,
         assert (got.id_no, got.phone, got.masked) == (mask_id(whole), "139****5678", True), username
     assert row("v1_cw", b).masked  # a copy shows the case, not the whole numbers
     assert mask_id(whole) == whole[:4] + "*" * 10 + whole[-4:] and mask_phone("13912345678") == "139****5678"
+
+
+def test_the_unit_pickers_offer_the_subtrees_of_the_users_role_units_and_nothing_else(env):
+    org = build_org(env)
+    u = org.units
+    with env.db.read() as s:
+        d1_lead = granted_subtrees(s, org.actor("d1_lead").id, (Role.leader,))
+        assert d1_lead == [(u["d1"], "海安区退役军人事务局", 1), (u["t1"], "城东街道退役军人服务站", 2),
+                           (u["v1"], "幸福社区退役军人服务站", 3)]  # its district in tree order, not d2's
+        assert granted_subtrees(s, org.actor("d1_lead").id, (Role.caseworker,)) == []  # another role
+        assert granted_subtrees(s, org.actor("admin").id, (Role.leader, Role.caseworker)) == []
