@@ -19,6 +19,7 @@ faster flush for the common shape, never a second way of writing a case.
 """
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, inspect, insert, update
@@ -34,36 +35,25 @@ _UPDATED = (HumanTask, ProcessInstance)          # may be changed
 _VERSION = ProcessInstance.__mapper__.version_id_col
 
 
-class _Statements:
-    """Statements per (table, columns), built once (their construction costs more than their run)."""
+# The statements, built once per table (and set of changed columns): their construction costs
+# more than their run.
 
-    def __init__(self) -> None:
-        self._insert: dict[Table, Any] = {}
-        self._update: dict[tuple[Table, frozenset[str]], Any] = {}
-
-    def insert(self, table: Table) -> Any:
-        """Every column but the id, which comes back (several rows in one statement, as the ORM's
-        batched INSERT: their ids in the order of the rows)."""
-        stmt = self._insert.get(table)
-        if stmt is None:
-            stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            self._insert[table] = stmt
-        return stmt
-
-    def update(self, table: Table, keys: frozenset[str]) -> Any:
-        stmt = self._update.get((table, keys))
-        if stmt is None:
-            where = table.c.id == bindparam("_id", type_=table.c.id.type)
-            values = {k: bindparam(k, type_=table.c[k].type) for k in keys}
-            if table is _VERSION.table:
-                where = and_(where, _VERSION == bindparam("_version", type_=_VERSION.type))
-                values[_VERSION.key] = bindparam("_next_version", type_=_VERSION.type)
-            stmt = update(table).where(where).values(values)
-            self._update[table, keys] = stmt
-        return stmt
+@cache
+def insert_statement(table: Table) -> Any:
+    """Every column but the id, which comes back (several rows in one statement where the ORM
+    batches them, their ids in the order of the rows)."""
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
-_STATEMENTS = _Statements()
+@cache
+def update_statement(table: Table, keys: frozenset[str]) -> Any:
+    """The changed columns of one row by its id (the case row: and its version, moved on)."""
+    where = table.c.id == bindparam("_id", type_=table.c.id.type)
+    values = {k: bindparam(k, type_=table.c[k].type) for k in keys}
+    if table is _VERSION.table:
+        where = and_(where, _VERSION == bindparam("_version", type_=_VERSION.type))
+        values[_VERSION.key] = bindparam("_next_version", type_=_VERSION.type)
+    return update(table).where(where).values(values)
 
 
 def flush(session: Session) -> None:
@@ -83,7 +73,7 @@ def flush(session: Session) -> None:
             _update(conn, obj, keys)
     for table in dict.fromkeys(obj.__table__ for obj, _values in rows):  # in the order they were added
         batch = [(obj, values) for obj, values in rows if obj.__table__ is table]
-        ids = conn.execute(_STATEMENTS.insert(table), [values for _obj, values in batch]).scalars().all()
+        ids = conn.execute(insert_statement(table), [values for _obj, values in batch]).scalars().all()
         for (obj, _values), new_id in zip(batch, ids, strict=True):
             obj.id = new_id
     session.dispatch.after_flush(session, None)  # listeners see the new objects still pending
@@ -147,7 +137,7 @@ def _update(conn: Any, obj: Any, keys: frozenset[str]) -> None:
     version = obj.__dict__[_VERSION.key] if table is _VERSION.table else None
     if version is not None:
         values["_version"], values["_next_version"] = version, version + 1
-    result = conn.execute(_STATEMENTS.update(table, keys), values)
+    result = conn.execute(update_statement(table, keys), values)
     if result.rowcount != 1:  # the ORM's own message (engine.commands.run_tx makes it a Conflict)
         raise StaleDataError(f"UPDATE statement on table '{table.name}' expected to update 1 row(s); "
                              f"{result.rowcount} were matched.")

@@ -226,9 +226,9 @@ def test_a_key_set_by_hand_is_the_orms(env, org):
 
 def test_statements_are_built_once(env):
     table = HumanTask.__table__
-    assert fastflush._STATEMENTS.insert(table) is fastflush._STATEMENTS.insert(table)
+    assert fastflush.insert_statement(table) is fastflush.insert_statement(table)
     keys = frozenset({"status", "assignee_id"})
-    assert fastflush._STATEMENTS.update(table, keys) is fastflush._STATEMENTS.update(table, keys)
+    assert fastflush.update_statement(table, keys) is fastflush.update_statement(table, keys)
 
 
 def test_a_column_without_value_or_default_is_refused_by_the_orm_and_nothing_is_written(env, org):
