@@ -9,9 +9,10 @@ batched INSERT where the ORM batches them), checks the case's version the way th
 concurrent writer is a StaleDataError, hence a Conflict), then marks the objects persistent and
 clean as a flush would, and fires `before_flush` and `after_flush` (without a flush context:
 their listeners here, engine.faststep and engine.notify.centre, take none) so that the new tasks'
-messages are written as after a flush. Marking the objects clean uses the ORM's own
-`InstanceState._commit_all_states`, as its flush does; SQLAlchemy is pinned (pyproject.toml) and
-tests/integration/test_fastflush.py checks the result column by column.
+messages are written as after a flush. Marking the objects clean is the ORM's own last step of
+a flush, `Session._register_persistent` (so a rollback afterwards also undoes them as the ORM's
+would); SQLAlchemy is pinned (pyproject.toml) and tests/integration/test_fastflush.py checks the
+result column by column.
 
 Anything else pending (another kind of object, a delete, a column without a value or with a
 server default, a key or version set by hand) goes through `Session.flush` unchanged: this is a
@@ -23,10 +24,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, inspect, insert, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.orm.state import InstanceState
 
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 
@@ -77,12 +77,9 @@ def flush(session: Session) -> None:
         for (obj, _values), new_id in zip(batch, ids, strict=True):
             obj.id = new_id
     session.dispatch.after_flush(session, None)  # listeners see the new objects still pending
-    for obj, _values in rows:
-        session.expunge(obj)
-        make_transient_to_detached(obj)  # with its id: a row as if just loaded
-        session.add(obj)
-    InstanceState._commit_all_states([(inspect(o), o.__dict__) for o in [*dirty, *new]],
-                                     session.identity_map)
+    # persistent and clean, keyed by their ids, recorded in the transaction: the ORM's own last
+    # step of a flush (its rollback then expunges the new rows and expires the changed ones)
+    session._register_persistent({inspect(o) for o in [*dirty, *new]})
 
 
 def _insert_values(new: list[Any]) -> list[tuple[Any, dict[str, Any]]] | None:

@@ -135,6 +135,29 @@ def test_several_new_rows_take_the_statements_the_orm_takes_with_their_ids_in_or
     assert tasks == sorted(tasks) and events == sorted(events) and tasks[0] > orm_tasks[-1]
 
 
+def _rolled_back(env: Any, org: Org, flush: Any) -> dict[str, Any]:
+    """A step written by `flush`, then its transaction rolled back: what the session holds."""
+    iid, task_id = _case(env, org)
+    with env.db.write_session() as s:
+        s.begin()
+        instance, row, new, added = _step(env, s, iid, task_id, org.actor("t1_cw").id)
+        flush(s)
+        in_tx = {"persistent": [inspect(o).persistent for o in (new, added)], "id": bool(new.id)}
+        s.rollback()
+        return {**in_tx, "transient": [inspect(o).transient for o in (new, added)],
+                "in session": [o in s for o in (instance, row, new, added)],
+                "expired": [bool(inspect(o).expired_attributes) for o in (instance, row)]}
+
+
+def test_a_rollback_after_it_leaves_the_session_as_after_the_orms_flush(env, org):
+    """The new rows were recorded in the transaction as the ORM records them: a rollback takes
+    them out of the session again and expires the changed rows."""
+    orm = _rolled_back(env, org, lambda s: s.flush())
+    fast = _rolled_back(env, org, fastflush.flush)
+    assert fast == orm == {"persistent": [True, True], "id": True, "transient": [True, True],
+                           "in session": [True, True, False, False], "expired": [True, True]}
+
+
 def test_a_value_set_to_what_it_was_is_no_change(env, org, orm_flushes):
     iid, task_id = _case(env, org)
     seen = _statements(env)
