@@ -20,10 +20,12 @@ faster flush for the common shape, never a second way of writing a case.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, inspect, insert, update
+import psycopg
+from sqlalchemy import Connection, Table, and_, bindparam, inspect, insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
@@ -67,19 +69,98 @@ def flush(session: Session) -> None:
     if rows is None or session.deleted or any(c is None for c in changes):
         session.flush()
         return
-    conn = session.connection()
-    for obj, keys in zip(dirty, changes):
-        if keys:
-            _update(conn, obj, keys)
+    writes = [_update(obj, keys) for obj, keys in zip(dirty, changes) if keys]
     for table in dict.fromkeys(obj.__table__ for obj, _values in rows):  # in the order they were added
         batch = [(obj, values) for obj, values in rows if obj.__table__ is table]
-        ids = conn.execute(insert_statement(table), [values for _obj, values in batch]).scalars().all()
-        for (obj, _values), new_id in zip(batch, ids, strict=True):
+        writes.append(_Write(insert_statement(table), [values for _obj, values in batch],
+                             [obj for obj, _values in batch]))
+    conn = session.connection()
+    results = _pipelined(conn, writes) if conn.dialect.name == "postgresql" else _one_by_one(conn, writes)
+    for write, result in zip(writes, results, strict=True):
+        for obj, new_id in zip(write.new_rows, result if write.new_rows else [], strict=True):
             obj.id = new_id
     session.dispatch.after_flush(session, None)  # listeners see the new objects still pending
     # persistent and clean, keyed by their ids, recorded in the transaction: the ORM's own last
     # step of a flush (its rollback then expunges the new rows and expires the changed ones)
     session._register_persistent({inspect(o) for o in [*dirty, *new]})
+
+
+@dataclass
+class _Write:
+    """One statement: an UPDATE of one row (its values, the object), or the INSERT of new rows
+    of one table (a values dict and an object per row)."""
+    statement: Any
+    params: list[dict[str, Any]]
+    new_rows: list[Any] = field(default_factory=list)
+    changed: Any = None
+
+
+def _one_by_one(conn: Connection, writes: list[_Write]) -> list[Any]:
+    """Each statement in turn: an UPDATE's matched rows, an INSERT's new ids."""
+    out: list[Any] = []
+    for w in writes:
+        if w.new_rows:
+            out.append(conn.execute(w.statement, w.params).scalars().all())
+        else:
+            out.append(conn.execute(w.statement, w.params[0]).rowcount)
+            _check_matched(w, out[-1])  # stale: nothing more is sent
+    return out
+
+
+def _pipelined(conn: Connection, writes: list[_Write]) -> list[Any]:
+    """PostgreSQL: the same statements sent together in a psycopg pipeline, their results read
+    after the last (one round trip instead of one per statement; they run in order, in the
+    transaction). A new row is an INSERT of its own (a batch would wait for its RETURNING).
+    Each is compiled by SQLAlchemy once, its values bound by SQLAlchemy's own processors, and
+    seen by the engine's statement events as if sent alone. An error comes back as SQLAlchemy
+    raises it, a stale case row first (whatever failed after it then is moot)."""
+    driver = conn.connection.driver_connection
+    sent: list[tuple[_Write, Any, str, Any]] = []
+    sending = None  # the statement being sent: the driver may refuse its values before sending
+    try:
+        with driver.pipeline():
+            for w in writes:
+                sql, bind = _pg_statement(w.statement, conn.dialect, frozenset(w.params[0]))
+                for values in w.params:
+                    params = bind(values)
+                    cursor = driver.cursor()
+                    conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
+                    sending = (w, cursor, sql, params)
+                    cursor.execute(sql, params)
+                    sent.append(sending)
+            sending = None
+    except psycopg.Error as exc:
+        for w, cursor, _sql, _params in sent:
+            if not w.new_rows and cursor.pgresult is not None and cursor.rowcount == 0:
+                _check_matched(w, 0)  # the stale case row, whatever failed after it
+        # the failed statement: the one being sent if the driver refused its values (no SQLSTATE:
+        # never sent), else the first whose result did not come (the server's answer to an
+        # earlier one may arrive while a later one is being sent)
+        failed = sending if exc.sqlstate is None and sending is not None \
+            else next(s for s in [*sent, sending] if s is not None and s[1].pgresult is None)
+        conn._handle_dbapi_exception(exc, failed[2], failed[3], failed[1], None)
+        raise  # not reached: the line above raises SQLAlchemy's error for it
+    out: dict[int, Any] = {}
+    for w, cursor, sql, params in sent:
+        conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
+        if w.new_rows:
+            out.setdefault(id(w), []).append(cursor.fetchone()[0])
+        else:
+            out[id(w)] = cursor.rowcount
+            _check_matched(w, cursor.rowcount)
+    return [out[id(w)] for w in writes]
+
+
+@cache
+def _pg_statement(statement: Any, dialect: Any, keys: frozenset[str]) -> tuple[str, Any]:
+    """A statement compiled for these values, and how it binds them (SQLAlchemy's processors)."""
+    compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
+    processors = compiled._bind_processors
+
+    def bind(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: processors[k](v) if k in processors else v
+                for k, v in compiled.construct_params(values).items()}
+    return compiled.string, bind
 
 
 def _insert_values(new: list[Any]) -> list[tuple[Any, dict[str, Any]]] | None:
@@ -127,16 +208,21 @@ def _changes(obj: Any) -> frozenset[str] | None:
     return keys
 
 
-def _update(conn: Any, obj: Any, keys: frozenset[str]) -> None:
+def _update(obj: Any, keys: frozenset[str]) -> _Write:
     table = obj.__table__
     values = {k: obj.__dict__[k] for k in keys}
     values["_id"] = obj.id
     version = obj.__dict__[_VERSION.key] if table is _VERSION.table else None
     if version is not None:
         values["_version"], values["_next_version"] = version, version + 1
-    result = conn.execute(update_statement(table, keys), values)
-    if result.rowcount != 1:  # the ORM's own message (engine.commands.run_tx makes it a Conflict)
+    return _Write(update_statement(table, keys), [values], changed=obj)
+
+
+def _check_matched(write: _Write, matched: int) -> None:
+    """The row was there, at its version; the object's version moves on with it."""
+    obj, table = write.changed, write.changed.__table__
+    if matched != 1:  # the ORM's own message (engine.commands.run_tx makes it a Conflict)
         raise StaleDataError(f"UPDATE statement on table '{table.name}' expected to update 1 row(s); "
-                             f"{result.rowcount} were matched.")
-    if version is not None:
-        obj.__dict__[_VERSION.key] = version + 1
+                             f"{matched} were matched.")
+    if table is _VERSION.table:
+        obj.__dict__[_VERSION.key] = write.params[0]["_next_version"]

@@ -3,13 +3,14 @@ the ORM's flush, objects left clean, the case's version checked, new task rows t
 everything of another shape handed to the ORM unchanged."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import timedelta
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, inspect, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -104,8 +105,8 @@ def test_a_step_is_written_as_the_orm_would_and_left_clean(env, org, orm_flushes
         assert verify_chain(s, iid).ok
 
 
-def _branching_step(env: Any, org: Org, flush: Any,
-                    orm_flushes: list[Any]) -> tuple[list[str], list[int], list[int], int]:
+def _branching_step(env: Any, org: Org, flush: Any, orm_flushes: list[Any],
+                    also: list[Any] | None = None) -> tuple[list[str], list[int], list[int], int]:
     """A step that adds three task rows and two events, written by `flush`: its statements and
     the new rows' ids (tasks, events)."""
     iid, task_id = _case(env, org)
@@ -119,6 +120,8 @@ def _branching_step(env: Any, org: Org, flush: Any,
         timer = append_event(s, instance, at=env.clock.now(), action="timer", step_id="t")
         seen.clear()
         orm_flushes.clear()
+        if also is not None:
+            also.clear()
         flush(s)
         statements, by_orm = list(seen), len(orm_flushes)
     with env.db.read() as s:
@@ -127,12 +130,35 @@ def _branching_step(env: Any, org: Org, flush: Any,
     return statements, [t.id for t in (new, *more)], [added.id, timer.id], by_orm
 
 
-def test_several_new_rows_take_the_statements_the_orm_takes_with_their_ids_in_order(env, org, orm_flushes):
+def test_several_new_rows_take_one_insert_each_with_their_ids_in_order(env, org, orm_flushes):
+    """SQLite: the statements the ORM takes (one INSERT per row). PostgreSQL: one INSERT per row
+    too, where the ORM batches a table's rows, but every statement in one pipeline."""
     orm, orm_tasks, _events, _ = _branching_step(env, org, lambda s: s.flush(), orm_flushes)
-    fast, tasks, events, by_orm = _branching_step(env, org, fastflush.flush, orm_flushes)
+    pipelined = _pipelined_statements(env)
+    fast, tasks, events, by_orm = _branching_step(env, org, fastflush.flush, orm_flushes, pipelined)
     assert by_orm == 0
-    assert sorted(fast) == sorted(orm)  # PostgreSQL: one INSERT per table; SQLite: one per row
+    per_row = ["UPDATE PROCESS_INSTANCE SET", "UPDATE HUMAN_TASK SET"] + ["INSERT INTO HUMAN_TASK"] * 3 \
+        + ["INSERT INTO HISTORY_EVENT"] * 2
+    assert sorted(fast) == sorted(per_row)
+    if env.db.is_sqlite:
+        assert sorted(fast) == sorted(orm)
+        assert pipelined == []
+    else:
+        assert len(orm) == 4, orm  # the ORM: one INSERT per table, each a round trip
+        # the flush's statements went in the pipeline; what follows (the commit's) did not
+        assert pipelined[:len(per_row) + 1] == [True] * len(per_row) + [False], pipelined
     assert tasks == sorted(tasks) and events == sorted(events) and tasks[0] > orm_tasks[-1]
+
+
+def _pipelined_statements(env: Any) -> list[bool]:
+    """PostgreSQL: whether each statement sent from here on went in a pipeline."""
+    seen: list[bool] = []
+
+    @event.listens_for(env.db.engine, "before_cursor_execute")
+    def _log(_conn: Any, cursor: Any, *_args: Any) -> None:
+        if not env.db.is_sqlite:
+            seen.append(bool(cursor.connection.pgconn.pipeline_status))
+    return seen
 
 
 def _rolled_back(env: Any, org: Org, flush: Any) -> dict[str, Any]:
@@ -194,6 +220,56 @@ def test_a_case_changed_meanwhile_is_stale_and_a_command_meeting_it_conflicts(en
     with env.db.read() as s:  # nothing of the refused command stayed
         assert s.get(HumanTask, task_id).status == TaskStatus.open
         assert s.get(ProcessInstance, iid).event_count == 1
+
+
+def test_a_refused_row_is_sqlalchemys_error_naming_its_statement_and_nothing_is_written(env, org):
+    """On PostgreSQL the statements go together (a pipeline); a row the database refuses is
+    still SQLAlchemy's IntegrityError for that row's INSERT, as when sent one by one."""
+    iid, task_id = _case(env, org)
+    with pytest.raises(IntegrityError) as refused:
+        with env.db.write() as s:
+            _instance, _row, new, _added = _step(env, s, iid, task_id, org.actor("t1_cw").id)
+            new.instance_id = 10**9  # no such case
+            fastflush.flush(s)
+    assert refused.value.statement.startswith("INSERT INTO human_task")
+    with env.db.read() as s:
+        assert s.get(HumanTask, task_id).status == TaskStatus.open
+        assert s.get(ProcessInstance, iid).event_count == 1
+        assert s.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.instance_id == iid)) == 1
+
+
+def test_a_value_the_driver_refuses_is_sqlalchemys_error_naming_its_statement(env, org):
+    """PostgreSQL's text takes no NUL: the driver refuses the value before sending it, in the
+    middle of the pipeline; SQLite stores it."""
+    iid, task_id = _case(env, org)
+    with pytest.raises(DataError) if not env.db.is_sqlite else nullcontext() as refused:
+        with env.db.write() as s:
+            _instance, _row, _new, added = _step(env, s, iid, task_id, org.actor("t1_cw").id)
+            added.opinion = "同意\x00"
+            fastflush.flush(s)
+    if env.db.is_sqlite:
+        with env.db.read() as s:
+            assert s.scalar(select(HistoryEvent.opinion).where(HistoryEvent.instance_id == iid,
+                                                                HistoryEvent.seq == 2)) == "同意\x00"
+    else:
+        assert refused.value.statement.startswith("INSERT INTO history_event")
+        with env.db.read() as s:
+            assert s.get(ProcessInstance, iid).event_count == 1
+
+
+def test_a_stale_case_row_is_stale_even_when_a_row_after_it_is_refused(env, org):
+    """Sent together, the case row's UPDATE and an INSERT the database refuses (an event of a
+    number the case already has, as a concurrent writer would leave) both come back: the stale
+    case is the cause reported, as when the UPDATE goes first alone."""
+    iid, task_id = _case(env, org)
+    with pytest.raises(StaleDataError):
+        with env.db.write() as s:
+            taken = s.scalar(select(func.min(HistoryEvent.seq)).where(HistoryEvent.instance_id == iid))
+            _instance, _row, _new, added = _step(env, s, iid, task_id, org.actor("t1_cw").id)
+            added.seq = taken
+            s.connection().execute(update(ProcessInstance.__table__).where(ProcessInstance.id == iid)
+                                   .values(lock_version=ProcessInstance.lock_version + 1))  # another writer
+            fastflush.flush(s)
 
 
 def test_the_new_task_rows_are_told_about(env, org):
