@@ -1,18 +1,21 @@
-"""The end of a step written with prebuilt Core statements instead of the ORM's unit of work.
+"""The end of a step written with statements compiled once, instead of the ORM's unit of work.
 
 A step leaves the same few changes nearly every time: the case row updated (state, chain head,
 version), a task row or two updated, new task rows and history events inserted. The ORM's flush
 of those four rows cost more Python than everything else a submit does in SQLAlchemy (issue 12:
 it sorts dependencies, collects history per attribute and builds each statement per flush).
-`flush` writes exactly the same rows with one cached statement each (new rows of a table in one
-batched INSERT where the ORM batches them), checks the case's version the way the ORM does (a
-concurrent writer is a StaleDataError, hence a Conflict), then marks the objects persistent and
-clean as a flush would, and fires `before_flush` and `after_flush` (without a flush context:
-their listeners here, engine.faststep and engine.notify.centre, take none) so that the new tasks'
-messages are written as after a flush. Marking the objects clean is the ORM's own last step of
-a flush, `Session._register_persistent` (so a rollback afterwards also undoes them as the ORM's
-would); SQLAlchemy is pinned (pyproject.toml) and tests/integration/test_fastflush.py checks the
-result column by column.
+`flush` writes exactly the same rows: one Core statement per table (and set of changed columns),
+compiled by SQLAlchemy once, its values bound by SQLAlchemy's own type processors, sent on the
+transaction's driver connection and seen by the engine's statement events as any other. On
+SQLite they run one by one; on PostgreSQL they go together in one psycopg pipeline, a single
+round trip. It checks the case's version the way the ORM does (a concurrent writer is a
+StaleDataError, hence a Conflict), raises a refused row as SQLAlchemy raises it, then marks the
+objects persistent and clean as a flush would, and fires `before_flush` and `after_flush`
+(without a flush context: their listeners here, engine.faststep and engine.notify.centre, take
+none) so that the new tasks' messages are written as after a flush. Marking the objects clean is
+the ORM's own last step of a flush, `Session._register_persistent` (so a rollback afterwards
+also undoes them as the ORM's would); SQLAlchemy is pinned (pyproject.toml) and
+tests/integration/test_fastflush.py checks the result column by column.
 
 Anything else pending (another kind of object, a delete, a column without a value or with a
 server default, a key or version set by hand) goes through `Session.flush` unchanged: this is a
@@ -96,19 +99,34 @@ class _Write:
 
 
 def _one_by_one(conn: Connection, writes: list[_Write]) -> list[Any]:
-    """Each statement in turn: an UPDATE's matched rows, an INSERT's new ids."""
+    """SQLite: each statement in turn on the driver's connection (a stale case row: nothing
+    more is sent); an UPDATE's matched rows, an INSERT's new ids."""
+    driver = conn.connection.driver_connection
     out: list[Any] = []
     for w in writes:
-        if w.new_rows:
-            out.append(conn.execute(w.statement, w.params).scalars().all())
-        else:
-            out.append(conn.execute(w.statement, w.params[0]).rowcount)
-            _check_matched(w, out[-1])  # stale: nothing more is sent
+        sql, bind = _compiled(w.statement, conn.dialect, frozenset(w.params[0]))
+        results = []
+        for values in w.params:
+            params = bind(values)
+            cursor = driver.cursor()
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
+            try:
+                cursor.execute(sql, params)
+                results.append(cursor.fetchone()[0] if w.new_rows else cursor.rowcount)
+            except conn.dialect.loaded_dbapi.Error as exc:
+                conn._handle_dbapi_exception(exc, sql, params, cursor, None)
+                raise  # not reached: the line above raises SQLAlchemy's error for it
+            finally:
+                cursor.close()
+            conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
+        out.append(results if w.new_rows else results[0])
+        if not w.new_rows:
+            _check_matched(w, results[0])
     return out
 
 
 def _pipelined(conn: Connection, writes: list[_Write]) -> list[Any]:
-    """PostgreSQL: the same statements sent together in a psycopg pipeline, their results read
+    """PostgreSQL: the statements sent together in a psycopg pipeline, their results read
     after the last (one round trip instead of one per statement; they run in order, in the
     transaction). A new row is an INSERT of its own (a batch would wait for its RETURNING).
     Each is compiled by SQLAlchemy once, its values bound by SQLAlchemy's own processors, and
@@ -120,7 +138,7 @@ def _pipelined(conn: Connection, writes: list[_Write]) -> list[Any]:
     try:
         with driver.pipeline():
             for w in writes:
-                sql, bind = _pg_statement(w.statement, conn.dialect, frozenset(w.params[0]))
+                sql, bind = _compiled(w.statement, conn.dialect, frozenset(w.params[0]))
                 for values in w.params:
                     params = bind(values)
                     cursor = driver.cursor()
@@ -152,14 +170,17 @@ def _pipelined(conn: Connection, writes: list[_Write]) -> list[Any]:
 
 
 @cache
-def _pg_statement(statement: Any, dialect: Any, keys: frozenset[str]) -> tuple[str, Any]:
-    """A statement compiled for these values, and how it binds them (SQLAlchemy's processors)."""
+def _compiled(statement: Any, dialect: Any, keys: frozenset[str]) -> tuple[str, Any]:
+    """A statement compiled for these values, and how it binds them: SQLAlchemy's processors,
+    in its order where the driver takes positions (SQLite)."""
     compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
     processors = compiled._bind_processors
+    order = compiled.positiontup
 
-    def bind(values: dict[str, Any]) -> dict[str, Any]:
-        return {k: processors[k](v) if k in processors else v
-                for k, v in compiled.construct_params(values).items()}
+    def bind(values: dict[str, Any]) -> Any:
+        params = {k: processors[k](v) if k in processors else v
+                  for k, v in compiled.construct_params(values).items()}
+        return tuple(params[k] for k in order) if order is not None else params
     return compiled.string, bind
 
 

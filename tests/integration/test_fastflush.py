@@ -328,6 +328,10 @@ def test_statements_are_built_once(env):
     assert fastflush.insert_statement(table) is fastflush.insert_statement(table)
     keys = frozenset({"status", "assignee_id"})
     assert fastflush.update_statement(table, keys) is fastflush.update_statement(table, keys)
+    statement, dialect = fastflush.update_statement(table, keys), env.db.engine.dialect
+    # and compiled once per statement and set of values
+    assert fastflush._compiled(statement, dialect, keys | {"_id"}) is fastflush._compiled(statement, dialect,
+                                                                                          keys | {"_id"})
 
 
 def test_a_column_without_value_or_default_is_refused_by_the_orm_and_nothing_is_written(env, org):
