@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.models import AbsenceProxy, HumanTask, RoleGrant, TaskStatus, User
@@ -15,7 +16,7 @@ from engine.orgs import Actor, has_role
 OPEN = (TaskStatus.open, TaskStatus.claimed)
 
 
-def _in_force(proxy_id: int, at: datetime) -> Select[tuple[int]]:
+def _in_force(proxy_id: Any, at: Any) -> Select[tuple[int]]:
     return select(AbsenceProxy.user_id).where(
         AbsenceProxy.proxy_id == proxy_id, AbsenceProxy.starts_at <= at, AbsenceProxy.ends_at > at,
         AbsenceProxy.ended_at.is_(None))
@@ -26,12 +27,18 @@ def absentees(session: Session, proxy_id: int, at: datetime) -> list[int]:
     return list(dict.fromkeys(session.scalars(_in_force(proxy_id, at).order_by(AbsenceProxy.id))))
 
 
+# Prebuilt (every inbox and page badge reads it): the (role, unit) grants of `user_id` and of
+# every active user they stand in for at `at`.
+_ACTING_GRANTS = select(RoleGrant.role, RoleGrant.org_unit_id).where(or_(
+    RoleGrant.user_id == bindparam("user_id"),
+    RoleGrant.user_id.in_(_in_force(bindparam("user_id"), bindparam("at"))
+                          .join(User, User.id == AbsenceProxy.user_id).where(User.active.is_(True)))))
+
+
 def acting_grants(session: Session, user_id: int, at: datetime) -> list[tuple[str, int]]:
     """The user's own (role, unit) grants plus those of every active user they stand in for at
     `at` (the pool tasks they may see and take on their behalf), in one statement."""
-    away = _in_force(user_id, at).join(User, User.id == AbsenceProxy.user_id).where(User.active.is_(True))
-    rows = session.execute(select(RoleGrant.role, RoleGrant.org_unit_id).where(
-        or_(RoleGrant.user_id == user_id, RoleGrant.user_id.in_(away)))).all()
+    rows = session.execute(_ACTING_GRANTS, {"user_id": user_id, "at": at}).all()
     return list(dict.fromkeys((r.role, r.org_unit_id) for r in rows))
 
 

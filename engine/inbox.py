@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, union_all
+from sqlalchemy import Integer, Select, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.absence import acting_grants
@@ -35,12 +36,17 @@ class TaskFilter:
 COUNT_CAP = 1000
 
 
-def _arms(user_id: int, grants: list[tuple[str, int]], *cols: Any) -> list[Select[Any]]:
-    """The inbox as disjoint parts, each one range of an index: one per (role, unit) grant of an
-    acting role (open tasks, ix_task_inbox_due, ordered by due date), plus the tasks claimed by
-    me (ix_task_assignee). Disjoint (a task has one status, role and unit), so their UNION ALL
-    holds each task once: claimed by me, or open for a role I act in at its unit."""
-    pool = sorted({(role, unit) for role, unit in grants if role in ACTING_ROLES})
+def _pool(grants: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The (role, unit) grants of acting roles, once each, in order."""
+    return sorted({(role, unit) for role, unit in grants if role in ACTING_ROLES})
+
+
+def _arms(user_id: Any, pool: list[tuple[Any, Any]], *cols: Any) -> list[Select[Any]]:
+    """The inbox as disjoint parts, each one range of an index: one per (role, unit) of `pool`
+    (open tasks, ix_task_inbox_due, ordered by due date), plus the tasks claimed by me
+    (ix_task_assignee). Disjoint (a task has one status, role and unit), so their UNION ALL
+    holds each task once: claimed by me, or open for a role I act in at its unit. The user and
+    the pool are values, or bound parameters in a statement built once (`_unfiltered`)."""
     arms = [select(*cols).where(HumanTask.status == TaskStatus.open, HumanTask.org_unit_id == unit,
                                 HumanTask.role == role) for role, unit in pool]
     arms.append(select(*cols).where(HumanTask.status == TaskStatus.claimed, HumanTask.assignee_id == user_id))
@@ -76,11 +82,34 @@ def _apply_filter(stmt: Any, f: TaskFilter, windows: dict[str, list[str]] | None
     return stmt
 
 
-def _count_upto(arms: list[Select[Any]], limit: int) -> Select[Any]:
-    """count(*) of the arms' rows, reading no more than `limit` + 1 of them: above `limit` it
-    only says "more"."""
-    cut = [arm.limit(limit + 1) for arm in arms]
-    return select(func.count()).select_from(select(_union(cut)).limit(limit + 1).subquery())
+def _count_upto(arms: list[Select[Any]], over: Any) -> Select[Any]:
+    """count(*) of the arms' rows, reading no more than `over` of them: at `over` it only says
+    "more" (`over` a number or a bound parameter)."""
+    cut = [arm.limit(over) for arm in arms]
+    return select(func.count()).select_from(select(_union(cut)).limit(over).subquery())
+
+
+def _statements(user_id: Any, pool: list[tuple[Any, Any]], f: TaskFilter, windows: dict[str, list[str]] | None,
+                over: Any, end: Any, per_page: Any, offset: Any) -> tuple[Select[Any], Select[Any]]:
+    """The inbox's count (up to `over`) and its page of rows: each arm read up to the page's
+    `end` in due order, their union ordered again, the page cut from it."""
+    count = _count_upto([_apply_filter(a, f, windows) for a in _arms(user_id, pool, HumanTask.id)], over)
+    arms = [_apply_filter(a, f, windows).order_by(*_by_due(HumanTask.due_at, HumanTask.id)).limit(end)
+            for a in _arms(user_id, pool, HumanTask.id, HumanTask.due_at)]
+    top = _union(arms)
+    rows = (select(HumanTask).join(top, HumanTask.id == top.c.id).order_by(*_by_due(top.c.due_at, top.c.id))
+            .limit(per_page).offset(offset))
+    return count, rows
+
+
+@lru_cache(maxsize=64)
+def _unfiltered(grants: int) -> tuple[Select[Any], Select[Any]]:
+    """The unfiltered inbox (every page's list and the API's) of a user with this many acting
+    grants, built once: its construction cost more than its run. Bound: `user_id`, `role0`,
+    `unit0`, … , `over`, `end`, `per_page`, `offset`."""
+    pool = [(bindparam(f"role{i}"), bindparam(f"unit{i}")) for i in range(grants)]
+    numbers = [bindparam(name, type_=Integer) for name in ("over", "end", "per_page", "offset")]
+    return _statements(bindparam("user_id"), pool, TaskFilter(), None, *numbers)
 
 
 def inbox(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
@@ -90,20 +119,22 @@ def inbox(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
     the rows up to this page's end from its index; the total is capped at COUNT_CAP (or this
     page's end, whichever is further), `Page.capped` saying so."""
     with env.db.read() as session:
-        grants = acting_grants(session, user_id, env.clock.now())
-        windows = deployed_window_steps(env, session) if f.overdue_at else None
+        pool = _pool(acting_grants(session, user_id, env.clock.now()))
         offset = (page - 1) * per_page
         end = offset + per_page
         limit = max(COUNT_CAP, end)  # the pager can always offer the next page
-        n = session.scalar(_count_upto([_apply_filter(a, f, windows) for a in _arms(user_id, grants, HumanTask.id)],
-                                       limit)) or 0
-        arms = [_apply_filter(a, f, windows).order_by(*_by_due(HumanTask.due_at, HumanTask.id)).limit(end)
-                for a in _arms(user_id, grants, HumanTask.id, HumanTask.due_at)]
-        top = _union(arms)
-        rows = session.scalars(select(HumanTask).join(top, HumanTask.id == top.c.id)
-                               .order_by(*_by_due(top.c.due_at, top.c.id))
-                               .limit(per_page).offset(offset)).all()
-        return Page(list(rows), min(n, limit), page, per_page, capped=n > limit)
+        if f == TaskFilter():
+            count, rows = _unfiltered(len(pool))
+            params: dict[str, Any] = {"user_id": user_id, "over": limit + 1, "end": end, "per_page": per_page,
+                                      "offset": offset}
+            for i, (role, unit) in enumerate(pool):
+                params[f"role{i}"], params[f"unit{i}"] = role, unit
+        else:
+            windows = deployed_window_steps(env, session) if f.overdue_at else None
+            count, rows = _statements(user_id, pool, f, windows, limit + 1, end, per_page, offset)
+            params = {}
+        n = session.scalar(count, params) or 0
+        return Page(list(session.scalars(rows, params).all()), min(n, limit), page, per_page, capped=n > limit)
 
 
 def done_list(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
@@ -128,8 +159,8 @@ def inbox_count(env: Env, user_id: int) -> int:
 def inbox_count_query(env: Env, session: Session, user_id: int) -> Any:
     """The 待办 count as a statement (reads the user's acting grants first), so a page can read
     it together with its other counts: exact up to COUNT_CAP, COUNT_CAP + 1 for "more"."""
-    arms = _arms(user_id, acting_grants(session, user_id, env.clock.now()), HumanTask.id)
-    return _count_upto(arms, COUNT_CAP)
+    arms = _arms(user_id, _pool(acting_grants(session, user_id, env.clock.now())), HumanTask.id)
+    return _count_upto(arms, COUNT_CAP + 1)
 
 
 @dataclass(frozen=True)

@@ -187,3 +187,14 @@ def test_the_inbox_costs_three_statements_however_many_grants(env, scene):
             s.add(RoleGrant(user_id=me.id, role=Role.leader, org_unit_id=org.units[key]))
     kind = "sqlite" if env.db.is_sqlite else "postgresql"
     assert cost(me.id) == one == STATEMENTS[kind]
+
+
+def test_the_unfiltered_inbox_is_built_once_per_number_of_grants(env, scene):
+    """Users with as many acting grants share one statement, each bound to their own grants."""
+    org, rows = scene["org"], scene["rows"]
+    engine.inbox._unfiltered.cache_clear()
+    for name, unit in (("t2_cw", "t2"), ("d2_cw", "d2"), ("t2_cw", "t2")):  # one caseworker grant each
+        user = org.actor(name)
+        assert _walk(env, user.id, TaskFilter(), 20) == _plain(rows, user.id, {("caseworker", org.units[unit])},
+                                                               TaskFilter()), name
+    assert engine.inbox._unfiltered.cache_info().misses == 1
