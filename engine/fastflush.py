@@ -45,9 +45,8 @@ _VERSION = ProcessInstance.__mapper__.version_id_col
 
 @cache
 def insert_statement(table: Table) -> Any:
-    """Every column but the id, which comes back (several rows in one statement where the ORM
-    batches them, their ids in the order of the rows)."""
-    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    """One row, every column but the id, which comes back."""
+    return insert(table).returning(table.c.id)
 
 
 @cache
