@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy import event, func, inspect, select, text, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -255,6 +255,47 @@ def test_a_value_the_driver_refuses_is_sqlalchemys_error_naming_its_statement(en
         assert refused.value.statement.startswith("INSERT INTO history_event")
         with env.db.read() as s:
             assert s.get(ProcessInstance, iid).event_count == 1
+
+
+def test_a_value_refused_while_an_earlier_statement_waits_is_named_by_its_own_statement(env, org):
+    """PostgreSQL: the driver refuses a value while the step's first statement still waits for
+    rows another transaction holds (so its answer cannot have come): the error names the
+    statement refused, not the one waiting."""
+    if env.db.is_sqlite:
+        pytest.skip("SQLite sends a statement only when the one before it is done")
+    iid, task_id = _case(env, org)
+    with env.db.engine.connect() as other:  # holds the case and task rows the step updates
+        other.execute(select(ProcessInstance.id).where(ProcessInstance.id == iid).with_for_update())
+        other.execute(select(HumanTask.id).where(HumanTask.id == task_id).with_for_update())
+        with pytest.raises(DataError) as refused:
+            with env.db.write() as s:
+                s.execute(text("SET LOCAL lock_timeout = '200ms'"))  # the wait ends when the step gives up
+                _instance, _row, _new, added = _step(env, s, iid, task_id, org.actor("t1_cw").id)
+                added.opinion = "同意\x00"
+                fastflush.flush(s)
+        other.rollback()
+    assert refused.value.statement.startswith("INSERT INTO history_event")
+
+
+def test_each_statement_is_seen_alone_by_the_statement_events(env, org):
+    iid, task_id = _case(env, org)
+    seen: list[tuple[str, bool]] = []
+
+    def before(_conn: Any, _cur: Any, statement: str, _params: Any, _ctx: Any, many: bool) -> None:
+        seen.append(("before", many))
+
+    def after(_conn: Any, _cur: Any, statement: str, _params: Any, _ctx: Any, many: bool) -> None:
+        seen.append(("after", many))
+    with env.db.write() as s:
+        _step(env, s, iid, task_id, org.actor("t1_cw").id)
+        event.listen(env.db.engine, "before_cursor_execute", before)
+        event.listen(env.db.engine, "after_cursor_execute", after)
+        try:
+            fastflush.flush(s)
+        finally:
+            event.remove(env.db.engine, "before_cursor_execute", before)
+            event.remove(env.db.engine, "after_cursor_execute", after)
+    assert sorted(seen) == [("after", False)] * 4 + [("before", False)] * 4
 
 
 def test_a_stale_case_row_is_stale_even_when_a_row_after_it_is_refused(env, org):
