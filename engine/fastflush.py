@@ -78,8 +78,8 @@ def flush(session: Session) -> None:
                              [obj for obj, _values in batch]))
     conn = session.connection()
     results = _pipelined(conn, writes) if conn.dialect.name == "postgresql" else _one_by_one(conn, writes)
-    for write, result in zip(writes, results, strict=True):
-        for obj, new_id in zip(write.new_rows, result if write.new_rows else [], strict=True):
+    for write, ids in zip(writes, results, strict=True):
+        for obj, new_id in zip(write.new_rows, ids, strict=True):
             obj.id = new_id
     session.dispatch.after_flush(session, None)  # listeners see the new objects still pending
     # persistent and clean, keyed by their ids, recorded in the transaction: the ORM's own last
@@ -97,9 +97,9 @@ class _Write:
     changed: Any = None
 
 
-def _one_by_one(conn: Connection, writes: list[_Write]) -> list[Any]:
+def _one_by_one(conn: Connection, writes: list[_Write]) -> list[list[int]]:
     """SQLite: each statement in turn on the driver's connection (a stale case row: nothing
-    more is sent); an UPDATE's matched rows, an INSERT's new ids."""
+    more is sent); the new rows' ids of each write (none for an UPDATE)."""
     driver = conn.connection.driver_connection
     out: list[Any] = []
     for w in writes:
@@ -118,13 +118,13 @@ def _one_by_one(conn: Connection, writes: list[_Write]) -> list[Any]:
             finally:
                 cursor.close()
             conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
-        out.append(results if w.new_rows else results[0])
         if not w.new_rows:
             _check_matched(w, results[0])
+        out.append(results if w.new_rows else [])
     return out
 
 
-def _pipelined(conn: Connection, writes: list[_Write]) -> list[Any]:
+def _pipelined(conn: Connection, writes: list[_Write]) -> list[list[int]]:
     """PostgreSQL: the statements sent together in a psycopg pipeline, their results read
     after the last (one round trip instead of one per statement; they run in order, in the
     transaction). A new row is an INSERT of its own (a batch would wait for its RETURNING).
@@ -157,15 +157,14 @@ def _pipelined(conn: Connection, writes: list[_Write]) -> list[Any]:
             else next(s for s in [*sent, sending] if s is not None and s[1].pgresult is None)
         conn._handle_dbapi_exception(exc, failed[2], failed[3], failed[1], None)
         raise  # not reached: the line above raises SQLAlchemy's error for it
-    out: dict[int, Any] = {}
+    ids: dict[int, list[int]] = {id(w): [] for w in writes}
     for w, cursor, sql, params in sent:
         conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
         if w.new_rows:
-            out.setdefault(id(w), []).append(cursor.fetchone()[0])
+            ids[id(w)].append(cursor.fetchone()[0])
         else:
-            out[id(w)] = cursor.rowcount
             _check_matched(w, cursor.rowcount)
-    return [out[id(w)] for w in writes]
+    return [ids[id(w)] for w in writes]
 
 
 @cache
