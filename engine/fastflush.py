@@ -23,11 +23,10 @@ faster flush for the common shape, never a second way of writing a case.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import psycopg
 from sqlalchemy import Connection, Table, and_, bindparam, inspect, insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
@@ -72,15 +71,14 @@ def flush(session: Session) -> None:
         session.flush()
         return
     writes = [_update(obj, keys) for obj, keys in zip(dirty, changes) if keys]
-    for table in dict.fromkeys(obj.__table__ for obj, _values in rows):  # in the order they were added
-        batch = [(obj, values) for obj, values in rows if obj.__table__ is table]
-        writes.append(_Write(insert_statement(table), [values for _obj, values in batch],
-                             [obj for obj, _values in batch]))
+    for table in dict.fromkeys(obj.__table__ for obj, _values in rows):  # a table's rows together
+        writes += [_Write(insert_statement(table), values, new_row=obj) for obj, values in rows
+                   if obj.__table__ is table]
     conn = session.connection()
     results = _pipelined(conn, writes) if conn.dialect.name == "postgresql" else _one_by_one(conn, writes)
-    for write, ids in zip(writes, results, strict=True):
-        for obj, new_id in zip(write.new_rows, ids, strict=True):
-            obj.id = new_id
+    for write, new_id in zip(writes, results, strict=True):
+        if write.new_row is not None:
+            write.new_row.id = new_id
     session.dispatch.after_flush(session, None)  # listeners see the new objects still pending
     # persistent and clean, keyed by their ids, recorded in the transaction: the ORM's own last
     # step of a flush (its rollback then expunges the new rows and expires the changed ones)
@@ -89,42 +87,43 @@ def flush(session: Session) -> None:
 
 @dataclass
 class _Write:
-    """One statement: an UPDATE of one row (its values, the object), or the INSERT of new rows
-    of one table (a values dict and an object per row)."""
+    """One statement, one row: the UPDATE of a changed object or the INSERT of a new one."""
     statement: Any
-    params: list[dict[str, Any]]
-    new_rows: list[Any] = field(default_factory=list)
+    values: dict[str, Any]
+    new_row: Any = None
     changed: Any = None
 
+    def bound(self, conn: Connection) -> tuple[str, Any]:
+        """Its SQL and its values as the driver takes them."""
+        sql, bind = _compiled(self.statement, conn.dialect, frozenset(self.values))
+        return sql, bind(self.values)
 
-def _one_by_one(conn: Connection, writes: list[_Write]) -> list[list[int]]:
+
+def _one_by_one(conn: Connection, writes: list[_Write]) -> list[int | None]:
     """SQLite: each statement in turn on the driver's connection (a stale case row: nothing
-    more is sent); the new rows' ids of each write (none for an UPDATE)."""
+    more is sent); each new row's id (None for an UPDATE)."""
     driver = conn.connection.driver_connection
-    out: list[Any] = []
+    out: list[int | None] = []
     for w in writes:
-        sql, bind = _compiled(w.statement, conn.dialect, frozenset(w.params[0]))
-        results = []
-        for values in w.params:
-            params = bind(values)
-            cursor = driver.cursor()
-            conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
-            try:
-                cursor.execute(sql, params)
-                results.append(cursor.fetchone()[0] if w.new_rows else cursor.rowcount)
-            except conn.dialect.loaded_dbapi.Error as exc:
-                conn._handle_dbapi_exception(exc, sql, params, cursor, None)
-                raise  # not reached: the line above raises SQLAlchemy's error for it
-            finally:
-                cursor.close()
-            conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
-        if not w.new_rows:
-            _check_matched(w, results[0])
-        out.append(results if w.new_rows else [])
+        sql, params = w.bound(conn)
+        cursor = driver.cursor()
+        conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
+        try:
+            cursor.execute(sql, params)
+            result = cursor.fetchone()[0] if w.new_row is not None else cursor.rowcount
+        except conn.dialect.loaded_dbapi.Error as exc:
+            conn._handle_dbapi_exception(exc, sql, params, cursor, None)
+            raise  # not reached: the line above raises SQLAlchemy's error for it
+        finally:
+            cursor.close()
+        conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
+        if w.new_row is None:
+            _check_matched(w, result)
+        out.append(result if w.new_row is not None else None)
     return out
 
 
-def _pipelined(conn: Connection, writes: list[_Write]) -> list[list[int]]:
+def _pipelined(conn: Connection, writes: list[_Write]) -> list[int | None]:
     """PostgreSQL: the statements sent together in a psycopg pipeline, their results read
     after the last (one round trip instead of one per statement; they run in order, in the
     transaction). A new row is an INSERT of its own (a batch would wait for its RETURNING).
@@ -137,18 +136,16 @@ def _pipelined(conn: Connection, writes: list[_Write]) -> list[list[int]]:
     try:
         with driver.pipeline():
             for w in writes:
-                sql, bind = _compiled(w.statement, conn.dialect, frozenset(w.params[0]))
-                for values in w.params:
-                    params = bind(values)
-                    cursor = driver.cursor()
-                    conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
-                    sending = (w, cursor, sql, params)
-                    cursor.execute(sql, params)
-                    sent.append(sending)
+                sql, params = w.bound(conn)
+                cursor = driver.cursor()
+                conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
+                sending = (w, cursor, sql, params)
+                cursor.execute(sql, params)
+                sent.append(sending)
             sending = None
-    except psycopg.Error as exc:
+    except conn.dialect.loaded_dbapi.Error as exc:
         for w, cursor, _sql, _params in sent:
-            if not w.new_rows and cursor.pgresult is not None and cursor.rowcount == 0:
+            if w.new_row is None and cursor.pgresult is not None and cursor.rowcount == 0:
                 _check_matched(w, 0)  # the stale case row, whatever failed after it
         # the failed statement: the one being sent if the driver refused its values (no SQLSTATE:
         # never sent), else the first whose result did not come (the server's answer to an
@@ -157,14 +154,13 @@ def _pipelined(conn: Connection, writes: list[_Write]) -> list[list[int]]:
             else next(s for s in [*sent, sending] if s is not None and s[1].pgresult is None)
         conn._handle_dbapi_exception(exc, failed[2], failed[3], failed[1], None)
         raise  # not reached: the line above raises SQLAlchemy's error for it
-    ids: dict[int, list[int]] = {id(w): [] for w in writes}
+    out: list[int | None] = []
     for w, cursor, sql, params in sent:
         conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
-        if w.new_rows:
-            ids[id(w)].append(cursor.fetchone()[0])
-        else:
+        if w.new_row is None:
             _check_matched(w, cursor.rowcount)
-    return [ids[id(w)] for w in writes]
+        out.append(cursor.fetchone()[0] if w.new_row is not None else None)
+    return out
 
 
 @cache
@@ -234,7 +230,7 @@ def _update(obj: Any, keys: frozenset[str]) -> _Write:
     version = obj.__dict__[_VERSION.key] if table is _VERSION.table else None
     if version is not None:
         values["_version"], values["_next_version"] = version, version + 1
-    return _Write(update_statement(table, keys), [values], changed=obj)
+    return _Write(update_statement(table, keys), values, changed=obj)
 
 
 def _check_matched(write: _Write, matched: int) -> None:
@@ -244,4 +240,4 @@ def _check_matched(write: _Write, matched: int) -> None:
         raise StaleDataError(f"UPDATE statement on table '{table.name}' expected to update 1 row(s); "
                              f"{matched} were matched.")
     if table is _VERSION.table:
-        obj.__dict__[_VERSION.key] = write.params[0]["_next_version"]
+        obj.__dict__[_VERSION.key] = write.values["_next_version"]
