@@ -12,9 +12,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import fastflush, faststep
 from engine.env import Env
-from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied
+from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied, Unauthenticated
 from engine.faults import StepFailure
-from engine.models import HumanTask, InstanceStatus, OrgUnit, ProcessInstance, Role, RoleGrant
+from engine.models import (ApiToken, HumanTask, InstanceStatus, OrgUnit, ProcessInstance, Role, RoleGrant,
+                           User)
 from engine.orgs import Actor, SessionOrgLookup, has_role, path_ids
 from engine.persistence import load_state
 from engine.stepguard import run_step
@@ -53,25 +54,36 @@ def run_tx(env: Env, fn: Any) -> Any:
                        "该案件刚被他人修改，请刷新后重试") from exc
 
 
-def _task_statements() -> dict[tuple[bool, bool], Any]:
+# Whether the caller's API token (engine.orgs.Actor.token_id) is live for the actor now: not
+# revoked, not expired, its user active. Bound: `token_id`, `actor_id`, `now`.
+TOKEN_LIVE = exists().where(ApiToken.id == bindparam("token_id"), ApiToken.user_id == bindparam("actor_id"),
+                            ApiToken.revoked_at.is_(None), ApiToken.expires_at > bindparam("now"),
+                            User.id == ApiToken.user_id, User.active.is_(True))
+
+
+def _task_statements() -> dict[tuple[bool, bool, bool], Any]:
     """The statements of `load_task_case`, built once (their construction cost more than their
-    run): by (SQLite, with an actor). Bound: `task_id`, `actor_id`, on PostgreSQL `instance_id`."""
+    run): by (SQLite, with an actor, with the actor's token). Bound: `task_id`, `actor_id`, on
+    PostgreSQL `instance_id`, with a token `token_id` and `now`."""
     out = {}
     for sqlite in (True, False):
-        for with_actor in (True, False):
+        for with_actor, with_token in ((False, False), (True, False), (True, True)):
             granted = (exists().where(RoleGrant.user_id == bindparam("actor_id"), RoleGrant.role == HumanTask.role,
                                       RoleGrant.org_unit_id == HumanTask.org_unit_id)
                        if with_actor else literal(False))
+            columns: list[Any] = [HumanTask, granted.label("granted")]
+            if with_token:
+                columns.append(TOKEN_LIVE.label("token_live"))
             if sqlite:  # BEGIN IMMEDIATE already holds the database: the case and its rows in one read
                 instance_id: Any = (select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id"))
                                     .scalar_subquery())
-                stmt = (select(HumanTask, granted.label("granted"), ProcessInstance)
+                stmt = (select(*columns, ProcessInstance)
                         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id))
             else:  # the case row is locked first; its rows are read after the lock
                 instance_id = bindparam("instance_id")
-                stmt = select(HumanTask, granted.label("granted"))
+                stmt = select(*columns)
             # the task and the case's open rows, each by its index
-            out[sqlite, with_actor] = stmt.where(or_(
+            out[sqlite, with_actor, with_token] = stmt.where(or_(
                 HumanTask.id == bindparam("task_id"),
                 and_(HumanTask.instance_id == instance_id, HumanTask.status.in_(OPEN_STATUSES)))
             ).execution_options(populate_existing=True)
@@ -79,27 +91,45 @@ def _task_statements() -> dict[tuple[bool, bool], Any]:
 
 
 _TASK_STATEMENTS = _task_statements()
+_TOKEN_LIVE_ALONE = select(TOKEN_LIVE)
 
 
 def load_task_case(env: Env, session: Session, task_id: int,
                    actor: Actor | None = None) -> tuple[Case, HumanTask, bool]:
     """Lock the task's case; read the task, the case's other open tasks and whether `actor` holds
-    the task's role at its unit — in one statement after the lock."""
-    stmt = _TASK_STATEMENTS[env.db.is_sqlite, actor is not None]
-    params = {"task_id": task_id, "actor_id": actor.id if actor is not None else None}
-    if env.db.is_sqlite:
-        rows = session.execute(stmt, params).all()
-        if not rows:
-            raise NotFound(f"case of task {task_id} does not exist", "案件不存在")
-        case = case_of(env, session, rows[0].ProcessInstance)
-    else:  # lock the case row first, then read its rows (a read before the lock could be stale)
-        case = lock_case(env, session, 0, for_task=task_id)
-        rows = session.execute(stmt, {**params, "instance_id": case.instance.id}).all()
+    the task's role at its unit — in one statement after the lock. With `actor.token_id`, that
+    statement also finds the token live (else Unauthenticated, whether or not the task exists)."""
+    with_token = actor is not None and actor.token_id is not None
+    stmt = _TASK_STATEMENTS[env.db.is_sqlite, actor is not None, with_token]
+    params: dict[str, Any] = {"task_id": task_id, "actor_id": actor.id if actor is not None else None}
+    if with_token:
+        params.update(token_id=actor.token_id, now=env.clock.now())  # type: ignore[union-attr]
+    try:
+        if env.db.is_sqlite:
+            rows = session.execute(stmt, params).all()
+            if not rows:
+                raise NotFound(f"case of task {task_id} does not exist", "案件不存在")
+            case = case_of(env, session, rows[0].ProcessInstance)
+        else:  # lock the case row first, then read its rows (a read before the lock could be stale)
+            case = lock_case(env, session, 0, for_task=task_id)
+            rows = session.execute(stmt, {**params, "instance_id": case.instance.id}).all()
+    except NotFound:
+        if with_token:  # a dead token learns nothing, not even which tasks exist
+            _require_live(session.scalar(_TOKEN_LIVE_ALONE, params), actor)  # type: ignore[arg-type]
+        raise
+    if with_token:
+        _require_live(rows[0].token_live, actor)  # type: ignore[arg-type]
     target = [(r.HumanTask, bool(r.granted)) for r in rows if r.HumanTask.id == task_id]
     if not target:
         raise NotFound(f"task {task_id} does not exist", "任务不存在")
     case.open_rows = [r.HumanTask for r in rows if r.HumanTask.status in OPEN_STATUSES]
     return case, target[0][0], target[0][1]
+
+
+def _require_live(live: Any, actor: Actor) -> None:
+    if not live:
+        raise Unauthenticated(f"token {actor.token_id} of user {actor.id} is revoked or expired, "
+                              "or its user is disabled", "访问令牌已失效，请重新获取令牌")
 
 
 def case_of(env: Env, session: Session, instance: ProcessInstance, orgs: SessionOrgLookup | None = None,

@@ -26,6 +26,13 @@ class PermissionDenied(EngineError):
     http_status = 403
 
 
+class Unauthenticated(EngineError):
+    """The caller's credential is dead, found so inside the command's own transaction (an API
+    token revoked or expired, or its user disabled): the same 401 as a dead token at the door."""
+    code = "unauthorized"
+    http_status = 401
+
+
 class Conflict(EngineError):
     """Somebody else changed the case or task first (double submit, concurrent completion)."""
     code = "conflict"

@@ -35,9 +35,13 @@ class RolesBut:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: passed into every engine command by the caller."""
+    """Who is acting: passed into every engine command by the caller. `token_id`: an API token
+    the caller has not checked this request (webapp.api.auth keeps who a token is); a command that
+    loads its task by `engine.commands.load_task_case` then finds it live in its own transaction,
+    in the same statement, or refuses (Unauthenticated)."""
     id: int
     name: str
+    token_id: int | None = None
 
 
 def set_hash_cost(time_cost: int, memory_cost_kib: int) -> None:

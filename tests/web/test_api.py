@@ -8,9 +8,12 @@ from datetime import timedelta
 import pytest
 
 from engine.inbox import inbox
-from engine.models import ApiToken
+from engine.errors import Unauthenticated
+from engine.models import ApiToken, User
+from engine.orgs import Actor
 from engine.runtime import case_history, complete_task
-from engine.tokens import create_token, revoke_token
+from engine.tokens import create_token, hash_secret, revoke_token
+from webapp.api.auth import KNOWN_SECONDS
 from tests.factories import open_tasks
 from tests.web.conftest import BAD_ID, GOOD_ID, csrf_token, make_app, start_plain
 
@@ -92,6 +95,111 @@ def test_a_token_that_may_not_act_is_refused(env, client, plain, clock, kind):
     if kind == "read_scope":
         assert client.get("/api/v1/tasks/inbox", headers=h).status_code == 200
     assert open_tasks(env, started.instance_id, "step2")[0].id == task.id
+
+
+STEP2 = {"verified_id_number": GOOD_ID, "decision": "同意"}
+
+
+def _kill(env, org, clock, kind: str, secret: str) -> None:
+    """Kill a token the app has seen alive, without the app hearing of it (another process)."""
+    with env.db.write() as s:
+        row = s.query(ApiToken).filter_by(token_hash=hash_secret(secret)).one()
+        if kind == "revoked":
+            row.revoked_at = clock.now()
+        elif kind == "expired":
+            row.expires_at = clock.now() + timedelta(seconds=10)
+        else:
+            s.get(User, org.actor("t1_cw").id).active = False
+    if kind == "expired":
+        clock.advance(timedelta(seconds=20))  # expired, though seen alive 20 s ago
+
+
+@pytest.mark.parametrize("kind", ["revoked", "expired", "user_disabled"])
+def test_a_token_seen_alive_then_killed_elsewhere_is_refused_by_the_submit_itself(env, client, plain, clock, kind):
+    started, task = _to_step2(env, plain)
+    secret = token(env, plain, "t1_cw")
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200  # seen alive
+    _kill(env, plain, clock, kind, secret)
+    events = len(case_history(env, started.instance_id))
+    env.db.counter.reset()
+    r = client.post(f"/api/v1/tasks/{task.id}/complete", headers=bearer(secret), json={"data": STEP2})
+    assert r.status_code == 401 and r.json["code"] == "unauthorized", r.json
+    assert r.json["user_message"] == "访问令牌已失效，请重新获取令牌"
+    assert r.json["message"] == "the token is revoked or expired, or its user is disabled"
+    assert env.db.counter.commits == 0  # refused inside the command's transaction, rolled back
+    assert open_tasks(env, started.instance_id, "step2")[0].id == task.id
+    assert len(case_history(env, started.instance_id)) == events
+    # forgotten: the next submit and any read are refused at the door
+    again = client.post(f"/api/v1/tasks/{task.id}/complete", headers=bearer(secret), json={"data": STEP2})
+    assert again.status_code == 401 and again.json["message"] != r.json["message"]
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 401
+
+
+def test_a_dead_token_learns_nothing_of_which_tasks_exist(env, client, plain, clock):
+    started, task = _to_step2(env, plain)
+    secret = token(env, plain, "t1_cw")
+    live = client.post("/api/v1/tasks/999999/complete", headers=bearer(secret), json={"data": {}})
+    assert live.status_code == 404  # seen alive by this request's door lookup
+    _kill(env, plain, clock, "revoked", secret)
+    for task_id in (999999, task.id):
+        r = client.post(f"/api/v1/tasks/{task_id}/complete", headers=bearer(secret), json={"data": {}})
+        assert r.status_code == 401 and r.json["code"] == "unauthorized", (task_id, r.json)
+        _seen_again = client.get("/api/v1/me", headers=bearer(secret))  # forgotten: refused at the door
+        assert _seen_again.status_code == 401
+        with env.db.write() as s:  # alive again for the next round, and seen so
+            s.query(ApiToken).filter_by(token_hash=hash_secret(secret)).one().revoked_at = None
+        assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+        _kill(env, plain, clock, "revoked", secret)
+
+
+def test_a_token_acts_only_for_its_own_user(env, plain):
+    """The command's check ties the token to the actor: another user's live token lets nobody in."""
+    started, task = _to_step2(env, plain)
+    secret = token(env, plain, "t2_cw")
+    with env.db.read() as s:
+        tid = s.query(ApiToken).filter_by(token_hash=hash_secret(secret)).one().id
+    cw = plain.actor("t1_cw")
+    with pytest.raises(Unauthenticated):
+        complete_task(env, task.id, Actor(cw.id, cw.name, tid), STEP2)
+    assert open_tasks(env, started.instance_id, "step2")[0].id == task.id
+    own = token(env, plain, "t1_cw")
+    with env.db.read() as s:
+        own_id = s.query(ApiToken).filter_by(token_hash=hash_secret(own)).one().id
+    assert complete_task(env, task.id, Actor(cw.id, cw.name, own_id), STEP2).new_task_ids
+
+
+def test_another_process_that_saw_the_token_refuses_it_once_revoked(env, plain, tmp_path):
+    started, task = _to_step2(env, plain)
+    secret = token(env, plain, "t1_cw")
+    a, b = make_app(env, tmp_path / "a").test_client(), make_app(env, tmp_path / "b").test_client()  # two processes
+    assert b.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+    with env.db.read() as s:
+        tid = s.query(ApiToken).one().id
+    a.post("/login", data={"username": "t1_cw", "password": "secret-pass"})
+    assert a.post(f"/account/tokens/{tid}/revoke").status_code == 302
+    r = b.post(f"/api/v1/tasks/{task.id}/complete", headers=bearer(secret), json={"data": STEP2})
+    assert r.status_code == 401 and r.json["message"] == "the token is revoked or expired, or its user is disabled"
+    assert open_tasks(env, started.instance_id, "step2")[0].id == task.id
+
+
+def test_a_submit_looks_a_token_up_again_after_a_minute(env, client, plain, clock):
+    """Who a token is, as seen at the door, serves submits for KNOWN_SECONDS, then is asked again."""
+    secret = token(env, plain, "t1_cw")
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+
+    def submit_statements() -> int:
+        task = open_tasks(env, start_plain(env, plain).instance_id, "step1")[0]
+        env.db.counter.reset()
+        r = client.post(f"/api/v1/tasks/{task.id}/complete", headers=bearer(secret), json={"data": {"note": "已登记"}})
+        assert r.status_code == 200, r.json
+        return env.db.counter.statements
+
+    clock.advance(timedelta(seconds=KNOWN_SECONDS))
+    known = submit_statements()  # at exactly a minute: still known
+    clock.advance(timedelta(seconds=1))
+    looked_up = submit_statements()
+    assert looked_up == known + 1, (known, looked_up)
+    assert submit_statements() == known  # seen again just now
 
 
 def test_cookie_callers_keep_csrf(env, plain, tmp_path):

@@ -29,7 +29,8 @@ def body(status: int, code: str, message: str, user_message: str,
 
 # A refusal says what kind it is, never which case or person it was about (the precise engine
 # message is in the server log): the same rule as the pages' 403/404.
-REFUSALS = {403: "you may not do this", 404: "not found, or not visible to you"}
+REFUSALS = {401: "the token is revoked or expired, or its user is disabled", 403: "you may not do this",
+            404: "not found, or not visible to you"}
 
 
 def engine_error(exc: EngineError, status: int) -> tuple[Response, int]:
