@@ -99,24 +99,36 @@ class _Write:
         return sql, bind(self.values)
 
 
+def execute(conn: Connection, statement: Any, values: dict[str, Any]) -> None:
+    """One more write of the transaction without RETURNING (engine.notify.centre's messages of
+    a new task, at commit), compiled once and sent on the driver's connection as the step's
+    writes are: seen by the statement events, a refusal raised as SQLAlchemy raises it."""
+    _send(conn, _Write(statement, values), fetch=False)
+
+
+def _send(conn: Connection, w: _Write, fetch: bool) -> Any:
+    """One statement on the driver's connection: its first column (fetch) or its row count."""
+    sql, params = w.bound(conn)
+    cursor = conn.connection.driver_connection.cursor()
+    conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
+    try:
+        cursor.execute(sql, params)
+        result = cursor.fetchone()[0] if fetch else cursor.rowcount
+    except conn.dialect.loaded_dbapi.Error as exc:
+        conn._handle_dbapi_exception(exc, sql, params, cursor, None)
+        raise  # not reached: the line above raises SQLAlchemy's error for it
+    finally:
+        cursor.close()
+    conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
+    return result
+
+
 def _one_by_one(conn: Connection, writes: list[_Write]) -> list[int | None]:
     """SQLite: each statement in turn on the driver's connection (a stale case row: nothing
     more is sent); each new row's id (None for an UPDATE)."""
-    driver = conn.connection.driver_connection
     out: list[int | None] = []
     for w in writes:
-        sql, params = w.bound(conn)
-        cursor = driver.cursor()
-        conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
-        try:
-            cursor.execute(sql, params)
-            result = cursor.fetchone()[0] if w.new_row is not None else cursor.rowcount
-        except conn.dialect.loaded_dbapi.Error as exc:
-            conn._handle_dbapi_exception(exc, sql, params, cursor, None)
-            raise  # not reached: the line above raises SQLAlchemy's error for it
-        finally:
-            cursor.close()
-        conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
+        result = _send(conn, w, fetch=w.new_row is not None)
         if w.new_row is None:
             _check_matched(w, result)
         out.append(result if w.new_row is not None else None)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
+from engine import fastflush
 from engine.env import Env
 from engine.errors import NotFound
 from engine.models import AppMessage, HumanTask, RoleGrant, TaskStatus, User
@@ -108,10 +109,11 @@ def _before_commit(session: Session) -> None:
         if row.assignee_id is not None:
             post(session, [row.assignee_id], "new_task", title, row.created_at, instance_id=row.instance_id,
                  task_id=row.id)
-        else:  # the pool's messages in one INSERT … SELECT (the holders as task_holders reads them)
-            session.execute(_POOL_MESSAGES, {"kind": "new_task", "title": title[:255], "instance_id": row.instance_id,
-                                             "task_id": row.id, "at": row.created_at, "role": row.role,
-                                             "unit_id": row.org_unit_id})
+        else:  # the pool's messages in one INSERT … SELECT (the holders as task_holders reads them),
+            # compiled once and sent as the step's own writes are (engine.fastflush)
+            fastflush.execute(session.connection(), _POOL_MESSAGES, {
+                "kind": "new_task", "title": title[:255], "instance_id": row.instance_id, "task_id": row.id,
+                "at": row.created_at, "role": row.role, "unit_id": row.org_unit_id})
 
 
 # Prebuilt: one new-task message per active holder of the row's role at its unit (at most MAX_POOL).
