@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from engine.access import can_view_case
@@ -73,16 +73,30 @@ def process_config(env: Env, key: str) -> ProcessConfig:
                        "该流程尚未配置办理规则，暂不能办理，请联系系统管理员") from exc
 
 
+def _lock_statements() -> dict[tuple[bool, bool], Any]:
+    """`lock_case`'s statements, built once: by (for a task, row lock). Bound: `key`."""
+    out = {}
+    for for_task in (False, True):
+        for locking in (False, True):
+            stmt = select(ProcessInstance)
+            if for_task:
+                stmt = stmt.join(HumanTask, HumanTask.instance_id == ProcessInstance.id).where(
+                    HumanTask.id == bindparam("key"))
+            else:
+                stmt = stmt.where(ProcessInstance.id == bindparam("key"))
+            if locking:
+                stmt = stmt.with_for_update(of=ProcessInstance)
+            out[for_task, locking] = stmt.execution_options(populate_existing=True)
+    return out
+
+
+_LOCK_STATEMENTS = _lock_statements()
+
+
 def lock_case(env: Env, session: Session, instance_id: int, *, for_task: int | None = None) -> Case:
     """Lock the case row (SELECT … FOR UPDATE on PostgreSQL) and load its workflow."""
-    if for_task is not None:
-        stmt = (select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-                .where(HumanTask.id == for_task))
-    else:
-        stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id)
-    if not env.db.is_sqlite:
-        stmt = stmt.with_for_update(of=ProcessInstance)
-    instance = session.scalars(stmt.execution_options(populate_existing=True)).first()
+    stmt = _LOCK_STATEMENTS[for_task is not None, not env.db.is_sqlite]
+    instance = session.scalars(stmt, {"key": for_task if for_task is not None else instance_id}).first()
     if instance is None:
         raise NotFound(f"case {instance_id or ('of task %s' % for_task)} does not exist", "案件不存在")
     parsed = env.specs.get(session, instance.definition_id)
