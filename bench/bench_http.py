@@ -82,30 +82,57 @@ def server_app() -> Any:
 # ----------------------------------------------------------------------------- client
 
 class Client:
-    """One keep-alive HTTP connection with a token or a browser session."""
+    """One keep-alive HTTP/1.1 connection with a token or a browser session, on a plain socket:
+    the request written in one send, the response framed by its Content-Length (what the server
+    sends for every route here), as a load generator such as wrk does. Its own cost should not be
+    counted as the server's: Python's http.client, used here before, parses each response's
+    headers with the email package and added about 0.4 ms to each submit measured (one server,
+    six alternating runs of 75 submits each on 2026-12-07: medians 5.46 and 5.08 ms)."""
 
     def __init__(self, port: int, token: str | None = None) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.cookie = ""
 
+    def _read(self, size: int | None = None, until: bytes = b"") -> bytes:
+        while True:
+            end = self.buffer.find(until) if until else -1
+            if until and end >= 0:
+                out, self.buffer = self.buffer[:end], self.buffer[end + len(until):]
+                return out
+            if not until and size is not None and len(self.buffer) >= size:
+                out, self.buffer = self.buffer[:size], self.buffer[size:]
+                return out
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            self.buffer += chunk
+
     def call(self, method: str, path: str, body: Any = None, form: dict[str, str] | None = None,
-             extra: dict[str, str] | None = None) -> tuple[int, bytes, http.client.HTTPResponse]:
+             extra: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
         headers = {**self.headers, **(extra or {})}
         if self.cookie:
             headers["Cookie"] = self.cookie
-        data = None
+        data = b""
         if body is not None:
             data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
         elif form is not None:
             data, headers["Content-Type"] = urlencode(form).encode(), "application/x-www-form-urlencoded"
-        self.conn.request(method, path, body=data, headers=headers)
-        resp = self.conn.getresponse()
-        payload = resp.read()
-        cookie = resp.getheader("Set-Cookie")
-        if cookie:
-            self.cookie = cookie.split(";", 1)[0]
-        return resp.status, payload, resp
+        head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(data)}\r\n"
+                + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n")
+        self.sock.sendall(head.encode("latin-1") + data)
+        status_line, *lines = self._read(until=b"\r\n\r\n").decode("latin-1").split("\r\n")
+        got: dict[str, str] = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            got.setdefault(name.strip().lower(), value.strip())
+        assert "chunked" not in got.get("transfer-encoding", ""), "a chunked response: not framed here"
+        payload = self._read(size=int(got.get("content-length", 0)))
+        if got.get("set-cookie"):
+            self.cookie = got["set-cookie"].split(";", 1)[0]
+        return int(status_line.split()[1]), payload, got
 
     def json(self, method: str, path: str, body: Any = None) -> Any:
         status, payload, _ = self.call(method, path, body)
