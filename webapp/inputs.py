@@ -71,14 +71,20 @@ def _bad_names(names: Iterable[str]) -> bool:
     return any(len(n) > MAX_NAME_CHARS or FORBIDDEN.search(n) for n in names)
 
 
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def refuse_hostile_input() -> None:
     """400 for a request carrying characters no field may hold (see the module docstring).
     Upload file names are checked for NUL and surrogates only: their other oddities (bidi
     controls, length) are normalised when the file is stored."""
-    for values in (request.args, request.form):
+    # werkzeug parses a form (and files) only from these two types: any other body (JSON) has
+    # none, so it is not asked for them
+    forms = request.mimetype in FORM_TYPES
+    for values in (request.args, request.form) if forms else (request.args,):
         if _bad_names(values.keys()) or _bad(v for _k, v in values.items(multi=True)):
             raise HostileInput()
-    for name, file in request.files.items(multi=True):
+    for name, file in request.files.items(multi=True) if forms else ():
         if _bad_names([name]) or re.search(r"[\x00\ud800-\udfff]", file.filename or ""):
             raise HostileInput()
     if FORBIDDEN.search(request.path):
