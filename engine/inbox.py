@@ -153,14 +153,19 @@ def done_list(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 
 def inbox_count(env: Env, user_id: int) -> int:
     """The 待办 badge: exact up to COUNT_CAP, COUNT_CAP + 1 for "more" (shown "1000+")."""
     with env.db.read() as session:
-        return session.scalar(inbox_count_query(env, session, user_id)) or 0
+        count, params = inbox_count_query(env, session, user_id)
+        return session.scalar(count, params) or 0
 
 
-def inbox_count_query(env: Env, session: Session, user_id: int) -> Any:
-    """The 待办 count as a statement (reads the user's acting grants first), so a page can read
-    it together with its other counts: exact up to COUNT_CAP, COUNT_CAP + 1 for "more"."""
-    arms = _arms(user_id, _pool(acting_grants(session, user_id, env.clock.now())), HumanTask.id)
-    return _count_upto(arms, COUNT_CAP + 1)
+def inbox_count_query(env: Env, session: Session, user_id: int) -> tuple[Any, dict[str, Any]]:
+    """The 待办 count as a statement and its parameters (reads the user's acting grants first),
+    so a page can read it together with its other counts: exact up to COUNT_CAP, COUNT_CAP + 1
+    for "more". The statement is the unfiltered inbox's count, built once per number of grants."""
+    pool = _pool(acting_grants(session, user_id, env.clock.now()))
+    params: dict[str, Any] = {"user_id": user_id, "over": COUNT_CAP + 1}
+    for i, (role, unit) in enumerate(pool):
+        params[f"role{i}"], params[f"unit{i}"] = role, unit
+    return _unfiltered(len(pool))[0], params
 
 
 @dataclass(frozen=True)
@@ -171,12 +176,15 @@ class StepForm:
     schema: dict[str, Any] | None
 
 
+_STEP_FORM = select(HumanTask.case_no, HumanTask.step_name, HumanTask.step_id, HumanTask.process_key).where(
+    HumanTask.id == bindparam("task_id"))  # built once: every HTML submit reads it
+
+
 def step_form(env: Env, task_id: int) -> StepForm:
     """The form of a task's step, from its row alone (the write checks who may act; a refused
     submit rebuilds the page, which checks who may see it)."""
     with env.db.single_read() as conn:
-        row = conn.execute(select(HumanTask.case_no, HumanTask.step_name, HumanTask.step_id,
-                                     HumanTask.process_key).where(HumanTask.id == task_id)).first()
+        row = conn.execute(_STEP_FORM, {"task_id": task_id}).first()
     if row is None:
         raise NotFound(f"task {task_id} does not exist", "任务不存在")
     return StepForm(row.case_no, row.step_name, load_form(env.process(row.process_key).forms_dir, row.step_id))

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import Integer, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -153,7 +154,7 @@ def list_counts(env: Env, user_id: int, todo: int | None = None) -> ListCounts:
     statement, without a transaction."""
     if todo is not None:
         with env.db.single_read() as conn:
-            row = conn.execute(select(literal(todo), *_other_counts(user_id))).one()
+            row = conn.execute(_COUNTS_BUT_TODO, {"todo": todo, "user_id": user_id}).one()
         return ListCounts(*(int(n or 0) for n in row))
     with env.db.read() as session:
         return list_counts_in(env, session, user_id)
@@ -162,12 +163,14 @@ def list_counts(env: Env, user_id: int, todo: int | None = None) -> ListCounts:
 def list_counts_in(env: Env, session: Session, user_id: int) -> ListCounts:
     """list_counts in the caller's read session: the user's acting grants, then the six counts
     in one statement."""
-    inbox = inbox_count_query(env, session, user_id)
-    row = session.execute(select(inbox.scalar_subquery(), *_other_counts(user_id))).one()
+    inbox, params = inbox_count_query(env, session, user_id)
+    row = session.execute(_counts(inbox), params).one()
     return ListCounts(*(int(n or 0) for n in row))
 
 
-def _other_counts(user_id: int) -> list[Any]:
+def _other_counts() -> list[Any]:
+    """已办, 已发起, 抄送 (all, unread) and unread messages of `user_id` (bound)."""
+    user_id = bindparam("user_id")
     return [select(func.count()).select_from(HumanTask).where(
                 HumanTask.completed_by_id == user_id, HumanTask.status == TaskStatus.completed).scalar_subquery(),
             select(func.count()).select_from(ProcessInstance)
@@ -177,6 +180,16 @@ def _other_counts(user_id: int) -> list[Any]:
                 CaseCopy.user_id == user_id, CaseCopy.read_at.is_(None)).scalar_subquery(),
             select(func.count()).select_from(AppMessage).where(
                 AppMessage.user_id == user_id, AppMessage.read_at.is_(None)).scalar_subquery()]
+
+
+# Built once (every page reads them): with the 待办 count just read, or with its own statement
+# (engine.inbox's, one per number of grants).
+_COUNTS_BUT_TODO = select(bindparam("todo", type_=Integer), *_other_counts())
+
+
+@lru_cache(maxsize=64)
+def _counts(inbox: Any) -> Any:
+    return select(inbox.scalar_subquery(), *_other_counts())
 
 
 def actionable(user_id: int, grants: list[tuple[str, int]],

@@ -5,17 +5,19 @@ the filters; the total is exact up to COUNT_CAP and says "more" above it; nobody
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 
 import engine.inbox
+import engine.queries
 from engine.inbox import TaskFilter, inbox, inbox_count
-from engine.models import HumanTask, Role, RoleGrant, TaskStatus
+from engine.models import AppMessage, CaseCopy, HumanTask, ProcessInstance, Role, RoleGrant, TaskStatus
 from engine.orgs import Actor
+from engine.queries import ListCounts, list_counts
 from engine.runtime import start_case
 from engine.verbs.proxy import set_proxy
 from tests.factories import Org, build_org, setup_plain
@@ -198,3 +200,41 @@ def test_the_unfiltered_inbox_is_built_once_per_number_of_grants(env, scene):
         assert _walk(env, user.id, TaskFilter(), 20) == _plain(rows, user.id, {("caseworker", org.units[unit])},
                                                                TaskFilter()), name
     assert engine.inbox._unfiltered.cache_info().misses == 1
+
+
+def test_the_header_counts_are_built_once_and_each_user_gets_their_own(env, scene):
+    """The home page's six numbers: one statement per number of grants, shared, bound per user;
+    each count is that user's own (written out plainly here), 待办 by the inbox's rule."""
+    org, rows = scene["org"], scene["rows"]
+    users = [org.actor("t2_cw"), org.actor("d2_cw"), org.actor("t1_cw")]  # one caseworker grant each
+    ids = [r.id for r in rows]
+    with env.db.write() as s:  # some done by each, messages and a copy each, read or not
+        case_id = s.scalar(select(HumanTask.instance_id).limit(1))
+        for k, user in enumerate(users):
+            s.execute(update(HumanTask).where(HumanTask.id.in_(ids[k * 10:k * 10 + 3 + k]))
+                      .values(status=TaskStatus.completed, completed_by_id=user.id))
+            s.add(CaseCopy(instance_id=case_id, user_id=user.id, by_id=users[2].id, at=env.clock.now(),
+                           read_at=env.clock.now() if k == 0 else None))
+            for n in range(k + 1):
+                s.add(AppMessage(user_id=user.id, kind="urged", title="催办", at=env.clock.now(),
+                                 read_at=env.clock.now() if n == 0 else None))
+
+    def plain(user: Actor) -> ListCounts:
+        with env.db.read() as s:
+            def n(stmt: Any) -> int:
+                return int(s.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+            return ListCounts(
+                inbox(env, user.id).total,
+                n(select(HumanTask.id).where(HumanTask.completed_by_id == user.id,
+                                             HumanTask.status == TaskStatus.completed)),
+                n(select(ProcessInstance.id).where(ProcessInstance.initiator_id == user.id)),
+                n(select(CaseCopy.id).where(CaseCopy.user_id == user.id)),
+                n(select(CaseCopy.id).where(CaseCopy.user_id == user.id, CaseCopy.read_at.is_(None))),
+                n(select(AppMessage.id).where(AppMessage.user_id == user.id, AppMessage.read_at.is_(None))))
+
+    engine.queries._counts.cache_clear()
+    seen = [list_counts(env, u.id) for u in users]
+    assert seen == [plain(u) for u in users]
+    assert len({(c.done, c.copied, c.unread_messages) for c in seen}) == 3  # not one user's numbers thrice
+    assert engine.queries._counts.cache_info().misses == 1
+    assert list_counts(env, users[0].id, todo=7) == replace(seen[0], todo=7)
