@@ -7,7 +7,9 @@ WEB_WORKERS / WEB_THREADS, deploy/rongflow.env.example; keep-alive, as nginx's u
 its connections), the SQL statements and commits of one submit
 (counted in-process with the engine's statement counter), and the submit time at tasks 6-25
 and at the last 20 of a 1,000-completion looping case (medians of 20 submits). Each sequential
-run starts with three unmeasured cases (the worker's first requests parse the process).
+run starts with three unmeasured cases (the worker's first requests parse the process). Each
+database's heading gives the load average and a fixed CPU loop's time: this shared machine's
+speed moves by up to half within an hour, and every figure with it.
 
     .venv/bin/python bench/bench_http.py                      # SQLite
     .venv/bin/python bench/bench_http.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -275,6 +277,20 @@ def statement_counts(env: Any, org: Any, secret: str, workdir: Path) -> str:
     return "  " + "; ".join(out)
 
 
+def cpu_loop() -> str:
+    """How fast the machine is right now: a fixed loop of Python, best of three (about 127 ms on
+    this machine when quiet; a shared machine's slow hours take up to twice that, and every
+    figure of the run with it)."""
+    best = min(_timed_loop() for _ in range(3))
+    return f"CPU loop {best:.0f} ms"
+
+
+def _timed_loop() -> float:
+    t0 = time.perf_counter()
+    sum(range(10**7))
+    return (time.perf_counter() - t0) * 1000
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -316,7 +332,7 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
             wait_up(port)
             unit = org.units["t1"]
             print(f"{kind} (gunicorn, {args.workers} workers x {args.threads} threads; "
-                  f"load average {os.getloadavg()[0]:.1f}):")
+                  f"load average {os.getloadavg()[0]:.1f}; {cpu_loop()}):")
             print(sequential(port, secrets[0], "linear5", unit, args.cases))
             print(sequential(port, secrets[0], "linear50", unit, max(1, args.cases // 10)))
             print(html_sequential(port, "linear5", unit, max(1, args.cases // 2)))
