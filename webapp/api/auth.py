@@ -14,8 +14,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import abort, current_app, g, request
 from flask_login import current_user
