@@ -15,6 +15,9 @@ from engine.scripting import RongScriptEngine
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 STEPS_ONLY = ScriptLimits(time_ms=3_600_000, max_steps=5_000)
+# The default budgets with wall time only as a backstop: for tests not about time (a loaded
+# machine's stall of half a second is no script running long).
+BACKSTOP = ScriptLimits(time_ms=30_000)
 
 
 def environment(limits: ScriptLimits):
@@ -82,16 +85,16 @@ def test_huge_values_are_refused_before_they_are_built(script, reason):
 
 
 def test_star_widths_in_percent_formatting_are_refused():
-    assert stopped(ScriptLimits(), "x = '%*d' % (10 ** 9, 1)") == \
+    assert stopped(BACKSTOP, "x = '%*d' % (10 ** 9, 1)") == \
         "script stopped: '*' widths in % formatting are not allowed"
 
 
 def test_sum_adds_numbers_only():
-    assert stopped(ScriptLimits(), "x = sum([[1]] * 100, [])") == "script stopped: sum() adds numbers only"
+    assert stopped(BACKSTOP, "x = sum([[1]] * 100, [])") == "script stopped: sum() adds numbers only"
 
 
 def test_many_moderate_values_exhaust_the_allocation_budget():
-    assert stopped(ScriptLimits(), "x = []\nwhile True:\n    x.append('x' * 100000)") == \
+    assert stopped(BACKSTOP, "x = []\nwhile True:\n    x.append('x' * 100000)") == \
         "script stopped: made more than 10000000 items in all"
 
 
@@ -138,7 +141,7 @@ def test_trace_raises_only_in_script_frames_and_turns_on_opcode_events():
     with pytest.raises(ScriptBudgetExceeded, match="more than 1 steps"):
         budget.trace(script_frame, "call", None)
 
-    fresh = Budget(ScriptLimits())
+    fresh = Budget(BACKSTOP)
     script_frame.f_trace_opcodes = False
     assert fresh.trace(script_frame, "call", None) == fresh.trace
     assert script_frame.f_trace_opcodes is True
@@ -162,7 +165,7 @@ def test_check_size_and_spend_boundaries():
 
 
 def test_fail_keeps_the_first_reason():
-    budget = Budget(ScriptLimits())
+    budget = Budget(BACKSTOP)
     for reason in ("first", "second"):
         with pytest.raises(ScriptBudgetExceeded, match=reason):
             budget.fail(reason)
@@ -179,17 +182,17 @@ def test_traced_restores_the_previous_tracer_and_reports_a_hidden_breach():
     previous = sys.gettrace()
     sys.settrace(outer)
     try:
-        budget = Budget(ScriptLimits())
+        budget = Budget(BACKSTOP)
         with traced(budget):
             assert sys.gettrace() == budget.trace
         assert sys.gettrace() is outer
-        broken = Budget(ScriptLimits())
+        broken = Budget(BACKSTOP)
         with pytest.raises(ScriptBudgetExceeded, match="hidden"):
             with traced(broken):
                 broken.breach = "hidden"
         assert sys.gettrace() is outer
         with pytest.raises(KeyError):
-            with traced(Budget(ScriptLimits())):
+            with traced(Budget(BACKSTOP)):
                 raise KeyError("x")
         assert sys.gettrace() is outer
     finally:

@@ -14,11 +14,14 @@ from engine.sandbox.policy import ScriptRefused
 from engine.scripting import RongScriptEngine, SafeEnvironment, script_helpers
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Beijing
+# Wall time only as a backstop (as tests/conftest.py's env): none of these tests is about time,
+# and a loaded machine's stall of half a second is no script running long.
+BACKSTOP = ScriptLimits(time_ms=30_000)
 
 
 @pytest.fixture
 def env() -> SafeEnvironment:
-    engine = RongScriptEngine(ManualClock(NOW), default_calendar())
+    engine = RongScriptEngine(ManualClock(NOW), default_calendar(), BACKSTOP)
     return engine.environment
 
 
@@ -109,7 +112,8 @@ def test_helpers_are_closures_over_no_module_globals():
 
 
 def test_default_limits_and_engine_limits(env):
-    assert env.limits == ScriptLimits()
+    assert RongScriptEngine(ManualClock(NOW), default_calendar()).environment.limits == ScriptLimits()
+    assert env.limits == BACKSTOP
     engine = RongScriptEngine(ManualClock(NOW), default_calendar(), ScriptLimits(max_steps=7))
     assert engine.environment.limits.max_steps == 7
     assert engine.clock.now() == NOW
@@ -146,7 +150,7 @@ def test_runtime_failures_raise_and_leave_no_data(env, script, error):
 
 
 def test_getattr_guard_refuses_what_the_compiler_would(env):
-    guards = Guards(Budget(ScriptLimits()))
+    guards = Guards(Budget(BACKSTOP))
     for name in ("__globals__", "_x", "format", "gi_frame", "mro", 3):
         with pytest.raises(AttributeError, match="is not allowed in BPMN scripts"):
             guards.getattr(now_helper(), name)
@@ -160,7 +164,7 @@ def now_helper():
 
 
 def test_container_methods_are_wrapped_and_charged(env):
-    budget = Budget(ScriptLimits())
+    budget = Budget(BACKSTOP)
     guards = Guards(budget)
     upper = guards.getattr("abc", "upper")
     assert upper.__name__ == "guarded"
@@ -188,7 +192,7 @@ def test_star_arguments_go_through_apply(env):
 
 
 def test_slices_are_charged(env):
-    budget = Budget(ScriptLimits())
+    budget = Budget(BACKSTOP)
     guards = Guards(budget)
     assert guards.getitem([1, 2, 3, 4], slice(1, 3)) == [2, 3]
     assert budget.alloc == 2
@@ -288,7 +292,7 @@ def test_service_tasks_fail_as_a_step_error_naming_the_operation():
     from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(Path(__file__).parent.parent / "data" / "timer_case" / "timer_case.bpmn"))
-    engine = RongScriptEngine(ManualClock(NOW), default_calendar())
+    engine = RongScriptEngine(ManualClock(NOW), default_calendar(), BACKSTOP)
     workflow = BpmnWorkflow(parser.get_spec("timer_case"), script_engine=engine)
     task = workflow.get_next_task(spec_name="mark_overdue")
     with pytest.raises(WorkflowTaskException) as caught:
