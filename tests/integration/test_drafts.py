@@ -143,6 +143,7 @@ def test_a_draft_saved_by_one_engine_is_read_and_ended_by_another(env, db_url, c
     from tests.conftest import ROOT
     task = _open_task(env, org)
     other = make_env(db_url, clock=clock, bpmn_dir=ROOT / "bpmn")
+    other.script_limits = env.script_limits  # the second engine as the first (a wall-time backstop)
     other.extra_processes.update(env.extra_processes)
     try:
         save_draft(env, org.actor("t1_cw").id, task, {"note": "甲进程暂存"})

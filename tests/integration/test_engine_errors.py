@@ -110,6 +110,7 @@ def test_retry_that_fails_again_stays_in_error_with_one_more_event(env, kind):
 def test_two_engines_alternating_see_the_same_error_and_retry(env, db_url, clock):
     org, case_id, task = _setup(env, "data_output")
     other = make_env(db_url, clock=clock)
+    other.script_limits = env.script_limits  # the second engine as the first (a wall-time backstop)
     other.extra_processes.update(env.extra_processes)
     try:
         complete_task(other, task.id, org.actor("t1_cw"), {"amount": 10})

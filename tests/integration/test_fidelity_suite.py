@@ -22,6 +22,7 @@ def test_construct_runs_as_in_spiffworkflow(env, db_url, clock, construct):
     assert one_process == expected
 
     other = make_env(db_url, clock=clock)
+    other.script_limits = env.script_limits  # the second engine as the first (a wall-time backstop)
     other.extra_processes.update(env.extra_processes)
     try:
         alternating = run_rongflow(Envs([env, other], fresh=True), construct, script, actor, unit, clock)

@@ -16,6 +16,7 @@ from engine.history import verify_chain
 from engine.models import HistoryEvent, ProcessInstance
 from engine.ops.status import current_revision, head_revision
 from engine.schema import upgrade
+from engine.sandbox.limits import ScriptLimits
 from tests.integration.ops_support import (RELEASE_REVISION, ROOT, columns_of, copy_database, drop_database,
                                            run_to_end, snapshot, waiting_points)
 from workflows import process_keys
@@ -29,6 +30,7 @@ def upgraded(release_db, tmp_path):
     url = copy_database(release_db, f"rongflow_up_{os.getpid()}", tmp_path)
     clock = ManualClock(SystemClock().now())
     env = make_env(url, clock=clock, bpmn_dir=ROOT / "bpmn")
+    env.script_limits = ScriptLimits(time_ms=30_000)  # as tests/conftest.py: a backstop on a loaded machine
     try:
         assert current_revision(env) == RELEASE_REVISION
         old_columns = columns_of(url)

@@ -65,6 +65,7 @@ def chain_ok(env: Env, instance_id: int) -> bool:
 def second_env(env: Env) -> Env:
     """Another engine on the same database (another process), sharing the process registry."""
     other = make_env(env.db.url, clock=env.clock, bpmn_dir=env.bpmn_dir, keyring=env.db.keyring)
+    other.script_limits = env.script_limits  # the second engine as the first (a wall-time backstop)
     other.extra_processes = env.extra_processes
     return other
 

@@ -15,6 +15,7 @@ from flask import Flask
 from engine.clock import ManualClock
 from engine.env import make_env
 from engine.process_api import ProcessConfig
+from engine.sandbox.limits import ScriptLimits
 from webapp import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +31,7 @@ def mi_config() -> ProcessConfig:
 def create() -> Flask:
     env = make_env(os.environ["RONGFLOW_MW_DATABASE_URL"], bpmn_dir=ROOT / "bpmn",
                    clock=ManualClock(datetime.fromisoformat(os.environ["RONGFLOW_MW_NOW"])))
+    env.script_limits = ScriptLimits(time_ms=30_000)  # as tests/conftest.py: a backstop on a loaded machine
     env.extra_processes[MI_KEY] = mi_config()
     return create_app({"ENV_NAME": "test", "TESTING": False, "WTF_CSRF_ENABLED": True,
                        "SECRET_KEY": "multiworker-test-only-secret",

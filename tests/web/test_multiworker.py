@@ -23,6 +23,7 @@ import pytest
 from engine.env import Env, make_env
 from engine.models import InstanceStatus
 from engine.runtime import case_data, start_case
+from engine.sandbox.limits import ScriptLimits
 from tests.conftest import _truncate_pg
 from tests.factories import build_org, build_org_with_sections, case_row, deploy_dir, deploy_files, open_tasks
 from tests.integration import test_home_renovation as home
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
 def pg_env(pg_ready: str, clock) -> Iterator[Env]:
     _truncate_pg(pg_ready)
     env = make_env(pg_ready, clock=clock, bpmn_dir=ROOT / "bpmn")
+    env.script_limits = ScriptLimits(time_ms=30_000)  # as tests/conftest.py: a backstop on a loaded machine
     yield env
     env.db.dispose()
 
