@@ -112,6 +112,14 @@ def _unfiltered(grants: int) -> tuple[Select[Any], Select[Any]]:
     return _statements(bindparam("user_id"), pool, TaskFilter(), None, *numbers)
 
 
+def _bound(user_id: int, pool: list[tuple[str, int]], **numbers: int) -> dict[str, Any]:
+    """The values of `_unfiltered`'s parameters for this user and their pool."""
+    params: dict[str, Any] = {"user_id": user_id, **numbers}
+    for i, (role, unit) in enumerate(pool):
+        params[f"role{i}"], params[f"unit{i}"] = role, unit
+    return params
+
+
 def inbox(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
           per_page: int = 20) -> Page[HumanTask]:
     """待办: tasks claimed by me, plus open tasks for a role I hold at the task's unit, or that
@@ -125,10 +133,7 @@ def inbox(env: Env, user_id: int, f: TaskFilter = TaskFilter(), page: int = 1,
         limit = max(COUNT_CAP, end)  # the pager can always offer the next page
         if f == TaskFilter():
             count, rows = _unfiltered(len(pool))
-            params: dict[str, Any] = {"user_id": user_id, "over": limit + 1, "end": end, "per_page": per_page,
-                                      "offset": offset}
-            for i, (role, unit) in enumerate(pool):
-                params[f"role{i}"], params[f"unit{i}"] = role, unit
+            params = _bound(user_id, pool, over=limit + 1, end=end, per_page=per_page, offset=offset)
         else:
             windows = deployed_window_steps(env, session) if f.overdue_at else None
             count, rows = _statements(user_id, pool, f, windows, limit + 1, end, per_page, offset)
@@ -162,10 +167,7 @@ def inbox_count_query(env: Env, session: Session, user_id: int) -> tuple[Any, di
     so a page can read it together with its other counts: exact up to COUNT_CAP, COUNT_CAP + 1
     for "more". The statement is the unfiltered inbox's count, built once per number of grants."""
     pool = _pool(acting_grants(session, user_id, env.clock.now()))
-    params: dict[str, Any] = {"user_id": user_id, "over": COUNT_CAP + 1}
-    for i, (role, unit) in enumerate(pool):
-        params[f"role{i}"], params[f"unit{i}"] = role, unit
-    return _unfiltered(len(pool))[0], params
+    return _unfiltered(len(pool))[0], _bound(user_id, pool, over=COUNT_CAP + 1)
 
 
 @dataclass(frozen=True)
