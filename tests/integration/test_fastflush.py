@@ -269,7 +269,10 @@ def test_a_value_refused_while_an_earlier_statement_waits_is_named_by_its_own_st
         other.execute(select(HumanTask.id).where(HumanTask.id == task_id).with_for_update())
         with pytest.raises(DataError) as refused:
             with env.db.write() as s:
-                s.execute(text("SET LOCAL lock_timeout = '200ms'"))  # the wait ends when the step gives up
+                # the wait ends when the step gives up: long enough that the refusal, microseconds
+                # after the first statement is sent, comes first even on a loaded machine (at 200 ms
+                # a stalled CI machine once got the lock timeout first)
+                s.execute(text("SET LOCAL lock_timeout = '2s'"))
                 _instance, _row, _new, added = _step(env, s, iid, task_id, org.actor("t1_cw").id)
                 added.opinion = "同意\x00"
                 fastflush.flush(s)
