@@ -10,7 +10,7 @@ from sqlalchemy import and_, bindparam, exists, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import fastflush, faststep
+from engine import fastflush, faststep, optimistic
 from engine.env import Env
 from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied, Unauthenticated
 from engine.faults import StepFailure
@@ -39,16 +39,30 @@ class StepResult:
     user_message: str | None = None     # what to tell the user about that failure (Chinese)
 
 
-def run_tx(env: Env, fn: Any) -> Any:
-    """Run one write transaction; a concurrent change of the same case becomes a Conflict."""
+def run_tx(env: Env, fn: Any, *, unlocked: bool = False) -> Any:
+    """Run one write transaction; a concurrent change of the same case becomes a Conflict.
+
+    `unlocked` (a command whose first write is always its case row, as a submit's is): on
+    PostgreSQL the case is read first without its row lock (engine.optimistic); if it changed
+    meanwhile, or the command needs the lock earlier, it runs again with the lock."""
+    fast, unlocked = True, unlocked and not env.db.is_sqlite
     try:
-        try:
-            with env.db.write() as session:
-                session.info[faststep.FAST] = True  # steps roll back in Python when they need no SQL
-                return fn(session)
-        except faststep.SavepointNeeded:  # this step needs SQL inside: again, under a savepoint
-            with env.db.write() as session:
-                return fn(session)
+        while True:
+            try:
+                with env.db.write() as session:
+                    if fast:
+                        session.info[faststep.FAST] = True  # steps roll back in Python when they need no SQL
+                    if unlocked:
+                        optimistic.begin(session)
+                    return fn(session)
+            except faststep.SavepointNeeded:  # this step needs SQL inside: again, under a savepoint
+                if not fast:
+                    raise
+                fast = unlocked = False
+            except (optimistic.LockNeeded, StaleDataError):
+                if not unlocked:
+                    raise
+                unlocked = False  # the case changed since it was read, or the lock is needed sooner
     except StaleDataError as exc:
         raise Conflict("the case was changed by someone else at the same time",
                        "该案件刚被他人修改，请刷新后重试") from exc
@@ -63,10 +77,11 @@ TOKEN_LIVE = exists().where(ApiToken.id == bindparam("token_id"), ApiToken.user_
 
 def _task_statements() -> dict[tuple[bool, bool, bool], Any]:
     """The statements of `load_task_case`, built once (their construction cost more than their
-    run): by (SQLite, with an actor, with the actor's token). Bound: `task_id`, `actor_id`, on
-    PostgreSQL `instance_id`, with a token `token_id` and `now`."""
+    run): by (the case row read in the same statement, with an actor, with the actor's token).
+    Bound: `task_id`, `actor_id`, when the case row is locked first `instance_id`, with a token
+    `token_id` and `now`."""
     out = {}
-    for sqlite in (True, False):
+    for joined in (True, False):
         for with_actor, with_token in ((False, False), (True, False), (True, True)):
             granted = (exists().where(RoleGrant.user_id == bindparam("actor_id"), RoleGrant.role == HumanTask.role,
                                       RoleGrant.org_unit_id == HumanTask.org_unit_id)
@@ -74,7 +89,7 @@ def _task_statements() -> dict[tuple[bool, bool, bool], Any]:
             columns: list[Any] = [HumanTask, granted.label("granted")]
             if with_token:
                 columns.append(TOKEN_LIVE.label("token_live"))
-            if sqlite:  # BEGIN IMMEDIATE already holds the database: the case and its rows in one read
+            if joined:  # the database held (SQLite) or no lock yet (engine.optimistic): one read
                 instance_id: Any = (select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id"))
                                     .scalar_subquery())
                 stmt = (select(*columns, ProcessInstance)
@@ -83,7 +98,7 @@ def _task_statements() -> dict[tuple[bool, bool, bool], Any]:
                 instance_id = bindparam("instance_id")
                 stmt = select(*columns)
             # the task and the case's open rows, each by its index
-            out[sqlite, with_actor, with_token] = stmt.where(or_(
+            out[joined, with_actor, with_token] = stmt.where(or_(
                 HumanTask.id == bindparam("task_id"),
                 and_(HumanTask.instance_id == instance_id, HumanTask.status.in_(OPEN_STATUSES)))
             ).execution_options(populate_existing=True)
@@ -97,15 +112,17 @@ _TOKEN_LIVE_ALONE = select(TOKEN_LIVE)
 def load_task_case(env: Env, session: Session, task_id: int,
                    actor: Actor | None = None) -> tuple[Case, HumanTask, bool]:
     """Lock the task's case; read the task, the case's other open tasks and whether `actor` holds
-    the task's role at its unit — in one statement after the lock. With `actor.token_id`, that
+    the task's role at its unit — in one statement after the lock (or, on SQLite and unlocked
+    (engine.optimistic), with the case row in one statement). With `actor.token_id`, that
     statement also finds the token live (else Unauthenticated, whether or not the task exists)."""
     with_token = actor is not None and actor.token_id is not None
-    stmt = _TASK_STATEMENTS[env.db.is_sqlite, actor is not None, with_token]
+    joined = env.db.is_sqlite or optimistic.active(session)
+    stmt = _TASK_STATEMENTS[joined, actor is not None, with_token]
     params: dict[str, Any] = {"task_id": task_id, "actor_id": actor.id if actor is not None else None}
     if with_token:
         params.update(token_id=actor.token_id, now=env.clock.now())  # type: ignore[union-attr]
     try:
-        if env.db.is_sqlite:
+        if joined:
             rows = session.execute(stmt, params).all()
             if not rows:
                 raise NotFound(f"case of task {task_id} does not exist", "案件不存在")

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import optimistic
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 
 _INSERTED = (HumanTask, HistoryEvent)            # may be new
@@ -71,11 +72,18 @@ def flush(session: Session) -> None:
         session.flush()
         return
     writes = [_update(obj, keys) for obj, keys in zip(dirty, changes) if keys]
+    unlocked = optimistic.active(session)
+    if unlocked:  # the case row's UPDATE first: it checks the version read and takes the row lock
+        writes.sort(key=lambda w: not isinstance(w.changed, ProcessInstance))
+        if not writes or not isinstance(writes[0].changed, ProcessInstance):
+            raise optimistic.LockNeeded()  # nothing would check what was read without the lock
     for table in dict.fromkeys(obj.__table__ for obj, _values in rows):  # a table's rows together
         writes += [_Write(insert_statement(table), values, new_row=obj) for obj, values in rows
                    if obj.__table__ is table]
     conn = session.connection()
     results = _pipelined(conn, writes) if conn.dialect.name == "postgresql" else _one_by_one(conn, writes)
+    if unlocked:
+        optimistic.validated(session)
     for write, new_id in zip(writes, results, strict=True):
         if write.new_row is not None:
             write.new_row.id = new_id

@@ -219,8 +219,11 @@ def unclaim_task(env: Env, task_id: int, actor: Actor) -> None:
 @logged_command
 def complete_task(env: Env, task_id: int, actor: Actor, data: dict[str, Any],
                   opinion: str | None = None) -> StepResult:
-    """Complete a task with form data and an opinion, then run the case to its next wait."""
-    return run_tx(env, lambda s: _complete(env, s, task_id, actor, data, opinion))  # type: ignore[no-any-return]
+    """Complete a task with form data and an opinion, then run the case to its next wait (its
+    first write is the case row's: on PostgreSQL the case is read without waiting for its lock,
+    engine.optimistic)."""
+    return run_tx(env, lambda s: _complete(env, s, task_id, actor, data, opinion),  # type: ignore[no-any-return]
+                  unlocked=True)
 
 
 def _complete(env: Env, session: Session, task_id: int, actor: Actor, data: dict[str, Any],

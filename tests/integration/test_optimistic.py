@@ -1,0 +1,232 @@
+"""A submit reads its case without the row lock on PostgreSQL (engine.optimistic): its first write
+is the case row at the version it read; a case changed meanwhile, a write or a lock wanted before
+that write, and writes without the case row all run the command again with the lock, and the
+outcome is the locked command's. SQLite always holds the database (BEGIN IMMEDIATE)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, update
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import fastflush, optimistic
+from engine.commands import run_tx
+from engine.drafts import save_draft
+from engine.errors import Conflict
+from engine.models import FormDraft, HumanTask, ProcessInstance, TaskStatus
+from engine.runtime import complete_task
+from tests.integration.verbs_support import (actions, chain_ok, drop_cache, open_task, parallel_case,
+                                             plain_case, second_env)
+
+
+def _statements(env: Any) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(env.db.engine, "before_cursor_execute")
+    def _log(_conn: Any, _cur: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+    return seen
+
+
+def _locking_reads(seen: list[str]) -> int:
+    return sum(1 for s in seen if s.startswith("SELECT") and "FOR UPDATE" in s)
+
+
+def _case_reads(seen: list[str]) -> int:
+    """Reads of the task's case with its open rows (engine.commands.load_task_case)."""
+    return sum(1 for s in seen if s.startswith("SELECT human_task.id") and "human_task.status IN" in s)
+
+
+@pytest.fixture
+def sqlite_cannot_race(env):
+    if env.db.is_sqlite:
+        pytest.skip("SQLite's BEGIN IMMEDIATE: no other writer between the read and the write")
+
+
+def test_a_submit_reads_its_case_once_without_the_lock_on_postgresql(env):
+    org, iid = plain_case(env)
+    task_id = open_task(env, iid).id
+    seen = _statements(env)
+    complete_task(env, task_id, org.actor("t1_cw"), {})
+    assert _case_reads(seen) == 1
+    assert _locking_reads(seen) == 0  # SQLite: BEGIN IMMEDIATE holds the database instead
+    assert seen[0].startswith("BEGIN IMMEDIATE" if env.db.is_sqlite else "SELECT human_task.id")
+    if not env.db.is_sqlite:  # the case row first: it checks the version read and takes the lock
+        writes = [s for s in seen if s.startswith(("UPDATE", "INSERT"))]
+        assert writes[0].startswith("UPDATE process_instance SET")
+        assert "lock_version" in writes[0].split("WHERE", 1)[1]
+
+
+def test_unlocked_only_on_postgresql_and_only_when_asked(env):
+    seen: list[bool] = []
+    run_tx(env, lambda s: seen.append(optimistic.active(s)), unlocked=True)
+    run_tx(env, lambda s: seen.append(optimistic.active(s)))
+    assert seen == [not env.db.is_sqlite, False]
+
+
+def test_a_case_changed_by_another_engine_after_the_read_is_read_again_with_the_lock(env, sqlite_cannot_race):
+    """Two people complete the two parallel branches at the same moment, in two processes: the
+    second one's write finds the case moved on, and it runs again with the lock, on the case as
+    the first left it. Both steps count; the join sees both."""
+    org, iid = parallel_case(env)
+    cw, cw2 = org.actor("t1_cw"), org.actor("t1_cw2")
+    complete_task(env, open_task(env, iid, "draft").id, cw, {})
+    complete_task(env, open_task(env, iid, "check_a").id, cw, {})
+    other = second_env(env)
+    drop_cache(env)
+    sign_a, check_b = open_task(env, iid, "sign_a").id, open_task(env, iid, "check_b").id
+    seen = _statements(env)
+    fired: list[int] = []
+
+    @event.listens_for(env.db.engine, "after_cursor_execute")
+    def _meanwhile(_conn: Any, _cur: Any, statement: str, *_args: Any) -> None:
+        if not fired and statement.startswith("SELECT human_task.id") and "human_task.status IN" in statement:
+            fired.append(1)  # after the first read of the case: the other branch, in another engine
+            complete_task(other, check_b, cw2, {})
+    try:
+        complete_task(env, sign_a, cw, {})
+    finally:
+        event.remove(env.db.engine, "after_cursor_execute", _meanwhile)
+        other.db.dispose()
+    if not env.db.is_sqlite:  # read unlocked, found stale at its write, read again with the lock
+        assert _case_reads(seen) == 2 and _locking_reads(seen) == 1
+    assert open_task(env, iid).step_id == "approve"  # the join saw both branches
+    assert actions(env, iid).count("complete") == 4
+    with env.db.read() as s:
+        done = s.scalars(select(HumanTask.step_id).where(HumanTask.instance_id == iid,
+                                                         HumanTask.status == TaskStatus.completed)).all()
+    assert sorted(done) == ["check_a", "check_b", "draft", "sign_a"]
+    assert chain_ok(env, iid)
+
+
+def test_a_case_changed_twice_is_a_conflict_and_nothing_is_written(env, sqlite_cannot_race, monkeypatch):
+    """The retry takes the lock; a case still changed under it (only a writer that ignores the
+    lock could) is a Conflict, after exactly one retry."""
+    org, iid = plain_case(env)
+    task_id = open_task(env, iid).id
+    real, calls = fastflush.flush, []
+
+    def bumped_first(session: Any) -> None:
+        calls.append(optimistic.active(session))
+        session.connection().execute(update(ProcessInstance.__table__).where(ProcessInstance.id == iid)
+                                     .values(lock_version=ProcessInstance.lock_version + 1))
+        real(session)
+    monkeypatch.setattr(fastflush, "flush", bumped_first)
+    with pytest.raises(Conflict):
+        complete_task(env, task_id, org.actor("t1_cw"), {})
+    monkeypatch.setattr(fastflush, "flush", real)
+    assert calls == [True, False]
+    with env.db.read() as s:
+        assert s.get(HumanTask, task_id).status == TaskStatus.open
+        assert s.get(ProcessInstance, iid).event_count == 1
+
+
+def test_a_write_before_the_case_row_takes_the_lock_first(env):
+    """A task with a 暂存 draft: its DELETE comes before the step's writes, so the command runs
+    again with the lock; the draft goes and the step is written once."""
+    org, iid = plain_case(env)
+    cw = org.actor("t1_cw")
+    task_id = open_task(env, iid).id
+    save_draft(env, cw.id, task_id, {"note": "草稿"})
+    seen = _statements(env)
+    complete_task(env, task_id, cw, {})
+    if not env.db.is_sqlite:
+        assert _case_reads(seen) == 2 and _locking_reads(seen) == 1
+        first_write = next(i for i, s in enumerate(seen) if s.startswith(("UPDATE", "INSERT", "DELETE")))
+        assert any("FOR UPDATE" in s for s in seen[:first_write])  # the lock before any write
+    with env.db.read() as s:
+        assert s.scalars(select(FormDraft).where(FormDraft.task_id == task_id)).all() == []
+        assert s.get(HumanTask, task_id).status == TaskStatus.completed
+    assert actions(env, iid).count("complete") == 1
+
+
+def _unlocked_session(env: Any, body: Any) -> None:
+    with env.db.write() as s:
+        optimistic.begin(s)
+        body(s)
+
+
+def test_while_unlocked_a_write_a_lock_or_an_orm_flush_needs_the_lock(env):
+    org, iid = plain_case(env)
+    task_id = open_task(env, iid).id
+    refused = [
+        lambda s: s.execute(update(HumanTask).where(HumanTask.id == task_id).values(title="x")),
+        lambda s: s.execute(select(ProcessInstance).where(ProcessInstance.id == iid).with_for_update()),
+        lambda s: (setattr(s.get(HumanTask, task_id), "title", "x"), s.flush()),
+    ]
+    for body in refused:
+        with pytest.raises(optimistic.LockNeeded):
+            _unlocked_session(env, body)
+    # a plain read is fine, and nothing of the refused ones was written
+    _unlocked_session(env, lambda s: s.execute(select(HumanTask).where(HumanTask.id == task_id)).all())
+    with env.db.read() as s:
+        assert s.get(HumanTask, task_id).title != "x"
+
+
+def test_writes_without_the_case_row_need_the_lock(env):
+    org, iid = plain_case(env)
+    task_id = open_task(env, iid).id
+
+    def only_a_task(s: Any) -> None:
+        s.get(HumanTask, task_id).title = "改"
+        fastflush.flush(s)
+    with pytest.raises(optimistic.LockNeeded):
+        _unlocked_session(env, only_a_task)
+    with env.db.read() as s:
+        assert s.get(HumanTask, task_id).title != "改"
+
+
+def test_once_the_case_row_is_written_the_transaction_is_locked_and_may_write_on(env):
+    org, iid = plain_case(env)
+    task_id = open_task(env, iid).id
+    seen = _statements(env)
+
+    def body(s: Any) -> None:
+        task, case = s.get(HumanTask, task_id), s.get(ProcessInstance, iid)
+        # the task changed first, written second
+        task.title, case.updated_at = "改", env.clock.now() + timedelta(seconds=1)
+        fastflush.flush(s)
+        assert not optimistic.active(s)
+        s.get(HumanTask, task_id).title = "再改"
+        s.flush()  # the ORM's own flush: allowed now
+    _unlocked_session(env, body)
+    writes = [w for w in seen if w.startswith("UPDATE")]
+    assert writes[0].startswith("UPDATE process_instance") and writes[1].startswith("UPDATE human_task")
+    with env.db.read() as s:
+        assert s.get(HumanTask, task_id).title == "再改"
+
+
+def test_a_stale_read_is_not_a_conflict_when_the_locked_retry_succeeds(env, sqlite_cannot_race, monkeypatch):
+    org, iid = plain_case(env)
+    task_id = open_task(env, iid).id
+    real, calls = fastflush.flush, []
+
+    def bumped_once(session: Any) -> None:
+        calls.append(optimistic.active(session))
+        if len(calls) == 1:
+            session.connection().execute(update(ProcessInstance.__table__).where(ProcessInstance.id == iid)
+                                         .values(lock_version=ProcessInstance.lock_version + 1))
+        real(session)
+    monkeypatch.setattr(fastflush, "flush", bumped_once)
+    result = complete_task(env, task_id, org.actor("t1_cw"), {})
+    assert calls == [True, False] and result.new_task_ids
+    with env.db.read() as s:
+        assert s.get(HumanTask, task_id).status == TaskStatus.completed
+    assert actions(env, iid).count("complete") == 1 and chain_ok(env, iid)
+
+
+def test_stale_outside_unlocked_mode_is_not_retried(env):
+    calls: list[int] = []
+
+    def stale(_s: Any) -> None:
+        calls.append(1)
+        raise StaleDataError("UPDATE statement on table 'process_instance' expected to update 1 row(s); "
+                             "0 were matched.")
+    with pytest.raises(Conflict):
+        run_tx(env, stale)
+    assert calls == [1]
+    with pytest.raises(Conflict):
+        run_tx(env, stale, unlocked=True)
+    assert len(calls) == (2 if env.db.is_sqlite else 3)
