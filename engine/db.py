@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine import fastflush
 from engine.integrity.keys import Keyring, development_keyring
 
 
@@ -76,6 +77,7 @@ class Database:
             _install_sqlite_hooks(engine, busy_timeout_ms)
         else:
             self._install_idle_ping(engine)
+            _install_commit_pipeline(engine)
         self._install_counter(engine)
         return engine
 
@@ -166,6 +168,14 @@ def _ensure_sqlite_dir(url: str) -> None:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _install_commit_pipeline(engine: Engine) -> None:
+    """PostgreSQL: writes kept for the commit (engine.fastflush.at_commit) go with the COMMIT in
+    one round trip; dropped if the transaction rolls back (a connection given back unfinished is
+    rolled back by SQLAlchemy, with the same event)."""
+    event.listen(engine, "commit", fastflush.commit_with_writes)
+    event.listen(engine, "rollback", fastflush.drop_writes)
 
 
 def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:

@@ -107,11 +107,35 @@ class _Write:
         return sql, bind(self.values)
 
 
-def execute(conn: Connection, statement: Any, values: dict[str, Any]) -> None:
-    """One more write of the transaction without RETURNING (engine.notify.centre's messages of
-    a new task, at commit), compiled once and sent on the driver's connection as the step's
-    writes are: seen by the statement events, a refusal raised as SQLAlchemy raises it."""
-    _send(conn, _Write(statement, values), fetch=False)
+# Connection.info: writes of this transaction to be sent with its COMMIT (PostgreSQL; `at_commit`)
+AT_COMMIT = "rongflow_at_commit"
+
+
+def at_commit(conn: Connection, statement: Any, values: dict[str, Any]) -> None:
+    """One more write of the transaction without RETURNING (engine.notify.centre's messages of a
+    new task, at commit), compiled once, seen by the statement events, a refusal raised as
+    SQLAlchemy raises it. On PostgreSQL it waits for the COMMIT and goes with it in one pipeline,
+    one round trip for both (`commit_with_writes`); on SQLite, with no round trips to save, now."""
+    if conn.dialect.name != "postgresql":
+        _send(conn, _Write(statement, values), fetch=False)
+        return
+    conn.info.setdefault(AT_COMMIT, []).append(_Write(statement, values))
+
+
+def commit_with_writes(conn: Connection) -> None:
+    """The engine's `commit` event on PostgreSQL: the writes kept for the COMMIT, then the COMMIT
+    itself, in one psycopg pipeline. The driver's own commit that follows finds the transaction
+    over and sends nothing. A refused write is raised as SQLAlchemy raises it; the COMMIT after it
+    is then skipped by the server (the pipeline is aborted) and the transaction rolled back."""
+    writes = conn.info.pop(AT_COMMIT, None)
+    if not writes:
+        return
+    _pipelined(conn, [_Write(w.statement, w.values) for w in writes], commit=True)
+
+
+def drop_writes(conn: Connection) -> None:
+    """The engine's `rollback` event: writes kept for a COMMIT that will not come are dropped."""
+    conn.info.pop(AT_COMMIT, None)
 
 
 def _send(conn: Connection, w: _Write, fetch: bool) -> Any:
@@ -143,7 +167,7 @@ def _one_by_one(conn: Connection, writes: list[_Write]) -> list[int | None]:
     return out
 
 
-def _pipelined(conn: Connection, writes: list[_Write]) -> list[int | None]:
+def _pipelined(conn: Connection, writes: list[_Write], commit: bool = False) -> list[int | None]:
     """PostgreSQL: the statements sent together in a psycopg pipeline, their results read
     after the last (one round trip instead of one per statement; they run in order, in the
     transaction). A new row is an INSERT of its own (a batch would wait for its RETURNING).
@@ -151,7 +175,7 @@ def _pipelined(conn: Connection, writes: list[_Write]) -> list[int | None]:
     seen by the engine's statement events as if sent alone. An error comes back as SQLAlchemy
     raises it, a stale case row first (whatever failed after it then is moot)."""
     driver = conn.connection.driver_connection
-    sent: list[tuple[_Write, Any, str, Any]] = []
+    sent: list[tuple[_Write | None, Any, str, Any]] = []
     sending = None  # the statement being sent: the driver may refuse its values before sending
     try:
         with driver.pipeline():
@@ -163,9 +187,15 @@ def _pipelined(conn: Connection, writes: list[_Write]) -> list[int | None]:
                 cursor.execute(sql, params)
                 sent.append(sending)
             sending = None
+            if commit:  # after the last write, in the same round trip (the commit event counts it)
+                cursor = driver.cursor()
+                sending = (None, cursor, "COMMIT", None)
+                cursor.execute("COMMIT")
+                sent.append(sending)
+                sending = None
     except conn.dialect.loaded_dbapi.Error as exc:
         for w, cursor, _sql, _params in sent:
-            if w.new_row is None and cursor.pgresult is not None and cursor.rowcount == 0:
+            if w is not None and w.changed is not None and cursor.pgresult is not None and cursor.rowcount == 0:
                 _check_matched(w, 0)  # the stale case row, whatever failed after it
         # the failed statement: the one being sent if the driver refused its values (no SQLSTATE:
         # never sent), else the first whose result did not come (the server's answer to an
@@ -176,8 +206,10 @@ def _pipelined(conn: Connection, writes: list[_Write]) -> list[int | None]:
         raise  # not reached: the line above raises SQLAlchemy's error for it
     out: list[int | None] = []
     for w, cursor, sql, params in sent:
+        if w is None:
+            continue  # the COMMIT
         conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
-        if w.new_row is None:
+        if w.changed is not None:
             _check_matched(w, cursor.rowcount)
         out.append(cursor.fetchone()[0] if w.new_row is not None else None)
     return out

@@ -110,8 +110,8 @@ def _before_commit(session: Session) -> None:
             post(session, [row.assignee_id], "new_task", title, row.created_at, instance_id=row.instance_id,
                  task_id=row.id)
         else:  # the pool's messages in one INSERT … SELECT (the holders as task_holders reads them),
-            # compiled once and sent as the step's own writes are (engine.fastflush)
-            fastflush.execute(session.connection(), _POOL_MESSAGES, {
+            # compiled once and sent as the step's own writes are, with the COMMIT (engine.fastflush)
+            fastflush.at_commit(session.connection(), _POOL_MESSAGES, {
                 "kind": "new_task", "title": title[:255], "instance_id": row.instance_id, "task_id": row.id,
                 "at": row.created_at, "role": row.role, "unit_id": row.org_unit_id})
 

@@ -145,8 +145,9 @@ def test_several_new_rows_take_one_insert_each_with_their_ids_in_order(env, org,
         assert pipelined == []
     else:
         assert len(orm) == 4, orm  # the ORM: one INSERT per table, each a round trip
-        # the flush's statements went in the pipeline; what follows (the commit's) did not
-        assert pipelined[:len(per_row) + 1] == [True] * len(per_row) + [False], pipelined
+        # the flush's statements went in the pipeline, and the commit's messages in their own
+        # with the COMMIT (fastflush.at_commit)
+        assert pipelined[:len(per_row)] == [True] * len(per_row), pipelined
     assert tasks == sorted(tasks) and events == sorted(events) and tasks[0] > orm_tasks[-1]
 
 
@@ -388,3 +389,78 @@ def test_a_column_without_value_or_default_is_refused_by_the_orm_and_nothing_is_
     with env.db.read() as s:
         assert s.get(HumanTask, task_id).status == TaskStatus.open
         assert s.get(ProcessInstance, iid).event_count == 1
+
+
+# ----------------------------------------------------------------------------- at_commit
+
+def _message_values(iid: int, task_id: int, at: Any, unit_id: int) -> dict[str, Any]:
+    return {"kind": "new_task", "title": "新任务", "instance_id": iid, "task_id": task_id, "at": at,
+            "role": "caseworker", "unit_id": unit_id}
+
+
+def _messages(env: Any, iid: int) -> int:
+    with env.db.read() as s:
+        return s.scalar(select(func.count()).select_from(AppMessage).where(AppMessage.instance_id == iid))
+
+
+def test_a_write_kept_for_the_commit_goes_with_it_in_one_round_trip(env, org, monkeypatch):
+    """PostgreSQL: the write waits for the COMMIT and goes in one pipeline with it; the driver's
+    own commit then finds nothing to commit. SQLite: sent at once. Either way it is committed,
+    seen by the statement events once, and the commit is counted once."""
+    from engine.notify.centre import _POOL_MESSAGES
+    iid, task_id = _case(env, org)
+    before = _messages(env, iid)
+    statements = _statements(env)
+    pipelined = _pipelined_statements(env)
+    left_to_commit: list[bool] = []
+    if not env.db.is_sqlite:
+        import psycopg
+        real_commit = psycopg.Connection.commit
+
+        def commit(conn: Any) -> None:
+            left_to_commit.append(conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
+            real_commit(conn)
+        monkeypatch.setattr(psycopg.Connection, "commit", commit)
+    env.db.counter.reset()
+    with env.db.write() as s:
+        fastflush.at_commit(s.connection(), _POOL_MESSAGES, _message_values(iid, task_id, env.clock.now(),
+                                                                            org.units["t1"]))
+        sent_before_commit = len(statements)
+    in_pipeline, at_driver_commit = list(pipelined), list(left_to_commit)
+    assert sent_before_commit == (2 if env.db.is_sqlite else 0)  # SQLite: at once, after its BEGIN
+    assert statements[-1].startswith("INSERT INTO APP_MESSAGE")
+    assert env.db.counter.commits == 1
+    assert _messages(env, iid) == before + 1  # the one holder of the role at the unit
+    if not env.db.is_sqlite:
+        assert in_pipeline == [True] and at_driver_commit == [False]
+
+
+def test_a_refused_write_at_commit_is_sqlalchemys_error_and_nothing_is_written(env, org):
+    from engine.notify.centre import _POOL_MESSAGES
+    iid, task_id = _case(env, org)
+    before = _messages(env, iid)
+    with pytest.raises(IntegrityError, match="(?s)app_message"):
+        with env.db.write() as s:
+            s.get(HumanTask, task_id).title = "改"
+            s.flush()
+            fastflush.at_commit(s.connection(), _POOL_MESSAGES, _message_values(10**9, task_id, env.clock.now(),
+                                                                                org.units["t1"]))
+    with env.db.read() as s:  # the transaction's other write went too, and the database is usable
+        assert s.get(HumanTask, task_id).title != "改"
+    assert _messages(env, iid) == before
+
+
+def test_writes_kept_for_a_commit_that_does_not_come_are_dropped(env, org):
+    from engine.notify.centre import _POOL_MESSAGES
+    iid, task_id = _case(env, org)
+    before = _messages(env, iid)
+    with pytest.raises(RuntimeError):
+        with env.db.write() as s:
+            fastflush.at_commit(s.connection(), _POOL_MESSAGES, _message_values(iid, task_id, env.clock.now(),
+                                                                                org.units["t1"]))
+            raise RuntimeError("the command failed")
+    with env.db.write() as s:  # the same pooled connection commits again: the dropped write stays dropped
+        s.get(HumanTask, task_id).title = "改"
+    assert _messages(env, iid) == before
+    with env.db.read() as s:
+        assert s.get(HumanTask, task_id).title == "改"
