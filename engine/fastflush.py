@@ -134,8 +134,10 @@ def commit_with_writes(conn: Connection) -> None:
 
 
 def drop_writes(conn: Connection) -> None:
-    """The engine's `rollback` event: writes kept for a COMMIT that will not come are dropped."""
-    conn.info.pop(AT_COMMIT, None)
+    """The engine's `rollback` event: writes kept for a COMMIT that will not come are dropped (an
+    invalidated connection's are dropped with its pool record's info when it reconnects)."""
+    if not conn.invalidated:
+        conn.info.pop(AT_COMMIT, None)
 
 
 def _send(conn: Connection, w: _Write, fetch: bool) -> Any:
