@@ -17,13 +17,59 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.task import Task, TaskState
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.timers import ENGINE_CLOCK_TIMERS
 from engine.wiring import ensure_wired
 
 STATE_FORMAT = "rongflow-1"
+
+
+# Task ids as loaded: each id appears four times in a state (its key, its own id, its parent's
+# reference and its children's), and parsing one (uuid.UUID) costs more than a dict lookup. UUIDs
+# are immutable, so one object may serve every workflow; the memo is emptied when it grows large.
+_UUIDS: dict[str, UUID] = {}
+_UUIDS_MAX = 50_000
+
+
+def _uuid(text: str) -> UUID:
+    found = _UUIDS.get(text)
+    if found is None:
+        if len(_UUIDS) >= _UUIDS_MAX:
+            _UUIDS.clear()
+        found = _UUIDS[text] = UUID(text)
+    return found
+
+
+class TaskIdConverter(TaskConverter):
+    """SpiffWorkflow 3.2's TaskConverter.from_dict (pinned, pyproject.toml), each id parsed once
+    (`_uuid`); tests/unit/test_persistence_ids.py checks every fixture loads to the same dump."""
+
+    def from_dict(self, dct: dict[str, Any], workflow: Any) -> Any:
+        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = self.target_class(workflow, task_spec, state=dct["state"], id=_uuid(dct["id"]))
+        task._parent = _uuid(dct["parent"]) if dct["parent"] is not None else None
+        task._children = [_uuid(child) for child in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        task.internal_data = self.registry.restore(dct["internal_data"])
+        if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+            task.workflow.top_workflow.event_manager.add_task(task)
+        delta = dct.get("delta")
+        if delta and task.parent is not None:
+            data = DeepMerge.merge({}, task.parent.data)
+            data.update(self.registry.restore(delta.get("updates", {})))
+            for key in delta.get("deletions", {}):
+                if key in data:
+                    del data[key]
+        else:
+            data = self.registry.restore(dct["data"])
+        task.data = data
+        return task
 
 
 class SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -36,17 +82,18 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
     def from_dict(self, dct: dict[str, Any], spec: Any = None,
                   subprocess_specs: dict[str, Any] | None = None) -> BpmnWorkflow:
         workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], _uuid, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
 
 
-def _build_serializer() -> BpmnWorkflowSerializer:
+def _build_serializer(task_converter: type[TaskConverter] = TaskIdConverter) -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = SpeclessWorkflowConverter
+    config[Task] = task_converter
     # Timer definitions swapped for clock-aware ones show up in task data (an event-based
     # gateway keeps the events it saw), so they need a converter too.
     for clock_cls in ENGINE_CLOCK_TIMERS:
