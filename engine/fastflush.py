@@ -80,6 +80,7 @@ def flush(session: Session) -> None:
     for table in dict.fromkeys(obj.__table__ for obj, _values in rows):  # a table's rows together
         writes += [_Write(insert_statement(table), values, new_row=obj) for obj, values in rows
                    if obj.__table__ is table]
+    writes += session.info.pop(STEP_WRITES, [])
     conn = session.connection()
     results = _pipelined(conn, writes) if conn.dialect.name == "postgresql" else _one_by_one(conn, writes)
     if unlocked:
@@ -105,6 +106,19 @@ class _Write:
         """Its SQL and its values as the driver takes them."""
         sql, bind = _compiled(self.statement, conn.dialect, frozenset(self.values))
         return sql, bind(self.values)
+
+
+# session.info: writes kept for the step's own (`with_step_writes`)
+STEP_WRITES = "rongflow_step_writes"
+
+
+def with_step_writes(session: Session, statement: Any, values: dict[str, Any]) -> None:
+    """One more write without RETURNING, sent by the next `flush` after the step's own (a task's
+    drafts deleted while the case is read without its lock, engine.optimistic: a write before the
+    case row's would need the lock). The object changes that go with it make that flush happen;
+    if it falls to the ORM's flush, the command runs again with the lock and this is dropped with
+    the session."""
+    session.info.setdefault(STEP_WRITES, []).append(_Write(statement, values))
 
 
 # Connection.info: writes of this transaction to be sent with its COMMIT (PostgreSQL; `at_commit`)

@@ -20,6 +20,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
+from engine import fastflush, optimistic
 from engine.access import can_view_case
 from engine.definitions import ParsedDefinition
 from engine.env import Env
@@ -290,10 +291,17 @@ def drop_drafts(session: Session, rows: list[HumanTask]) -> None:
     """暂存 (engine.drafts) ends with its task: the drafts of these ended rows go, in the
     transaction that ends them; rows without has_draft cost no statement."""
     ended = [r for r in rows if r.has_draft and r.status not in OPEN_STATUSES]
-    if ended:
-        session.execute(delete(FormDraft).where(FormDraft.task_id.in_([r.id for r in ended])))
+    if ended and optimistic.active(session):  # after the case row's UPDATE, with the step's writes
         for r in ended:
-            r.has_draft = False
+            fastflush.with_step_writes(session, _DROP_DRAFTS, {"task_id": r.id})
+    elif ended:
+        session.execute(delete(FormDraft).where(FormDraft.task_id.in_([r.id for r in ended])))
+    for r in ended:
+        r.has_draft = False
+
+
+_DROP_DRAFTS = delete(FormDraft.__table__).where(
+    FormDraft.task_id == bindparam("task_id", type_=FormDraft.task_id.type))
 
 
 def _drop_drafts(case: Case) -> None:

@@ -123,23 +123,75 @@ def test_a_case_changed_twice_is_a_conflict_and_nothing_is_written(env, sqlite_c
         assert s.get(ProcessInstance, iid).event_count == 1
 
 
-def test_a_write_before_the_case_row_takes_the_lock_first(env):
-    """A task with a 暂存 draft: its DELETE comes before the step's writes, so the command runs
-    again with the lock; the draft goes and the step is written once."""
+def test_a_write_before_the_case_row_takes_the_lock_first(env, monkeypatch):
+    """A command that writes before its case row (here a check made to write): it runs again with
+    the lock, taken before any write; the early write is made once, by the locked run."""
+    import engine.runtime as runtime
+    org, iid = plain_case(env)
+    task_id = open_task(env, iid).id
+    real = runtime.check_turn
+
+    def writing_check(session: Any, row: Any) -> None:
+        session.execute(update(HumanTask).where(HumanTask.id == task_id).values(title="早写"))
+        real(session, row)
+    monkeypatch.setattr(runtime, "check_turn", writing_check)
+    seen = _statements(env)
+    complete_task(env, task_id, org.actor("t1_cw"), {})
+    if not env.db.is_sqlite:
+        assert _case_reads(seen) == 2 and _locking_reads(seen) == 1
+        first_write = next(i for i, s in enumerate(seen) if s.startswith(("UPDATE", "INSERT", "DELETE")))
+        assert any("FOR UPDATE" in s for s in seen[:first_write])  # the lock before any write
+    assert sum(1 for s in seen if s.startswith("UPDATE human_task SET title")) == 1
+    with env.db.read() as s:
+        row = s.get(HumanTask, task_id)
+        assert row.status == TaskStatus.completed and row.title == "早写"
+    assert actions(env, iid).count("complete") == 1
+
+
+def test_a_tasks_drafts_go_after_the_case_row_without_the_lock(env):
+    """暂存 drafts of the completed task: deleted with the step's writes, after the case row (no
+    second run, no lock), in the same transaction."""
     org, iid = plain_case(env)
     cw = org.actor("t1_cw")
     task_id = open_task(env, iid).id
     save_draft(env, cw.id, task_id, {"note": "草稿"})
     seen = _statements(env)
     complete_task(env, task_id, cw, {})
+    assert _case_reads(seen) == 1 and _locking_reads(seen) == 0
+    deletes = [i for i, s in enumerate(seen) if s.startswith("DELETE FROM form_draft")]
+    assert len(deletes) == 1
     if not env.db.is_sqlite:
-        assert _case_reads(seen) == 2 and _locking_reads(seen) == 1
-        first_write = next(i for i, s in enumerate(seen) if s.startswith(("UPDATE", "INSERT", "DELETE")))
-        assert any("FOR UPDATE" in s for s in seen[:first_write])  # the lock before any write
+        case_row = next(i for i, s in enumerate(seen) if s.startswith("UPDATE process_instance"))
+        assert case_row < deletes[0]
     with env.db.read() as s:
         assert s.scalars(select(FormDraft).where(FormDraft.task_id == task_id)).all() == []
-        assert s.get(HumanTask, task_id).status == TaskStatus.completed
+        row = s.get(HumanTask, task_id)
+        assert row.status == TaskStatus.completed and row.has_draft is False
     assert actions(env, iid).count("complete") == 1
+
+
+def test_drafts_deleted_with_a_stale_step_are_deleted_again_locked(env, sqlite_cannot_race, monkeypatch):
+    """The case changed after the read: the DELETE went in the pipeline with the stale writes and
+    is rolled back with them; the locked run deletes the drafts again."""
+    org, iid = plain_case(env)
+    cw = org.actor("t1_cw")
+    task_id = open_task(env, iid).id
+    save_draft(env, cw.id, task_id, {"note": "草稿"})
+    real, calls = fastflush.flush, []
+
+    def bumped_once(session: Any) -> None:
+        calls.append(optimistic.active(session))
+        if len(calls) == 1:
+            session.connection().execute(update(ProcessInstance.__table__).where(ProcessInstance.id == iid)
+                                         .values(lock_version=ProcessInstance.lock_version + 1))
+        real(session)
+    monkeypatch.setattr(fastflush, "flush", bumped_once)
+    seen = _statements(env)
+    complete_task(env, task_id, cw, {})
+    assert calls == [True, False]
+    assert sum(1 for s in seen if s.startswith("DELETE FROM form_draft")) == 2  # sent stale, then again
+    with env.db.read() as s:
+        assert s.scalars(select(FormDraft).where(FormDraft.task_id == task_id)).all() == []
 
 
 def _unlocked_session(env: Any, body: Any) -> None:
