@@ -92,8 +92,10 @@ def _task_statements() -> dict[tuple[bool, bool, bool], Any]:
             if joined:  # the database held (SQLite) or no lock yet (engine.optimistic): one read
                 instance_id: Any = (select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id"))
                                     .scalar_subquery())
+                # the case row beside the task's own row only (not repeated for each open row)
                 stmt = (select(*columns, ProcessInstance)
-                        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id))
+                        .outerjoin(ProcessInstance, and_(ProcessInstance.id == HumanTask.instance_id,
+                                                         HumanTask.id == bindparam("task_id"))))
             else:  # the case row is locked first; its rows are read after the lock
                 instance_id = bindparam("instance_id")
                 stmt = select(*columns)
@@ -124,9 +126,10 @@ def load_task_case(env: Env, session: Session, task_id: int,
     try:
         if joined:
             rows = session.execute(stmt, params).all()
-            if not rows:
+            instance = next((r.ProcessInstance for r in rows if r.ProcessInstance is not None), None)
+            if instance is None:
                 raise NotFound(f"case of task {task_id} does not exist", "案件不存在")
-            case = case_of(env, session, rows[0].ProcessInstance)
+            case = case_of(env, session, instance)
         else:  # lock the case row first, then read its rows (a read before the lock could be stale)
             case = lock_case(env, session, 0, for_task=task_id)
             rows = session.execute(stmt, {**params, "instance_id": case.instance.id}).all()

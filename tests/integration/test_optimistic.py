@@ -282,3 +282,17 @@ def test_stale_outside_unlocked_mode_is_not_retried(env):
     with pytest.raises(Conflict):
         run_tx(env, stale, unlocked=True)
     assert len(calls) == (2 if env.db.is_sqlite else 3)
+
+
+def test_the_one_read_brings_the_case_row_once_whatever_the_open_rows(env):
+    """The case's state comes back beside the task's own row only, not once per open row (a
+    countersign of many signers would otherwise carry its state many times)."""
+    from engine.commands import _TASK_STATEMENTS
+    org, iid = parallel_case(env)
+    complete_task(env, open_task(env, iid, "draft").id, org.actor("t1_cw"), {})
+    check_a = open_task(env, iid, "check_a").id
+    with env.db.write() as s:
+        rows = s.execute(_TASK_STATEMENTS[True, False, False], {"task_id": check_a, "actor_id": None}).all()
+    assert sorted(r.HumanTask.step_id for r in rows) == ["check_a", "check_b"]
+    assert [r.HumanTask.step_id for r in rows if r.ProcessInstance is not None] == ["check_a"]
+    assert next(r.ProcessInstance for r in rows if r.ProcessInstance is not None).id == iid
