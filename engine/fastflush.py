@@ -144,7 +144,7 @@ def commit_with_writes(conn: Connection) -> None:
     writes = conn.info.pop(AT_COMMIT, None)
     if not writes:
         return
-    _pipelined(conn, [_Write(w.statement, w.values) for w in writes], commit=True)
+    _pipelined(conn, writes, commit=True)
 
 
 def drop_writes(conn: Connection) -> None:
