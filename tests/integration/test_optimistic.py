@@ -101,22 +101,29 @@ def test_a_case_changed_by_another_engine_after_the_read_is_read_again_with_the_
     assert chain_ok(env, iid)
 
 
+def _changed_behind_its_back(monkeypatch: Any, iid: int, times: int) -> list[bool]:
+    """The case's version moved on by another writer just before each of the first `times` step
+    flushes; returns, per flush, whether the command was then still unlocked."""
+    real, calls = fastflush.flush, []
+
+    def bumped(session: Any) -> None:
+        calls.append(optimistic.active(session))
+        if len(calls) <= times:
+            session.connection().execute(update(ProcessInstance.__table__).where(ProcessInstance.id == iid)
+                                         .values(lock_version=ProcessInstance.lock_version + 1))
+        real(session)
+    monkeypatch.setattr(fastflush, "flush", bumped)
+    return calls
+
+
 def test_a_case_changed_twice_is_a_conflict_and_nothing_is_written(env, sqlite_cannot_race, monkeypatch):
     """The retry takes the lock; a case still changed under it (only a writer that ignores the
     lock could) is a Conflict, after exactly one retry."""
     org, iid = plain_case(env)
     task_id = open_task(env, iid).id
-    real, calls = fastflush.flush, []
-
-    def bumped_first(session: Any) -> None:
-        calls.append(optimistic.active(session))
-        session.connection().execute(update(ProcessInstance.__table__).where(ProcessInstance.id == iid)
-                                     .values(lock_version=ProcessInstance.lock_version + 1))
-        real(session)
-    monkeypatch.setattr(fastflush, "flush", bumped_first)
+    calls = _changed_behind_its_back(monkeypatch, iid, times=2)
     with pytest.raises(Conflict):
         complete_task(env, task_id, org.actor("t1_cw"), {})
-    monkeypatch.setattr(fastflush, "flush", real)
     assert calls == [True, False]
     with env.db.read() as s:
         assert s.get(HumanTask, task_id).status == TaskStatus.open
@@ -177,15 +184,7 @@ def test_drafts_deleted_with_a_stale_step_are_deleted_again_locked(env, sqlite_c
     cw = org.actor("t1_cw")
     task_id = open_task(env, iid).id
     save_draft(env, cw.id, task_id, {"note": "草稿"})
-    real, calls = fastflush.flush, []
-
-    def bumped_once(session: Any) -> None:
-        calls.append(optimistic.active(session))
-        if len(calls) == 1:
-            session.connection().execute(update(ProcessInstance.__table__).where(ProcessInstance.id == iid)
-                                         .values(lock_version=ProcessInstance.lock_version + 1))
-        real(session)
-    monkeypatch.setattr(fastflush, "flush", bumped_once)
+    calls = _changed_behind_its_back(monkeypatch, iid, times=1)
     seen = _statements(env)
     complete_task(env, task_id, cw, {})
     assert calls == [True, False]
@@ -253,15 +252,7 @@ def test_once_the_case_row_is_written_the_transaction_is_locked_and_may_write_on
 def test_a_stale_read_is_not_a_conflict_when_the_locked_retry_succeeds(env, sqlite_cannot_race, monkeypatch):
     org, iid = plain_case(env)
     task_id = open_task(env, iid).id
-    real, calls = fastflush.flush, []
-
-    def bumped_once(session: Any) -> None:
-        calls.append(optimistic.active(session))
-        if len(calls) == 1:
-            session.connection().execute(update(ProcessInstance.__table__).where(ProcessInstance.id == iid)
-                                         .values(lock_version=ProcessInstance.lock_version + 1))
-        real(session)
-    monkeypatch.setattr(fastflush, "flush", bumped_once)
+    calls = _changed_behind_its_back(monkeypatch, iid, times=1)
     result = complete_task(env, task_id, org.actor("t1_cw"), {})
     assert calls == [True, False] and result.new_task_ids
     with env.db.read() as s:
