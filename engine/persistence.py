@@ -32,7 +32,9 @@ STATE_FORMAT = "rongflow-1"
 # Task ids as loaded: each id appears four times in a state (its key, its own id, its parent's
 # reference and its children's), and parsing one (uuid.UUID) costs more than a dict lookup. UUIDs
 # are immutable, so one object may serve every workflow; the memo is emptied when it grows large.
+# Written back the same way: each id's text made once (`_text`).
 _UUIDS: dict[str, UUID] = {}
+_TEXTS: dict[UUID, str] = {}
 _UUIDS_MAX = 50_000
 
 
@@ -45,9 +47,40 @@ def _uuid(text: str) -> UUID:
     return found
 
 
+def _text(value: UUID) -> str:
+    found = _TEXTS.get(value)
+    if found is None:
+        if len(_TEXTS) >= _UUIDS_MAX:
+            _TEXTS.clear()
+        found = _TEXTS[value] = str(value)
+    return found
+
+
 class TaskIdConverter(TaskConverter):
-    """SpiffWorkflow 3.2's TaskConverter.from_dict (pinned, pyproject.toml), each id parsed once
-    (`_uuid`); tests/unit/test_persistence_ids.py checks every fixture loads to the same dump."""
+    """SpiffWorkflow 3.2's TaskConverter (pinned, pyproject.toml), each id parsed once (`_uuid`)
+    and written once (`_text`); tests/unit/test_persistence_ids.py checks that every fixture's
+    every state loads and dumps as with SpiffWorkflow's own."""
+
+    def to_dict(self, task: Any) -> dict[str, Any]:
+        parent = task.parent
+        if parent is None:
+            data, delta = task.data, {}
+        else:
+            data = {}
+            delta = {"updates": DeepMerge.get_updated_keys(parent.data, task.data),
+                     "deletions": DeepMerge.get_deleted_keys(parent.data, task.data)}
+        return {
+            "id": _text(task.id),
+            "parent": _text(task._parent) if parent is not None else None,
+            "children": [_text(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": self.registry.convert(task.internal_data),
+            "data": data,
+            "delta": delta,
+        }
 
     def from_dict(self, dct: dict[str, Any], workflow: Any) -> Any:
         task_spec = workflow.spec.task_specs.get(dct["task_spec"])

@@ -55,18 +55,23 @@ def test_every_state_loads_as_spiffworkflows_own_converter_loads_it(construct):
         dct.pop(STOCK.VERSION_KEY, None)
         stock = STOCK.from_dict(dct, spec=spec, subprocess_specs=subs)
         assert persistence.dump_state(ours) == STOCK.serialize_json(stock) == state
+        assert persistence.dump_state(stock) == STOCK.serialize_json(ours)  # each side's writing alike
         assert {t.id: (t.parent.id if t.parent else None, [c.id for c in t.children], t.state, t.data)
                 for t in ours.get_tasks()} == \
             {t.id: (t.parent.id if t.parent else None, [c.id for c in t.children], t.state, t.data)
              for t in stock.get_tasks()}
 
 
-def test_an_id_is_parsed_once_and_the_memo_is_bounded(monkeypatch):
+def test_an_id_is_parsed_and_written_once_and_the_memos_are_bounded(monkeypatch):
     monkeypatch.setattr(persistence, "_UUIDS", {})
+    monkeypatch.setattr(persistence, "_TEXTS", {})
     monkeypatch.setattr(persistence, "_UUIDS_MAX", 3)
     ids = [f"00000000-0000-0000-0000-00000000000{i}" for i in range(5)]
     first = persistence._uuid(ids[0])
     assert persistence._uuid(ids[0]) is first and str(first) == ids[0]
-    for text in ids[1:]:
-        persistence._uuid(text)
-    assert len(persistence._UUIDS) <= 3
+    text = persistence._text(first)
+    assert text == ids[0] and persistence._text(first) is text
+    for value in ids[1:]:
+        persistence._text(persistence._uuid(value))
+    assert len(persistence._UUIDS) <= 3 and len(persistence._TEXTS) <= 3
+    assert [persistence._text(persistence._uuid(v)) for v in ids] == ids  # right after a clear too
