@@ -38,22 +38,21 @@ _TEXTS: dict[UUID, str] = {}
 _UUIDS_MAX = 50_000
 
 
-def _uuid(text: str) -> UUID:
-    found = _UUIDS.get(text)
+def _memo(table: dict[Any, Any], key: Any, make: Any) -> Any:
+    found = table.get(key)
     if found is None:
-        if len(_UUIDS) >= _UUIDS_MAX:
-            _UUIDS.clear()
-        found = _UUIDS[text] = UUID(text)
+        if len(table) >= _UUIDS_MAX:
+            table.clear()
+        found = table[key] = make(key)
     return found
+
+
+def _uuid(text: str) -> UUID:
+    return _memo(_UUIDS, text, UUID)  # type: ignore[no-any-return]
 
 
 def _text(value: UUID) -> str:
-    found = _TEXTS.get(value)
-    if found is None:
-        if len(_TEXTS) >= _UUIDS_MAX:
-            _TEXTS.clear()
-        found = _TEXTS[value] = str(value)
-    return found
+    return _memo(_TEXTS, value, str)  # type: ignore[no-any-return]
 
 
 class TaskIdConverter(TaskConverter):
