@@ -36,6 +36,11 @@ def allowed(session: Session) -> bool:
     return bool(session.info.get(FAST))
 
 
+def running(session: Session) -> bool:
+    """A step is running without a savepoint now (what it leaves must be undone in Python)."""
+    return bool(session.info.get(_ACTIVE))
+
+
 @contextmanager
 def guarded(session: Session) -> Iterator[None]:
     """Run a step with no SQL inside: autoflush off; a read of a table with pending changes, an

@@ -20,7 +20,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from engine import fastflush, optimistic
+from engine import fastflush, faststep, optimistic
 from engine.access import can_view_case
 from engine.definitions import ParsedDefinition
 from engine.env import Env
@@ -291,7 +291,10 @@ def drop_drafts(session: Session, rows: list[HumanTask]) -> None:
     """暂存 (engine.drafts) ends with its task: the drafts of these ended rows go, in the
     transaction that ends them; rows without has_draft cost no statement."""
     ended = [r for r in rows if r.has_draft and r.status not in OPEN_STATUSES]
-    if ended and optimistic.active(session):  # after the case row's UPDATE, with the step's writes
+    # unlocked (engine.optimistic): after the case row's UPDATE, with the step's writes; not from
+    # inside a step without a savepoint, whose failure is undone in Python and could not take a
+    # kept write back (there the DELETE asks for the savepoint, or the lock, as any write does)
+    if ended and optimistic.active(session) and not faststep.running(session):
         for r in ended:
             fastflush.with_step_writes(session, _DROP_DRAFTS, {"task_id": r.id})
     elif ended:

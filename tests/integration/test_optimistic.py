@@ -287,3 +287,36 @@ def test_the_one_read_brings_the_case_row_once_whatever_the_open_rows(env):
     assert sorted(r.HumanTask.step_id for r in rows) == ["check_a", "check_b"]
     assert [r.HumanTask.step_id for r in rows if r.ProcessInstance is not None] == ["check_a"]
     assert next(r.ProcessInstance for r in rows if r.ProcessInstance is not None).id == iid
+
+
+def test_inside_a_step_without_a_savepoint_drafts_are_not_kept_for_later(env):
+    """A step run without a savepoint is undone in Python if it fails, and a write kept for the
+    flush could not be taken back with it: a draft DELETE from inside such a step asks for the
+    savepoint or the lock, as any write does, and nothing is kept."""
+    from engine import faststep
+    from engine.stepper import drop_drafts
+    org, iid = plain_case(env)
+    task_id = open_task(env, iid).id
+    save_draft(env, org.actor("t1_cw").id, task_id, {"note": "草稿"})
+
+    def ended_in_a_step(s: Any) -> None:
+        row = s.get(HumanTask, task_id)
+        row.status = TaskStatus.cancelled
+        with pytest.raises((faststep.SavepointNeeded, optimistic.LockNeeded)):
+            with faststep.guarded(s):
+                drop_drafts(s, [row])
+        assert fastflush.STEP_WRITES not in s.info
+        raise RuntimeError("rolled back")
+    with pytest.raises(RuntimeError):
+        _unlocked_session(env, ended_in_a_step)
+
+    def ended_before_the_step(s: Any) -> None:
+        row = s.get(HumanTask, task_id)
+        row.status = TaskStatus.cancelled
+        drop_drafts(s, [row])
+        assert len(s.info[fastflush.STEP_WRITES]) == 1 and row.has_draft is False
+        raise RuntimeError("rolled back")
+    with pytest.raises(RuntimeError):
+        _unlocked_session(env, ended_before_the_step)
+    with env.db.read() as s:
+        assert s.scalars(select(FormDraft).where(FormDraft.task_id == task_id)).all() != []
