@@ -19,7 +19,7 @@ from engine.models import (ApiToken, HumanTask, InstanceStatus, OrgUnit, Process
 from engine.orgs import Actor, SessionOrgLookup, has_role, path_ids
 from engine.persistence import load_state
 from engine.stepguard import run_step
-from engine.stepper import OPEN_STATUSES, Case, lock_case, process_config
+from engine.stepper import OPEN_STATUSES, Case, is_open_sql, lock_case, process_config
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def _task_statements() -> dict[tuple[bool, bool, bool], Any]:
             # the task and the case's open rows, each by its index
             out[joined, with_actor, with_token] = stmt.where(or_(
                 HumanTask.id == bindparam("task_id"),
-                and_(HumanTask.instance_id == instance_id, HumanTask.status.in_(OPEN_STATUSES)))
+                and_(HumanTask.instance_id == instance_id, is_open_sql()))
             ).execution_options(populate_existing=True)
     return out
 

@@ -82,8 +82,13 @@ class Snapshot:
 _MISSING = object()
 
 
+_COLUMN_KEYS: dict[type, tuple[str, ...]] = {}
+
+
 def _columns(obj: Any) -> dict[str, Any]:
-    keys = inspect(obj).mapper.column_attrs.keys()
+    keys = _COLUMN_KEYS.get(type(obj))
+    if keys is None:  # a mapped class's columns are fixed once it is configured
+        keys = _COLUMN_KEYS[type(obj)] = tuple(inspect(obj).mapper.column_attrs.keys())
     loaded = obj.__dict__
     return {k: copy.deepcopy(loaded[k]) if isinstance(loaded[k], (dict, list)) else loaded[k]
             for k in keys if k in loaded}

