@@ -73,8 +73,13 @@ def processes() -> dict[str, ProcessConfig]:
 
 
 def server_app() -> Any:
-    """The app gunicorn serves (`bench.bench_http:server_app()`), with the bench's processes."""
+    """The app gunicorn serves (`bench.bench_http:server_app()`), with the bench's processes, its
+    logging set up as `rongflow serve` sets it (deploy/rongflow.env.example: one JSON line per
+    request and per command at INFO, here to gunicorn.log) and its metrics in a multiprocess
+    directory (PROMETHEUS_MULTIPROC_DIR, set by `run`), as deployed."""
+    from engine.ops.logs import configure_logging
     from webapp import create_app
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), "", "json")
     app = create_app({"ENV_NAME": "development", "DATABASE_URL": os.environ["BENCH_DB_URL"],
                       "UPLOAD_DIR": os.environ["BENCH_UPLOADS"], "API_RATE_PER_MINUTE": 10**9})
     app.extensions["rongflow_env"].extra_processes.update(processes())
@@ -322,7 +327,9 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
         secrets = [create_token(env, uid, uid, f"bench {i}", "act", 30).secret for i in range(9)]
         port = free_port()
         server_env = {**os.environ, "BENCH_DB_URL": env.db.url, "BENCH_UPLOADS": str(workdir / "uploads"),
-                      "SECRET_KEY": "bench-secret-key-not-for-production", "LOG_LEVEL": "WARNING"}
+                      "SECRET_KEY": "bench-secret-key-not-for-production", "LOG_LEVEL": "INFO",
+                      "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics")}
+        (workdir / "metrics").mkdir()
         server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", str(args.workers),
                                    "--threads", str(args.threads), "-b",
                                    f"127.0.0.1:{port}", "--log-level", "warning", "bench.bench_http:server_app()"],
