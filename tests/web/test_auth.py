@@ -98,6 +98,9 @@ def test_security_headers_on_every_response(client, plain):
         assert response.headers["X-Frame-Options"] == "DENY"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "same-origin"
+        assert all(len(response.headers.getlist(name)) == 1 for name in response.headers.keys())
+        no_store = response.headers.get("Cache-Control") == "no-store"
+        assert no_store == (not url.startswith("/static/")), url  # static files may be cached
 
 
 def test_session_cookie_is_httponly_and_secure_outside_development(env, tmp_path, plain):

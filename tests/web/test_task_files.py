@@ -110,6 +110,7 @@ def test_pdf_and_images_preview_inline_other_types_download(env, client, case):
     assert "frame-ancestors 'self'" in r.headers["Content-Security-Policy"]
     assert "script-src" not in r.headers["Content-Security-Policy"]  # default-src 'none' covers it
     assert r.headers["X-Frame-Options"] == "SAMEORIGIN" and r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]  # the view's own, not also the default
     assert client.get(f"/attachments/{png}/preview").headers["Content-Type"] == "image/png"
     word = client.get(f"/attachments/{docx}/preview")
     assert word.status_code == 302 and word.location.endswith(f"/attachments/{docx}")
