@@ -282,6 +282,30 @@ def statement_counts(env: Any, org: Any, secret: str, workdir: Path) -> str:
     return "  " + "; ".join(out)
 
 
+COMPLETE_ROUTE = "/api/v1/tasks/<int:task_id>/complete"
+
+
+def inside_app(log: Path, since: int) -> str:
+    """The submits' own time inside the app, from the server's request log lines written after
+    byte `since` (`duration_ms`: from the first request hook to the last, webapp.requestlog): the
+    rest of the client's time is gunicorn, the socket, Flask's request context and the client."""
+    with log.open("rb") as fh:
+        fh.seek(since)
+        lines = fh.read().decode("utf-8", "replace").splitlines()
+    durations = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # gunicorn's own lines
+        if isinstance(entry, dict) and entry.get("event") == "request" and entry.get("route") == COMPLETE_ROUTE:
+            durations.append(float(entry["duration_ms"]))
+    if not durations:
+        return "  (no request log lines: LOG_LEVEL above INFO?)"
+    return (f"    of which inside the app (request log, warm-up included): median "
+            f"{statistics.median(durations):.2f} ms ({len(durations)} submits)")
+
+
 def cpu_loop() -> str:
     """How fast the machine is right now: a fixed loop of Python, best of three (about 127 ms on
     this machine when quiet; a shared machine's slow hours take up to twice that, and every
@@ -340,7 +364,10 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
             unit = org.units["t1"]
             print(f"{kind} (gunicorn, {args.workers} workers x {args.threads} threads; "
                   f"load average {os.getloadavg()[0]:.1f}; {cpu_loop()}):")
+            log = workdir / "gunicorn.log"
+            mark = log.stat().st_size
             print(sequential(port, secrets[0], "linear5", unit, args.cases))
+            print(inside_app(log, mark))
             print(sequential(port, secrets[0], "linear50", unit, max(1, args.cases // 10)))
             print(html_sequential(port, "linear5", unit, max(1, args.cases // 2)))
             print(concurrent(port, secrets[1:9], "linear5", unit, max(1, args.cases // 8)))
