@@ -74,12 +74,14 @@ def processes() -> dict[str, ProcessConfig]:
 
 def server_app() -> Any:
     """The app gunicorn serves (`bench.bench_http:server_app()`), with the bench's processes, its
-    logging set up as `rongflow serve` sets it (deploy/rongflow.env.example: one JSON line per
-    request and per command at INFO, here to gunicorn.log) and its metrics in a multiprocess
-    directory (PROMETHEUS_MULTIPROC_DIR, set by `run`), as deployed."""
-    from engine.ops.logs import configure_logging
+    logging set up by `rongflow serve`'s own function from the settings (`run` passes LOG_LEVEL
+    INFO, as deploy/rongflow.env.example: one JSON line per request and per command, here to
+    gunicorn.log) and its metrics in a multiprocess directory (PROMETHEUS_MULTIPROC_DIR, set by
+    `run`), as deployed."""
+    from config import load_config
     from webapp import create_app
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), "", "json")
+    from webapp.opscli import configure_logging_from
+    configure_logging_from(load_config("development"))  # the settings create_app uses below
     app = create_app({"ENV_NAME": "development", "DATABASE_URL": os.environ["BENCH_DB_URL"],
                       "UPLOAD_DIR": os.environ["BENCH_UPLOADS"], "API_RATE_PER_MINUTE": 10**9})
     app.extensions["rongflow_env"].extra_processes.update(processes())

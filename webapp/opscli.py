@@ -28,7 +28,9 @@ def _env() -> Env:
     return env
 
 
-def _configure_logging(cfg: Any) -> None:
+def configure_logging_from(cfg: Any) -> None:
+    """The process's logging from the settings (LOG_LEVEL, LOG_FILE, LOG_FORMAT), as `serve` and
+    `worker` set it (and bench/bench_http.py's server)."""
     get = cfg.get if isinstance(cfg, dict) else lambda k: getattr(cfg, k)
     configure_logging(get("LOG_LEVEL"), get("LOG_FILE"), get("LOG_FORMAT"))
 
@@ -46,7 +48,7 @@ def worker_command(once: bool) -> None:
         click.echo(f"handled {run_due_timers(env)} case(s)")
         return
     cfg = current_app.config
-    _configure_logging(cfg)
+    configure_logging_from(cfg)
     run_worker(env, cfg["WORKER_POLL_SECONDS"], cfg["WORKER_BATCH"])
 
 
@@ -138,7 +140,7 @@ def serve_command(bind: str | None, workers: int | None, threads: int | None) ->
     from gunicorn.app.base import BaseApplication
     cfg = load_config()
     _reset_metrics_dir(Path(cfg.METRICS_DIR))
-    _configure_logging(cfg)
+    configure_logging_from(cfg)
     options = server_options(cfg, bind, workers, threads)
 
     class Server(BaseApplication):  # type: ignore[misc]

@@ -157,15 +157,15 @@ def _here() -> str:
     return f"{request.path}?{query}" if query else request.path
 
 
-_HEADERS = [(name.lower(), name, value) for name, value in SECURITY_HEADERS.items()]
-_NO_STORE = ("cache-control", "Cache-Control", "no-store")
+_STATIC_HEADERS = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS.items())
+_PAGE_HEADERS = (*_STATIC_HEADERS, ("cache-control", "Cache-Control", "no-store"))
 
 
 def _add_headers(response: Response) -> Response:
     """The security headers and `Cache-Control: no-store` (not on static files), each unless the
     view set its own: one pass over the response's headers (a `setdefault` each took four)."""
     have = {name.lower() for name in response.headers.keys()}
-    wanted = _HEADERS if request.endpoint in ("static", "bootstrap.static") else [*_HEADERS, _NO_STORE]
+    wanted = _STATIC_HEADERS if request.endpoint in ("static", "bootstrap.static") else _PAGE_HEADERS
     response.headers.extend([(name, value) for low, name, value in wanted if low not in have])
     return response
 
