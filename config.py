@@ -26,6 +26,12 @@ class Config:
     DATABASE_URL = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'rongflow.db'}")
     # SQLite only: milliseconds a writer waits for the lock before giving up.
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 30000)
+    # SQLite only: FULL (default) waits for the disk at every commit, so a step the user was told
+    # is done survives a power cut. NORMAL skips that wait (README, "Performance"): the database
+    # is never corrupted and survives the process crashing, but the last commits may be lost if
+    # the machine loses power or the OS crashes. EXTRA: FULL and more. OFF is refused.
+    # PostgreSQL's counterpart is the server's synchronous_commit.
+    SQLITE_SYNCHRONOUS = _env("SQLITE_SYNCHRONOUS", "FULL")
     # Flask session signing key; required outside development and tests.
     SECRET_KEY = os.environ.get("SECRET_KEY")
     # Keys sealing the case history and the admin log (HMAC-SHA256), kept outside the database:

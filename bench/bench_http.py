@@ -83,7 +83,8 @@ def server_app() -> Any:
     from webapp.opscli import configure_logging_from
     configure_logging_from(load_config("development"))  # the settings create_app uses below
     app = create_app({"ENV_NAME": "development", "DATABASE_URL": os.environ["BENCH_DB_URL"],
-                      "UPLOAD_DIR": os.environ["BENCH_UPLOADS"], "API_RATE_PER_MINUTE": 10**9})
+                      "UPLOAD_DIR": os.environ["BENCH_UPLOADS"], "API_RATE_PER_MINUTE": 10**9,
+                      "SQLITE_SYNCHRONOUS": os.environ.get("BENCH_SQLITE_SYNCHRONOUS", "FULL")})
     app.extensions["rongflow_env"].extra_processes.update(processes())
     return app
 
@@ -344,6 +345,11 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         env = fresh_env(kind, pg_url, workdir)
+        if args.relaxed_commits and kind == "postgresql":  # as an admin would set it on the server
+            with env.db.engine.connect() as conn:
+                conn.exec_driver_sql("ALTER DATABASE rongflow_bench SET synchronous_commit = off")
+                conn.commit()
+            env.db.engine.dispose()
         org = build_org(env)
         env.extra_processes.update(processes())
         for n in (5, 50):
@@ -354,7 +360,8 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
         port = free_port()
         server_env = {**os.environ, "BENCH_DB_URL": env.db.url, "BENCH_UPLOADS": str(workdir / "uploads"),
                       "SECRET_KEY": "bench-secret-key-not-for-production", "LOG_LEVEL": "INFO",
-                      "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics")}
+                      "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
+                      "BENCH_SQLITE_SYNCHRONOUS": "NORMAL" if args.relaxed_commits else "FULL"}
         (workdir / "metrics").mkdir()
         server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", str(args.workers),
                                    "--threads", str(args.threads), "-b",
@@ -364,7 +371,9 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
         try:
             wait_up(port)
             unit = org.units["t1"]
-            print(f"{kind} (gunicorn, {args.workers} workers x {args.threads} threads; "
+            commits = (("SQLite synchronous=NORMAL" if kind == "sqlite" else "synchronous_commit=off")
+                       if args.relaxed_commits else "durable commits")
+            print(f"{kind} (gunicorn, {args.workers} workers x {args.threads} threads; {commits}; "
                   f"load average {os.getloadavg()[0]:.1f}; {cpu_loop()}):")
             log = workdir / "gunicorn.log"
             mark = log.stat().st_size
@@ -393,6 +402,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4,
                         help="threads per worker (1: gunicorn's sync worker, which closes every connection)")
     parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
+    parser.add_argument("--relaxed-commits", action="store_true",
+                        help="commits that do not wait for the disk: SQLITE_SYNCHRONOUS=NORMAL, and "
+                             "synchronous_commit=off on the bench's PostgreSQL database (default: durable, "
+                             "as deployed by default)")
     args = parser.parse_args()
     set_hash_cost(time_cost=1, memory_cost_kib=64)
     if not args.no_sqlite:

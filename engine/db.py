@@ -35,6 +35,7 @@ class StatementCounter:
 # every checkout cost a round trip per checkout, two per API submit. A connection that died in
 # the window fails its statement, and SQLAlchemy then replaces the whole pool.
 PING_AFTER_IDLE_S = 10.0
+SQLITE_SYNCHRONOUS_MODES = ("FULL", "EXTRA", "NORMAL")  # engine.db.sqlite_synchronous_mode
 
 
 class Database:
@@ -46,8 +47,10 @@ class Database:
 
     def __init__(self, url: str, busy_timeout_ms: int = 30000, echo: bool = False,
                  keyring: Keyring | None = None, ping_after_idle_s: float = PING_AFTER_IDLE_S,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sqlite_synchronous: str = "FULL") -> None:
         self.url = url
+        self.sqlite_synchronous = sqlite_synchronous_mode(sqlite_synchronous)
         self.ping_after_idle_s = ping_after_idle_s
         self.monotonic = monotonic  # the pool's idle clock (injected by tests)
         # Seals history and admin events (engine.integrity.keys); sessions reach it via info.
@@ -74,7 +77,7 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=20)
         engine = create_engine(url, **kwargs)
         if self.is_sqlite:
-            _install_sqlite_hooks(engine, busy_timeout_ms)
+            _install_sqlite_hooks(engine, busy_timeout_ms, self.sqlite_synchronous)
         else:
             self._install_idle_ping(engine)
             _install_commit_pipeline(engine)
@@ -178,13 +181,26 @@ def _install_commit_pipeline(engine: Engine) -> None:
     event.listen(engine, "rollback", fastflush.drop_writes)
 
 
-def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
+def sqlite_synchronous_mode(value: str) -> str:
+    """SQLite's `synchronous` for every connection (setting SQLITE_SYNCHRONOUS), checked: FULL
+    (the default: a commit is on the disk before the user is told, so it survives a power cut),
+    EXTRA (FULL, and the directory synced too) or NORMAL (in WAL mode never corrupt and safe when
+    the process crashes, but the commits since the last checkpoint may be lost if the machine loses
+    power or the OS crashes). OFF is refused: a power cut could corrupt the database."""
+    mode = value.strip().upper()
+    if mode not in SQLITE_SYNCHRONOUS_MODES:
+        raise ValueError(f"SQLITE_SYNCHRONOUS must be one of {', '.join(SQLITE_SYNCHRONOUS_MODES)}, "
+                         f"not {value!r}")
+    return mode
+
+
+def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int, synchronous: str = "FULL") -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")  # a checked mode (sqlite_synchronous_mode)
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()

@@ -73,8 +73,10 @@ class Env:
 def make_env(database_url: str, *, clock: Clock | None = None, bpmn_dir: Path | None = None,
              holidays_file: Path | None = None, busy_timeout_ms: int = 30000,
              settings: dict[str, Any] | None = None, keyring: Keyring | None = None,
-             checkpoint_dir: Path | None = None, checkpoint_every: timedelta | None = None) -> Env:
+             checkpoint_dir: Path | None = None, checkpoint_every: timedelta | None = None,
+             sqlite_synchronous: str = "FULL") -> Env:
     calendar = BusinessCalendar(holidays_file) if holidays_file else default_calendar()
-    return Env(db=Database(database_url, busy_timeout_ms, keyring=keyring), clock=clock or SystemClock(),
+    db = Database(database_url, busy_timeout_ms, keyring=keyring, sqlite_synchronous=sqlite_synchronous)
+    return Env(db=db, clock=clock or SystemClock(),
                calendar=calendar, bpmn_dir=bpmn_dir, settings=settings or {}, checkpoint_dir=checkpoint_dir,
                checkpoint_every=checkpoint_every)

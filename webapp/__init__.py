@@ -51,6 +51,7 @@ def _make_env(app: Flask) -> Env:
     env = make_env(cfg["DATABASE_URL"], bpmn_dir=Path(cfg["BPMN_DIR"]),
                     holidays_file=Path(holidays) if holidays else None,
                     busy_timeout_ms=int(cfg["SQLITE_BUSY_TIMEOUT_MS"]),
+                    sqlite_synchronous=str(cfg.get("SQLITE_SYNCHRONOUS", "FULL")),
                     keyring=load_keyring(cfg.get("HISTORY_KEY"), cfg.get("HISTORY_KEY_FILE")),
                     checkpoint_dir=Path(cfg["CHECKPOINT_DIR"]),
                     checkpoint_every=timedelta(hours=int(cfg["CHECKPOINT_EVERY_HOURS"])) or None)
