@@ -98,6 +98,9 @@ class Config:
     WEB_WORKERS = _int("WEB_WORKERS", 4)
     WEB_THREADS = _int("WEB_THREADS", 4)
     WEB_TIMEOUT_SECONDS = _int("WEB_TIMEOUT_SECONDS", 60)
+    # Milliseconds a thread that answered waits for the same connection's next request and serves
+    # it itself, while another thread is free (webapp.gunicorn_worker); 0: gunicorn's gthread.
+    WEB_LINGER_MS = _int("WEB_LINGER_MS", 2)
     # Reverse proxy (werkzeug ProxyFix): how many proxies in front set each X-Forwarded-* header.
     # 0 trusts none. Behind one nginx: X_FOR=1 and X_PROTO=1, so the /query rate limit and the
     # logs see the real client and HTTPS is recognised (HSTS below).

@@ -3,8 +3,9 @@
 Models: start → 5 user tasks → end and start → 50 → end (one caseworker lane), and a back-flow
 loop driven to 1,000 completions. Prints submits/s, median and p95 ms for a sequential client
 and for 8 concurrent clients on 4 gunicorn workers of 4 threads each (the deployment's
-WEB_WORKERS / WEB_THREADS, deploy/rongflow.env.example; keep-alive, as nginx's upstream keeps
-its connections), the SQL statements and commits of one submit
+WEB_WORKERS / WEB_THREADS, deploy/rongflow.env.example, and `rongflow serve`'s worker class with
+its WEB_LINGER_MS, webapp.gunicorn_worker; keep-alive, as nginx's upstream keeps its
+connections), the SQL statements and commits of one submit
 (counted in-process with the engine's statement counter), and the submit time at tasks 6-25
 and at the last 20 of a 1,000-completion looping case (medians of 20 submits). Each sequential
 run starts with three unmeasured cases (the worker's first requests parse the process). Each
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_engine import fresh_env  # noqa: E402
+from config import Config  # noqa: E402
 from engine.orgs import set_hash_cost  # noqa: E402
 from engine.process_api import ProcessConfig  # noqa: E402
 from engine.tokens import create_token  # noqa: E402
@@ -87,6 +89,16 @@ def server_app() -> Any:
                       "SQLITE_SYNCHRONOUS": os.environ.get("BENCH_SQLITE_SYNCHRONOUS", "FULL")})
     app.extensions["rongflow_env"].extra_processes.update(processes())
     return app
+
+
+def _bench_worker() -> type:
+    """`rongflow serve`'s worker class (webapp.gunicorn_worker), waiting BENCH_LINGER_MS."""
+    from webapp.gunicorn_worker import LingeringThreadWorker
+    linger = int(os.environ.get("BENCH_LINGER_MS", Config.WEB_LINGER_MS)) / 1000
+    return type("BenchWorker", (LingeringThreadWorker,), {"linger_seconds": linger})
+
+
+BenchWorker = _bench_worker()  # gunicorn -k bench.bench_http.BenchWorker
 
 
 # ----------------------------------------------------------------------------- client
@@ -363,8 +375,11 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
                       "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
                       "BENCH_SQLITE_SYNCHRONOUS": "NORMAL" if args.relaxed_commits else "FULL"}
         (workdir / "metrics").mkdir()
+        # the worker class `rongflow serve` runs (webapp.gunicorn_worker; --linger-ms 0: gthread)
+        worker = "gthread" if args.linger_ms == 0 else "bench.bench_http.BenchWorker"
+        server_env["BENCH_LINGER_MS"] = str(args.linger_ms)
         server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", str(args.workers),
-                                   "--threads", str(args.threads), "-b",
+                                   "--threads", str(args.threads), "-k", worker, "-b",
                                    f"127.0.0.1:{port}", "--log-level", "warning", "bench.bench_http:server_app()"],
                                   cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL,
                                   stderr=(workdir / "gunicorn.log").open("w"))
@@ -373,7 +388,8 @@ def run(kind: str, pg_url: str | None, args: argparse.Namespace) -> None:
             unit = org.units["t1"]
             commits = (("SQLite synchronous=NORMAL" if kind == "sqlite" else "synchronous_commit=off")
                        if args.relaxed_commits else "durable commits")
-            print(f"{kind} (gunicorn, {args.workers} workers x {args.threads} threads; {commits}; "
+            worker_text = f"linger {args.linger_ms} ms" if args.linger_ms else "gthread"
+            print(f"{kind} (gunicorn, {args.workers} workers x {args.threads} threads, {worker_text}; {commits}; "
                   f"load average {os.getloadavg()[0]:.1f}; {cpu_loop()}):")
             log = workdir / "gunicorn.log"
             mark = log.stat().st_size
@@ -402,6 +418,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4,
                         help="threads per worker (1: gunicorn's sync worker, which closes every connection)")
     parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
+    parser.add_argument("--linger-ms", type=int, default=Config.WEB_LINGER_MS,
+                        help="WEB_LINGER_MS of the server (webapp.gunicorn_worker; 0: gunicorn's gthread)")
     parser.add_argument("--relaxed-commits", action="store_true",
                         help="commits that do not wait for the disk: SQLITE_SYNCHRONOUS=NORMAL, and "
                              "synchronous_commit=off on the bench's PostgreSQL database (default: durable, "

@@ -107,8 +107,9 @@ def restore_command(folder: Path) -> None:
 # ----------------------------------------------------------------------------- serve
 
 def server_options(cfg: Any, bind: str | None, workers: int | None, threads: int | None) -> dict[str, Any]:
+    from webapp.gunicorn_worker import worker_class
     return {"bind": bind or cfg.WEB_BIND, "workers": workers or cfg.WEB_WORKERS,
-            "threads": threads or cfg.WEB_THREADS, "worker_class": "gthread",
+            "threads": threads or cfg.WEB_THREADS, "worker_class": worker_class(cfg.WEB_LINGER_MS),
             "timeout": cfg.WEB_TIMEOUT_SECONDS, "graceful_timeout": 30, "accesslog": None,
             "errorlog": "-", "loglevel": str(cfg.LOG_LEVEL).lower(), "child_exit": _child_exit,
             "proc_name": "rongflow-web",
