@@ -54,12 +54,13 @@ def run_tx(env: Env, fn: Any, *, unlocked: bool = False) -> Any:
                         session.info[faststep.FAST] = True  # steps roll back in Python when they need no SQL
                     if unlocked:
                         optimistic.begin(session)
+                        optimistic.defer_begin(session)
                     return fn(session)
             except faststep.SavepointNeeded:  # this step needs SQL inside: again, under a savepoint
                 if not fast:
                     raise
                 fast = unlocked = False
-            except (optimistic.LockNeeded, StaleDataError):
+            except (optimistic.LockNeeded, optimistic.UnsafeWrite, StaleDataError):
                 if not unlocked:
                     raise
                 unlocked = False  # the case changed since it was read, or the lock is needed sooner

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import fastflush
+from engine import fastflush, optimistic
 from engine.integrity.keys import Keyring, development_keyring
 
 
@@ -179,6 +179,10 @@ def _install_commit_pipeline(engine: Engine) -> None:
     rolled back by SQLAlchemy, with the same event)."""
     event.listen(engine, "commit", fastflush.commit_with_writes)
     event.listen(engine, "rollback", fastflush.drop_writes)
+    # a submit's BEGIN deferred to its first writes (engine.optimistic.defer_begin)
+    event.listen(engine, "before_cursor_execute", optimistic.refuse_unsafe_write)
+    event.listen(engine, "checkin", optimistic.end_autocommit)
+    event.listen(engine, "checkout", lambda dbapi_conn, entry, _proxy: optimistic.end_autocommit(dbapi_conn, entry))
 
 
 def sqlite_synchronous_mode(value: str) -> str:

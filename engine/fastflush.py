@@ -195,6 +195,8 @@ def _pipelined(conn: Connection, writes: list[_Write], commit: bool = False) -> 
     sending = None  # the statement being sent: the driver may refuse its values before sending
     try:
         with driver.pipeline():
+            if optimistic.begin_now(conn):  # the transaction starts here (engine.optimistic)
+                driver.cursor().execute("BEGIN")
             for w in writes:
                 sql, params = w.bound(conn)
                 cursor = driver.cursor()

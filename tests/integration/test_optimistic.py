@@ -109,8 +109,14 @@ def _changed_behind_its_back(monkeypatch: Any, iid: int, times: int) -> list[boo
     def bumped(session: Any) -> None:
         calls.append(optimistic.active(session))
         if len(calls) <= times:
-            session.connection().execute(update(ProcessInstance.__table__).where(ProcessInstance.id == iid)
-                                         .values(lock_version=ProcessInstance.lock_version + 1))
+            bump = (update(ProcessInstance.__table__).where(ProcessInstance.id == iid)
+                    .values(lock_version=ProcessInstance.lock_version + 1))
+            if calls[-1]:  # unlocked: another writer, on a connection of its own, commits
+                with session.get_bind().connect() as other:
+                    other.execute(bump)
+                    other.commit()
+            else:  # locked: only a writer that ignores the lock could (here: the same connection)
+                session.connection().execute(bump)
         real(session)
     monkeypatch.setattr(fastflush, "flush", bumped)
     return calls
@@ -191,6 +197,60 @@ def test_drafts_deleted_with_a_stale_step_are_deleted_again_locked(env, sqlite_c
     assert sum(1 for s in seen if s.startswith("DELETE FROM form_draft")) == 2  # sent stale, then again
     with env.db.read() as s:
         assert s.scalars(select(FormDraft).where(FormDraft.task_id == task_id)).all() == []
+
+
+def test_a_write_before_the_deferred_begin_runs_the_command_again_locked(env, sqlite_cannot_race, monkeypatch):
+    """Unlocked, the transaction begins with the first writes (engine.optimistic.defer_begin): a
+    statement that writes before them would commit on its own, so it is refused before it is sent
+    and the command runs again, locked, in an ordinary transaction, where the write goes with the
+    rest. Nothing of the first run is written."""
+    org, iid = plain_case(env)
+    task_id = open_task(env, iid).id
+    with env.db.read() as s:
+        version = s.get(ProcessInstance, iid).lock_version
+    real, runs = fastflush.flush, []
+
+    def writes_first(session: Any) -> None:
+        runs.append(optimistic.active(session))
+        session.connection().execute(update(HumanTask.__table__).where(HumanTask.id == task_id)
+                                     .values(title=f"run {len(runs)}"))
+        real(session)
+    monkeypatch.setattr(fastflush, "flush", writes_first)
+    seen = _statements(env)
+    complete_task(env, task_id, org.actor("t1_cw"), {})
+    assert runs == [True, False]
+    assert sum(1 for s in seen if s.startswith("UPDATE human_task SET title")) == 1  # the locked run's
+    assert _locking_reads(seen) == 1
+    with env.db.read() as s:
+        assert s.get(HumanTask, task_id).title == "run 2"
+        assert s.get(HumanTask, task_id).status == TaskStatus.completed
+        assert s.get(ProcessInstance, iid).lock_version == version + 1  # the locked run's step alone
+
+
+@pytest.mark.parametrize("statement, refused", [
+    ("SELECT 1", False), ("  select\n x FROM t", False), ("UPDATE t SET a = 1", True),
+    ("INSERT INTO t VALUES (1)", True), ("DELETE FROM t", True),
+    ("WITH x AS (DELETE FROM t RETURNING 1) SELECT 1", True), ("SELECTED", True), ("", True),
+    ("-- SELECT\nDELETE FROM t", True)])
+def test_only_a_select_may_come_before_the_deferred_begin(statement, refused):
+    assert optimistic._plain_select(statement) is not refused
+
+
+def test_the_deferred_begin_leaves_no_connection_in_autocommit(env, sqlite_cannot_race):
+    """After a submit, and after a submit refused before its writes, every pooled connection is
+    back in an ordinary transaction mode: the next command's writes are one transaction again."""
+    org, iid = plain_case(env)
+    task_id = open_task(env, iid).id
+    complete_task(env, task_id, org.actor("t1_cw"), {})
+    with pytest.raises(Conflict):  # a double submit: refused after the read, before any write
+        complete_task(env, task_id, org.actor("t1_cw"), {})
+    with env.db.write() as s:
+        driver = s.connection().connection.driver_connection
+        assert driver.autocommit is False
+        assert optimistic.BEGIN_PENDING not in s.connection().connection.info
+    pool = env.db.engine.pool
+    for entry in list(pool._pool.queue):  # every connection the pool holds
+        assert entry.dbapi_connection.autocommit is False
 
 
 def _unlocked_session(env: Any, body: Any) -> None:
