@@ -223,11 +223,12 @@ class HumanTask(Base):
     # the inbox reads one range per (role, unit) grant in due-date order (migration 0024, engine.inbox)
     __table_args__ = (Index("ix_task_inbox_due", "status", "org_unit_id", "role", "due_at", "id"),
                       Index("ix_task_assignee", "assignee_id", "status"),
-                      # a case's open rows without its completed ones (migration 0018)
+                      # a case's open rows without its completed ones (migration 0018); it serves
+                      # every lookup by case too (its own index went in migration 0025)
                       Index("ix_task_instance_status", "instance_id", "status"))
     id: Mapped[int] = mapped_column(primary_key=True)
     spiff_task_id: Mapped[str] = mapped_column(String(36))
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
     process_key: Mapped[str] = mapped_column(String(64))
     case_no: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(255), default="")

@@ -1,11 +1,12 @@
-"""Migration 0025: on PostgreSQL the case row, rewritten at every step, keeps room on its page
-(fillfactor 80) so a step's new row version is a HOT update, and its state is compressed with lz4
-where the server has it; downgrading restores PostgreSQL's defaults. SQLite is left as it was."""
+"""Migration 0025: human_task without its index on instance_id alone (the (instance_id, status)
+index serves those lookups); on PostgreSQL the case row, rewritten at every step, keeps room on
+its page (fillfactor 80) so a step's new row version is a HOT update, and its state is compressed
+with lz4 where the server has it; downgrading restores all of it."""
 from __future__ import annotations
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from engine.schema import alembic_config
 from engine.models import ProcessInstance, TaskStatus
@@ -57,3 +58,27 @@ def test_downgrade_restores_the_defaults_and_upgrade_sets_them_again(pg):
     assert _storage(pg) == (None, "")
     command.upgrade(cfg, "head")
     assert _storage(pg)[0] == ["fillfactor=80"]
+
+
+def _task_indexes(env) -> set[str]:
+    return {ix["name"] for ix in inspect(env.db.engine).get_indexes("human_task")}
+
+
+def test_a_task_has_no_index_on_its_case_alone_and_its_lookups_still_use_one(env):
+    assert "ix_human_task_instance_id" not in _task_indexes(env)
+    assert "ix_task_instance_status" in _task_indexes(env)
+    org, iid = plain_case(env)
+    if env.db.is_sqlite:  # the planner's choice for a case's rows (PostgreSQL's depends on the table's size)
+        with env.db.engine.connect() as conn:
+            plan = " ".join(str(r) for r in conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN SELECT id FROM human_task WHERE instance_id = {iid}").all())
+        assert "ix_task_instance_status" in plan
+    assert open_task(env, iid).instance_id == iid
+
+
+def test_downgrade_gives_the_task_its_index_back(env):
+    cfg = alembic_config(env.db.url)
+    command.downgrade(cfg, "0024")
+    assert "ix_human_task_instance_id" in _task_indexes(env)
+    command.upgrade(cfg, "head")
+    assert "ix_human_task_instance_id" not in _task_indexes(env)
