@@ -63,7 +63,12 @@ def defer_begin(session: Session) -> None:
 
 def begin_now(conn: Connection) -> bool:
     """Whether this connection's first write must send the deferred BEGIN (once: the flag goes)."""
-    return bool(conn.connection.info.pop(BEGIN_PENDING, False))
+    if not conn.connection.info.pop(BEGIN_PENDING, False):
+        return False
+    driver = conn.connection.driver_connection
+    if not driver.autocommit or driver.info.transaction_status != TransactionStatus.IDLE:
+        raise RuntimeError("a deferred BEGIN on a connection already in a transaction")
+    return True
 
 
 def end_autocommit(dbapi_conn: Any, entry: Any) -> None:

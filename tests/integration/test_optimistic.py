@@ -236,6 +236,62 @@ def test_only_a_select_may_come_before_the_deferred_begin(statement, refused):
     assert optimistic._plain_select(statement) is not refused
 
 
+def test_unlocked_reads_run_outside_a_transaction_until_the_first_writes(env, sqlite_cannot_race):
+    """The read sends no BEGIN (psycopg would wait for its answer alone): the connection is in
+    autocommit mode and idle after it, and in a transaction after the first writes."""
+    org, iid = plain_case(env)
+    task_id = open_task(env, iid).id
+    states: list[tuple[bool, str]] = []
+
+    def read_then_write(session: Any) -> None:
+        driver = session.connection().connection.driver_connection
+        session.execute(select(HumanTask).where(HumanTask.id == task_id)).all()
+        states.append((driver.autocommit, driver.info.transaction_status.name))
+        task = session.get(HumanTask, task_id)
+        case = session.get(ProcessInstance, iid)
+        task.title = "改"
+        case.updated_at += timedelta(seconds=1)  # the case row, written first (its version checked)
+        fastflush.flush(session)
+        states.append((driver.autocommit, driver.info.transaction_status.name))
+    run_tx(env, read_then_write, unlocked=True)
+    assert states == [(True, "IDLE"), (True, "INTRANS")], states
+    with env.db.read() as s:
+        assert s.get(HumanTask, task_id).title == "改"
+
+
+def test_a_transaction_already_open_is_left_as_it_is(env, sqlite_cannot_race):
+    """defer_begin on a connection whose driver has begun already (a statement ran before it)
+    changes nothing: the command stays one ordinary transaction."""
+    seen: list[tuple[bool, bool]] = []
+
+    def body(session: Any) -> None:
+        session.execute(update(HumanTask).where(HumanTask.id == -1).values(title="x"))  # begins it
+        optimistic.defer_begin(session)
+        entry = session.connection().connection
+        seen.append((entry.driver_connection.autocommit, optimistic.BEGIN_PENDING in entry.info))
+    with env.db.write() as session:
+        body(session)
+    assert seen == [(False, False)]
+
+
+def test_a_write_before_the_deferred_begin_is_refused_by_name(env, sqlite_cannot_race):
+    with pytest.raises(optimistic.UnsafeWrite, match="^UPDATE before the transaction's deferred BEGIN$"):
+        with env.db.write() as session:
+            optimistic.begin(session)
+            optimistic.defer_begin(session)
+            session.connection().exec_driver_sql("UPDATE human_task SET title = 'x' WHERE id = -1")
+
+
+def test_no_deferred_begin_on_a_connection_in_a_transaction(env, sqlite_cannot_race):
+    """The flag without autocommit mode (it cannot happen: defer_begin sets both) is an error, not
+    a BEGIN in the middle of a transaction."""
+    with pytest.raises(RuntimeError, match="already in a transaction"):
+        with env.db.write() as session:
+            conn = session.connection()
+            conn.connection.info[optimistic.BEGIN_PENDING] = True
+            optimistic.begin_now(conn)
+
+
 def test_the_deferred_begin_leaves_no_connection_in_autocommit(env, sqlite_cannot_race):
     """After a submit, and after a submit refused before its writes, every pooled connection is
     back in an ordinary transaction mode: the next command's writes are one transaction again."""
