@@ -285,11 +285,37 @@ def test_a_write_before_the_deferred_begin_is_refused_by_name(env, sqlite_cannot
 def test_no_deferred_begin_on_a_connection_in_a_transaction(env, sqlite_cannot_race):
     """The flag without autocommit mode (it cannot happen: defer_begin sets both) is an error, not
     a BEGIN in the middle of a transaction."""
-    with pytest.raises(RuntimeError, match="already in a transaction"):
+    with pytest.raises(RuntimeError, match="^a deferred BEGIN on a connection already in a transaction$"):
         with env.db.write() as session:
             conn = session.connection()
             conn.connection.info[optimistic.BEGIN_PENDING] = True
             optimistic.begin_now(conn)
+
+
+def test_a_locked_command_sends_no_begin_of_its_own(env, sqlite_cannot_race):
+    """Locked (here every command but a submit), psycopg begins the transaction and the writes'
+    pipeline adds no BEGIN: the server would only warn of one inside a transaction."""
+    org, iid = plain_case(env)
+    task_id = open_task(env, iid).id
+    notices: list[str] = []
+
+    @event.listens_for(env.db.engine, "checkout")
+    def _listen(dbapi_conn: Any, _entry: Any, _proxy: Any) -> None:
+        dbapi_conn.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
+
+    def touch(session: Any) -> None:
+        session.get(HumanTask, task_id).title = "改"
+        session.get(ProcessInstance, iid).updated_at += timedelta(seconds=1)
+        fastflush.flush(session)
+    env.db.engine.dispose()  # every connection is checked out anew, with the handler
+    try:
+        run_tx(env, touch)
+        run_tx(env, touch, unlocked=True)
+    finally:
+        event.remove(env.db.engine, "checkout", _listen)
+    assert notices == []
+    with env.db.read() as s:
+        assert s.get(HumanTask, task_id).title == "改"
 
 
 def test_the_deferred_begin_leaves_no_connection_in_autocommit(env, sqlite_cannot_race):
