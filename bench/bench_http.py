@@ -42,6 +42,7 @@ from engine.orgs import set_hash_cost  # noqa: E402
 from engine.process_api import ProcessConfig  # noqa: E402
 from engine.tokens import create_token  # noqa: E402
 from tests.factories import build_org, deploy_files  # noqa: E402
+from webapp.gunicorn_worker import lingering  # noqa: E402
 from tests.integration.fidelity_runner import fixture_config, fixture_files  # noqa: E402
 
 PASSWORD = "secret-pass"
@@ -91,14 +92,8 @@ def server_app() -> Any:
     return app
 
 
-def _bench_worker() -> type:
-    """`rongflow serve`'s worker class (webapp.gunicorn_worker), waiting BENCH_LINGER_MS."""
-    from webapp.gunicorn_worker import LingeringThreadWorker
-    linger = int(os.environ.get("BENCH_LINGER_MS", Config.WEB_LINGER_MS)) / 1000
-    return type("BenchWorker", (LingeringThreadWorker,), {"linger_seconds": linger})
-
-
-BenchWorker = _bench_worker()  # gunicorn -k bench.bench_http.BenchWorker
+# `rongflow serve`'s worker class waiting BENCH_LINGER_MS (gunicorn -k bench.bench_http.BenchWorker)
+BenchWorker = lingering(int(os.environ.get("BENCH_LINGER_MS", Config.WEB_LINGER_MS)))
 
 
 # ----------------------------------------------------------------------------- client

@@ -182,7 +182,7 @@ def _install_commit_pipeline(engine: Engine) -> None:
     # a submit's BEGIN deferred to its first writes (engine.optimistic.defer_begin)
     event.listen(engine, "before_cursor_execute", optimistic.refuse_unsafe_write)
     event.listen(engine, "checkin", optimistic.end_autocommit)
-    event.listen(engine, "checkout", lambda dbapi_conn, entry, _proxy: optimistic.end_autocommit(dbapi_conn, entry))
+    event.listen(engine, "checkout", optimistic.end_autocommit)
 
 
 def sqlite_synchronous_mode(value: str) -> str:

@@ -20,8 +20,8 @@ trip. The connection reads in autocommit mode (each read its own snapshot, as ea
 READ COMMITTED transaction is), and the `BEGIN` goes at the head of the first pipeline of writes
 (engine.fastflush), so the UPDATE and everything after it are one transaction. A statement other
 than a SELECT on such a connection before that BEGIN raises `UnsafeWrite` before it is sent (it
-would commit on its own): the command runs again, locked, in an ordinary transaction. The connection leaves
-autocommit mode when it goes back to the pool (engine.db).
+would commit on its own): the command runs again, locked, in an ordinary transaction. The
+connection leaves autocommit mode when it goes back to the pool (engine.db).
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def begin_now(conn: Connection) -> bool:
     return True
 
 
-def end_autocommit(dbapi_conn: Any, entry: Any) -> None:
+def end_autocommit(dbapi_conn: Any, entry: Any, *_proxy: Any) -> None:
     """The pool's check-in and check-out (engine.db): a connection left in autocommit mode by
     `defer_begin` leaves it (the transaction is over: committed or rolled back)."""
     entry.info.pop(BEGIN_PENDING, None)
@@ -82,7 +82,7 @@ def end_autocommit(dbapi_conn: Any, entry: Any) -> None:
 def refuse_unsafe_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
     """The engine's before_cursor_execute (PostgreSQL): before the deferred BEGIN, only a SELECT
     may run; anything else would commit on its own."""
-    if conn.connection.info.get(BEGIN_PENDING) and not _plain_select(statement):
+    if conn.connection.info.get(BEGIN_PENDING) and not _is_select(statement):
         word = statement.split(None, 1)[0] if statement.strip() else repr(statement)
         raise UnsafeWrite(f"{word} before the transaction's deferred BEGIN")
 
@@ -94,7 +94,7 @@ class UnsafeWrite(Exception):
 _SELECT = re.compile(r"\s*SELECT\s", re.IGNORECASE)
 
 
-def _plain_select(statement: str) -> bool:
+def _is_select(statement: str) -> bool:
     """A SELECT writes nothing (a locking one, which `_on_execute` refuses while unlocked, locks
     only for its own statement in autocommit mode: nothing to commit on its own either)."""
     return _SELECT.match(statement) is not None

@@ -69,6 +69,9 @@ def worker_class(linger_ms: int) -> Any:
     LingeringThreadWorker waiting `linger_ms` milliseconds."""
     if linger_ms < 0:
         raise ValueError(f"WEB_LINGER_MS must be 0 (off) or more, not {linger_ms}")
-    if linger_ms == 0:
-        return "gthread"
+    return lingering(linger_ms) if linger_ms else "gthread"
+
+
+def lingering(linger_ms: int) -> type[LingeringThreadWorker]:
+    """A LingeringThreadWorker waiting `linger_ms` milliseconds."""
     return type("RongFlowWorker", (LingeringThreadWorker,), {"linger_seconds": linger_ms / 1000})

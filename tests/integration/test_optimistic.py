@@ -233,7 +233,7 @@ def test_a_write_before_the_deferred_begin_runs_the_command_again_locked(env, sq
     ("WITH x AS (DELETE FROM t RETURNING 1) SELECT 1", True), ("SELECTED", True), ("", True),
     ("-- SELECT\nDELETE FROM t", True)])
 def test_only_a_select_may_come_before_the_deferred_begin(statement, refused):
-    assert optimistic._plain_select(statement) is not refused
+    assert optimistic._is_select(statement) is not refused
 
 
 def test_unlocked_reads_run_outside_a_transaction_until_the_first_writes(env, sqlite_cannot_race):
